@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * safekern.h - umbrella header: every libsafekern header that needs no
+ * choice from the consumer.  Headers that need one (an RCU flavour, say)
+ * are included on their own; see each header's opening comment.
+ */
+#ifndef SAFEKERN_H
+#define SAFEKERN_H
+
+#include <safekern/compiler.h>
+#include <safekern/violation.h>
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install the build into a temporary DESTDIR, then build examples/consumer
+# out of tree with nothing but pkg-config, and run it.
+set -eu
+builddir=$1 srcdir=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+meson install -C "$builddir" --no-rebuild --destdir "$tmp/root" --quiet >"$tmp/install.log" 2>&1 ||
+	{ cat "$tmp/install.log"; echo "FAIL: meson install"; exit 1; }
+pcfile=$(find "$tmp/root" -name libsafekern.pc | head -n1)
+[ -n "$pcfile" ] || { echo "FAIL: libsafekern.pc not installed"; exit 1; }
+export PKG_CONFIG_PATH="$(dirname "$pcfile")"
+export PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+libdir=$(pkg-config --variable=libdir libsafekern)
+
+echo "pkg-config --cflags --libs libsafekern: $(pkg-config --cflags --libs libsafekern)"
+cp -r "$srcdir" "$tmp/consumer"
+make -s -C "$tmp/consumer" clean all
+LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer"
+
+# The SONAME link and the static archive are installed too.
+[ -L "$libdir/libsafekern.so.0" ] || { echo "FAIL: libsafekern.so.0 link missing"; exit 1; }
+[ -f "$libdir/libsafekern.a" ] || { echo "FAIL: libsafekern.a not installed"; exit 1; }
+echo "ok: consumer built with pkg-config and ran"

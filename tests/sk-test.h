@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/sk-test.h - shared helpers for libsafekern's tests.
+ *
+ * Criterion suites include it as is.  Plain stress programs (which must run
+ * under TSan, where Criterion cannot) define SK_TEST_PLAIN first and get
+ * the same helpers with abort-on-failure assertions.
+ */
+#ifndef SK_TEST_H
+#define SK_TEST_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <safekern/violation.h>
+
+#ifndef SK_TEST_PLAIN
+#include <criterion/criterion.h>
+#endif
+
+/*
+ * Test-side flags polled with relaxed atomics (a "stop" word, say) are
+ * invisible synchronisation to helgrind and drd: declare them.
+ */
+#if defined(__has_include) && __has_include(<valgrind/helgrind.h>)
+#include <valgrind/helgrind.h>
+#define SK_TEST_BENIGN_RACE(addr, size) ANNOTATE_BENIGN_RACE_SIZED(addr, size, "test flag")
+#define SK_TEST_HAPPENS_BEFORE(addr) ANNOTATE_HAPPENS_BEFORE(addr)
+#define SK_TEST_HAPPENS_AFTER(addr) ANNOTATE_HAPPENS_AFTER(addr)
+#else
+#define SK_TEST_BENIGN_RACE(addr, size) ((void)(addr), (void)(size))
+#define SK_TEST_HAPPENS_BEFORE(addr) ((void)(addr))
+#define SK_TEST_HAPPENS_AFTER(addr) ((void)(addr))
+#endif
+
+/*
+ * Loop counts scale with SAFEKERN_TEST_SCALE (default 1; the sanitizer
+ * builds set less) and shrink 20x more under valgrind, which tests/valgrind.sh
+ * announces with SAFEKERN_VALGRIND=1.
+ */
+static inline double sk_test_scale(void)
+{
+	const char *s = getenv("SAFEKERN_TEST_SCALE");
+	double scale = s ? strtod(s, NULL) : 1.0;
+
+	if (scale <= 0)
+		scale = 1.0;
+	if (getenv("SAFEKERN_VALGRIND"))
+		scale /= 20.0;
+	return scale;
+}
+
+/* @n scaled, never below @min. */
+static inline uint64_t sk_test_iters(uint64_t n, uint64_t min)
+{
+	double v = (double)n * sk_test_scale();
+
+	return v < (double)min ? min : (uint64_t)v;
+}
+
+static inline int sk_test_under_valgrind(void)
+{
+	return getenv("SAFEKERN_VALGRIND") != NULL;
+}
+
+#ifdef SK_TEST_PLAIN
+#define sk_check(cond, ...)                                                   \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, \
+				__LINE__, #cond);                             \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			abort();                                              \
+		}                                                             \
+	} while (0)
+#else
+#define sk_check(cond, ...) cr_assert(cond, __VA_ARGS__)
+#endif
+
+/*
+ * SK_EXPECT_VIOLATION() - run @stmt and check that it made exactly one
+ * report, of @kind.  The policy must be one that recovers (tests set
+ * SK_VIOLATION_COUNT in their fixture; see sk_test_count_policy()).
+ */
+#define SK_EXPECT_VIOLATION(kind, stmt)                                       \
+	do {                                                                  \
+		unsigned long sk_t_before = sk_violation_count(kind);         \
+		unsigned long sk_t_total = sk_violation_total();              \
+		stmt;                                                         \
+		sk_check(sk_violation_count(kind) - sk_t_before == 1,         \
+			 "expected one %s violation from `%s`, got %lu",      \
+			 sk_violation_kind_name(kind), #stmt,                 \
+			 sk_violation_count(kind) - sk_t_before);             \
+		sk_check(sk_violation_total() - sk_t_total == 1,              \
+			 "expected exactly one violation in all from `%s`, got %lu", \
+			 #stmt, sk_violation_total() - sk_t_total);           \
+	} while (0)
+
+/* SK_EXPECT_NO_VIOLATION() - run @stmt and check that it reported nothing. */
+#define SK_EXPECT_NO_VIOLATION(stmt)                                          \
+	do {                                                                  \
+		unsigned long sk_t_total = sk_violation_total();              \
+		stmt;                                                         \
+		sk_check(sk_violation_total() == sk_t_total,                  \
+			 "unexpected violation from `%s`", #stmt);            \
+	} while (0)
+
+/* A fixture body: recover from violations and count them, silently. */
+static inline void sk_test_count_policy(void)
+{
+	sk_violation_set_policy(SK_VIOLATION_COUNT);
+}
+
+#endif /* SK_TEST_H */
