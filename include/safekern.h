@@ -7,6 +7,7 @@
 #ifndef SAFEKERN_H
 #define SAFEKERN_H
 
+#include <safekern/alloc.h>
 #include <safekern/compiler.h>
 #include <safekern/violation.h>
 

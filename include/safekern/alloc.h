@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * safekern/alloc.h - the allocation layer: kmalloc-style allocation on
+ * jemalloc's mallocx family.
+ *
+ * Theory of operation
+ * ===================
+ *
+ * Every libsafekern structure allocates through this layer, and so can the
+ * program.  By default it is backed by jemalloc's non-standard API
+ * (mallocx/sdallocx), which lives beside glibc's malloc in the process:
+ * when only libsafekern.so links jemalloc, plain malloc() still goes to
+ * glibc.  There are therefore two heaps, and a pointer from sk_kmalloc()
+ * must be freed with sk_kfree() or sk_kfree_sized(), never free(), and
+ * vice versa.  A library built with -Dalloc_backend=libc routes the layer
+ * to malloc/free instead (handy for tool runs); the rule stays the same.
+ *
+ * Size arithmetic is overflow-checked: sk_kmalloc_array(), sk_kcalloc()
+ * and sk_krealloc_array() return NULL when n * size does not fit in a
+ * size_t, never a short buffer, and count the event (see
+ * sk_kmalloc_overflows()).  An overflowing request is a failed allocation,
+ * as in the kernel, not a violation: programs pass untrusted counts here
+ * and must handle NULL anyway.
+ *
+ * A zero-byte request returns a unique pointer that may not be
+ * dereferenced, as malloc(0) does on glibc, so that NULL always means
+ * failure.
+ *
+ * All functions are thread-safe.
+ */
+#ifndef SAFEKERN_ALLOC_H
+#define SAFEKERN_ALLOC_H
+
+#include <stddef.h>
+
+#include <safekern/compiler.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SK__MALLOC_LIKE(...) __attribute__((malloc, alloc_size(__VA_ARGS__))) SK_MUST_CHECK
+
+/**
+ * sk_kmalloc() - allocate memory
+ * @size: bytes to allocate (0 gives a unique non-NULL pointer)
+ *
+ * Return: uninitialised memory aligned for any type, or NULL (errno
+ * ENOMEM).  Free it with sk_kfree() or sk_kfree_sized().
+ */
+SK_API void *sk_kmalloc(size_t size) SK__MALLOC_LIKE(1);
+
+/**
+ * sk_kzalloc() - allocate zeroed memory
+ * @size: bytes to allocate
+ *
+ * Return: zeroed memory, or NULL.
+ */
+SK_API void *sk_kzalloc(size_t size) SK__MALLOC_LIKE(1);
+
+/**
+ * sk_kmalloc_array() - allocate an array, overflow-checked
+ * @n: number of elements
+ * @size: size of one element
+ *
+ * Return: uninitialised memory for @n elements, or NULL if @n * @size
+ * overflows (counted; errno EOVERFLOW) or memory runs out (errno ENOMEM).
+ */
+SK_API void *sk_kmalloc_array(size_t n, size_t size) SK__MALLOC_LIKE(1, 2);
+
+/**
+ * sk_kcalloc() - allocate a zeroed array, overflow-checked
+ * @n: number of elements
+ * @size: size of one element
+ *
+ * Return: zeroed memory for @n elements, or NULL as sk_kmalloc_array().
+ */
+SK_API void *sk_kcalloc(size_t n, size_t size) SK__MALLOC_LIKE(1, 2);
+
+/**
+ * sk_krealloc_array() - resize an array, overflow-checked
+ * @p: memory from this layer, or NULL (then this allocates)
+ * @new_n: new number of elements
+ * @size: size of one element
+ *
+ * The first min(old, new) bytes are kept.  On failure @p is untouched and
+ * still owned by the caller.  @new_n * @size == 0 frees nothing and
+ * returns a unique minimal allocation, like sk_kmalloc(0).
+ *
+ * Return: the (possibly moved) memory, or NULL as sk_kmalloc_array().
+ */
+SK_API void *sk_krealloc_array(void *p, size_t new_n, size_t size) SK_MUST_CHECK;
+
+/**
+ * sk_kfree() - free memory from this layer
+ * @p: the memory, or NULL (ignored)
+ */
+SK_API void sk_kfree(const void *p);
+
+/**
+ * sk_kfree_sized() - free memory whose size the caller knows
+ * @p: the memory, or NULL (ignored)
+ * @size: the size passed when it was allocated (or for an array, n * size)
+ *
+ * Faster than sk_kfree(): the allocator need not look the size up.  A
+ * wrong @size is undefined behaviour in jemalloc; debug builds of the
+ * allocator check it.
+ */
+SK_API void sk_kfree_sized(const void *p, size_t size);
+
+/**
+ * sk_kmalloc_overflows() - how many requests failed on size overflow
+ *
+ * Return: the count since the library was loaded.
+ */
+SK_API unsigned long sk_kmalloc_overflows(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SAFEKERN_ALLOC_H */
