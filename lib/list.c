@@ -511,3 +511,236 @@ bool sk__list_check(const struct sk_list_head *head, const struct sk_callsite *c
 	} while (pos != head);
 	return true;
 }
+
+/* ------------------------------------------------------------------------
+ * hlist reporters
+ * ------------------------------------------------------------------------ */
+
+void sk__hlist_report_add(struct sk_hlist_node *n, const void *where, int how,
+			  const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	static const char *const ops[] = { "hlist_add_head", "hlist_add_before",
+					   "hlist_add_behind" };
+	const char *op = ops[how];
+
+	if (report_bad_arg(n, op, "the new node", cs, ip) ||
+	    report_bad_arg(where, op, how == SK__HLIST_ADD_HEAD ? "the head" : "the node", cs, ip))
+		return;
+	if (how == SK__HLIST_ADD_HEAD) {
+		const struct sk_hlist_head *h = (const struct sk_hlist_head *)where;
+		const struct sk_hlist_node *first = h->first;
+
+		if (first && bad(first)) {
+			report_bad_head_link(h, first, op, "head", "first", cs, ip);
+		} else if (n == first) {
+			REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is already the first node of %p",
+			       op, (const void *)n, (const void *)h);
+		} else if (first && first->pprev != &h->first) {
+			REPORT(LIST_CORRUPTION, h,
+			       "%s corruption: first->pprev should be %p, but was %p (first=%p)", op,
+			       (const void *)&h->first, (const void *)first->pprev,
+			       (const void *)first);
+		} else {
+			report_inconsistent(h, op, cs, ip);
+		}
+	} else if (how == SK__HLIST_ADD_BEFORE) {
+		const struct sk_hlist_node *next = (const struct sk_hlist_node *)where;
+		struct sk_hlist_node *const *pprev = next->pprev;
+
+		if (!pprev)
+			REPORT(LIST_UNINITIALIZED, next,
+			       "%s: the node %p to add before is not hashed (pprev is NULL)", op,
+			       (const void *)next);
+		else if (bad(pprev))
+			report_bad_head_link(next, pprev, op, "node", "pprev", cs, ip);
+		else if (n == next || pprev == &n->next)
+			REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is already before %p", op,
+			       (const void *)n, (const void *)next);
+		else if (*pprev != next)
+			REPORT(LIST_CORRUPTION, next,
+			       "%s corruption: *next->pprev should be %p, but was %p (pprev=%p)", op,
+			       (const void *)next, (const void *)*pprev, (const void *)pprev);
+		else
+			report_inconsistent(next, op, cs, ip);
+	} else {
+		const struct sk_hlist_node *prev = (const struct sk_hlist_node *)where;
+		const struct sk_hlist_node *next = prev->next;
+
+		if (next && bad(next))
+			report_bad_head_link(prev, next, op, "node", "next", cs, ip);
+		else if (n == prev || n == next)
+			REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is %p or already after it", op,
+			       (const void *)n, (const void *)prev);
+		else if (next && next->pprev != &prev->next)
+			REPORT(LIST_CORRUPTION, prev,
+			       "%s corruption: next->pprev should be %p, but was %p (next=%p)", op,
+			       (const void *)&prev->next, (const void *)next->pprev,
+			       (const void *)next);
+		else
+			report_inconsistent(prev, op, cs, ip);
+	}
+}
+
+void sk__hlist_report_del(const struct sk_hlist_node *n, const char *op,
+			  const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	struct sk_hlist_node *const *pprev;
+	const struct sk_hlist_node *next;
+
+	if (report_bad_arg(n, op, "the node", cs, ip))
+		return;
+	pprev = n->pprev;
+	next = n->next;
+	if (is_poison(pprev)) {
+		REPORT(LIST_DOUBLE_DEL, n, "%s: node %p was already deleted (next=%s, pprev=%s)", op,
+		       (const void *)n, bad(next) ? bad_name(next) : "?", bad_name(pprev));
+		return;
+	}
+	if (!pprev) {
+		REPORT(LIST_UNINITIALIZED, n,
+		       "%s: node %p is not hashed (pprev is NULL: never added, or already "
+		       "deleted with hlist_del_init)", op, (const void *)n);
+		return;
+	}
+	if (bad(pprev)) {
+		REPORT(LIST_CORRUPTION, n, "%s: node %p has pprev = %p, not a pointer", op,
+		       (const void *)n, (const void *)pprev);
+		return;
+	}
+	if (*pprev != n) {
+		REPORT(LIST_CORRUPTION, n, "%s corruption: *pprev should be %p, but was %p (pprev=%p)",
+		       op, (const void *)n, (const void *)*pprev, (const void *)pprev);
+		return;
+	}
+	if (next && bad(next)) {
+		REPORT(LIST_CORRUPTION, n, "%s: node %p has next = %s%s", op, (const void *)n,
+		       bad_name(next), is_poison(next) ? " (a deleted node is still linked)" : "");
+		return;
+	}
+	if (next && next->pprev != &n->next) {
+		REPORT(LIST_CORRUPTION, n,
+		       "%s corruption: next->pprev should be %p, but was %p (next=%p)", op,
+		       (const void *)&n->next, (const void *)next->pprev, (const void *)next);
+		return;
+	}
+	report_inconsistent(n, op, cs, ip);
+}
+
+/* One checked hlist step: the node after @pos (or the first, from @head). */
+static bool hlist_step_ok(const struct sk_hlist_head *head, const struct sk_hlist_node *pos,
+			  size_t index, const char *op, const struct sk_callsite *cs,
+			  const void *ip)
+{
+	const struct sk_hlist_node *next = pos ? pos->next : head->first;
+	struct sk_hlist_node *const *expect = pos ? &pos->next : &head->first;
+
+	if (!next)
+		return true;
+	if (bad(next)) {
+		if (!pos)
+			report_bad_head_link(head, next, op, "head", "first", cs, ip);
+		else
+			REPORT(LIST_CORRUPTION, pos, "%s: node #%zu (%p) has next = %s%s", op, index,
+			       (const void *)pos, bad_name(next),
+			       is_poison(next) ? " (deleted during the walk? delete only in a _safe walk)"
+					       : "");
+		return false;
+	}
+	if (next->pprev != expect) {
+		REPORT(LIST_CORRUPTION, next,
+		       "%s: the chain breaks %s: %p->pprev should be %p, but was %p", op,
+		       pos ? "after a node" : "at the head", (const void *)next,
+		       (const void *)expect, (const void *)next->pprev);
+		return false;
+	}
+	return true;
+}
+
+void sk__hlist_report_step(const struct sk_hlist_head *head, const struct sk_hlist_node *pos,
+			   const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+
+	if (!pos && report_bad_arg(head, "hlist walk", "the head", cs, ip))
+		return;
+	if (hlist_step_ok(head, pos, 0, "hlist walk", cs, ip))
+		report_inconsistent(pos ? (const void *)pos : (const void *)head, "hlist walk", cs,
+				    ip);
+}
+
+void sk__hlist_report_move(const struct sk_hlist_head *from, const struct sk_hlist_node *last,
+			   const struct sk_hlist_head *to, const char *op,
+			   const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	const struct sk_hlist_node *first;
+
+	if (report_bad_arg(from, op, last ? "from" : "old", cs, ip) ||
+	    report_bad_arg(to, op, last ? "to" : "new", cs, ip))
+		return;
+	if (last && report_bad_arg(last, op, "last", cs, ip))
+		return;
+	first = from->first;
+	if (last && !first) {
+		REPORT(INVALID_ARGUMENT, from, "%s: the list %p is empty, yet last=%p was given", op,
+		       (const void *)from, (const void *)last);
+		return;
+	}
+	if (!hlist_step_ok(from, NULL, 0, op, cs, ip))
+		return;
+	if (last) {
+		if (last->next) {
+			REPORT(INVALID_ARGUMENT, last, "%s: last %p is not the last node (next=%p)",
+			       op, (const void *)last, (const void *)last->next);
+			return;
+		}
+		if (from == to) {
+			REPORT(INVALID_ARGUMENT, from, "%s: splicing the list %p into itself", op,
+			       (const void *)from);
+			return;
+		}
+		if (!hlist_step_ok(to, NULL, 0, op, cs, ip))
+			return;
+	}
+	report_inconsistent(from, op, cs, ip);
+}
+
+bool sk__hlist_debug_contains(const struct sk_hlist_head *head, const struct sk_hlist_node *n,
+			      const char *op, const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	const struct sk_hlist_node *pos = NULL;
+	size_t i = 0;
+
+	for (;;) {
+		if (!hlist_step_ok(head, pos, i++, op, cs, ip))
+			return false;
+		pos = pos ? pos->next : head->first;
+		if (!pos)
+			break;
+		if (pos == n)
+			return true;
+	}
+	REPORT(INVALID_ARGUMENT, n, "%s: node %p is not on the list %p", op, (const void *)n,
+	       (const void *)head);
+	return false;
+}
+
+bool sk__hlist_check(const struct sk_hlist_head *head, const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	const struct sk_hlist_node *pos = NULL;
+	size_t i = 0;
+
+	if (report_bad_arg(head, "hlist_check", "the head", cs, ip))
+		return false;
+	for (;;) {
+		if (!hlist_step_ok(head, pos, i++, "hlist_check", cs, ip))
+			return false;
+		pos = pos ? pos->next : head->first;
+		if (!pos)
+			return true;
+	}
+}

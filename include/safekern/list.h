@@ -133,6 +133,26 @@ struct sk_list_head {
 	struct sk_list_head *next, *prev;
 };
 
+/**
+ * struct sk_hlist_head - the head of a singly linked, NULL-terminated list
+ * @first: the first node, or NULL when the list is empty
+ *
+ * One pointer, for hash tables of many buckets.
+ */
+struct sk_hlist_head {
+	struct sk_hlist_node *first;
+};
+
+/**
+ * struct sk_hlist_node - a node of an hlist
+ * @next: the next node, or NULL at the end
+ * @pprev: the address of the pointer that points to this node (the head's
+ *	@first or the previous node's @next); NULL while unhashed
+ */
+struct sk_hlist_node {
+	struct sk_hlist_node *next, **pprev;
+};
+
 #if UINTPTR_MAX > 0xffffffffu
 #define SK__LIST_POISON_BASE 0xdead000000000000ull
 #else
@@ -213,6 +233,28 @@ SK_API bool sk__list_debug_range(const struct sk_list_head *head,
 				 const struct sk_list_head *last, const struct sk_callsite *cs);
 SK_API bool sk__list_check(const struct sk_list_head *head, const struct sk_callsite *cs);
 
+SK_API SK_COLD SK_NOINLINE void sk__hlist_report_add(struct sk_hlist_node *n,
+						    const void *where, int how,
+						    const struct sk_callsite *cs);
+SK_API SK_COLD SK_NOINLINE void sk__hlist_report_del(const struct sk_hlist_node *n,
+						    const char *op, const struct sk_callsite *cs);
+SK_API SK_COLD SK_NOINLINE void sk__hlist_report_step(const struct sk_hlist_head *head,
+						     const struct sk_hlist_node *pos,
+						     const struct sk_callsite *cs);
+SK_API SK_COLD SK_NOINLINE void sk__hlist_report_move(const struct sk_hlist_head *from,
+						     const struct sk_hlist_node *last,
+						     const struct sk_hlist_head *to, const char *op,
+						     const struct sk_callsite *cs);
+SK_API bool sk__hlist_debug_contains(const struct sk_hlist_head *head,
+				     const struct sk_hlist_node *n, const char *op,
+				     const struct sk_callsite *cs);
+SK_API bool sk__hlist_check(const struct sk_hlist_head *head, const struct sk_callsite *cs);
+
+/* How sk__hlist_report_add() was reached. */
+#define SK__HLIST_ADD_HEAD 0
+#define SK__HLIST_ADD_BEFORE 1
+#define SK__HLIST_ADD_BEHIND 2
+
 /*
  * sk__list_link() - internal: insert @entry between @prev and @next.
  *
@@ -277,12 +319,22 @@ static inline bool sk__list_insert(struct sk_list_head *entry, struct sk_list_he
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(entry) || sk__list_bad(head)))
 		goto bad;
+	/*
+	 * The order of the checks is measured: every check is a fused
+	 * compare-and-branch, and in a tight add/del loop the branch units,
+	 * not the instruction count, set the pace; this order schedules best
+	 * (gcc 12, x86-64; see docs/list.md).
+	 */
+	if (sk_unlikely(entry == head))
+		goto bad;
 	if (tail) {
 		prev = head->prev;
 		next = head;
 		if (sk_unlikely(sk__list_bad(prev)))
 			goto bad;
 		if (sk_unlikely(prev->next != head))
+			goto bad;
+		if (sk_unlikely(entry == prev))
 			goto bad;
 	} else {
 		prev = head;
@@ -291,9 +343,9 @@ static inline bool sk__list_insert(struct sk_list_head *entry, struct sk_list_he
 			goto bad;
 		if (sk_unlikely(next->prev != head))
 			goto bad;
+		if (sk_unlikely(entry == next))
+			goto bad;
 	}
-	if (sk_unlikely(entry == prev || entry == next))
-		goto bad;
 	sk__list_link(entry, prev, next);
 	return true;
 bad:
@@ -1463,6 +1515,567 @@ static inline size_t sk__list_count_nodes(const struct sk_list_head *head,
  * Return: true if the list is a consistent ring, false after a report.
  */
 #define sk_list_check(head) sk__list_check((head), SK_CALLSITE)
+
+/* ------------------------------------------------------------------------
+ * hlist: heads of one pointer, NULL-terminated chains
+ * ------------------------------------------------------------------------ */
+
+/**
+ * SK_HLIST_HEAD_INIT - initialiser for an empty hlist head
+ *
+ * ``struct sk_hlist_head h = SK_HLIST_HEAD_INIT;``
+ */
+#define SK_HLIST_HEAD_INIT { NULL }
+
+/**
+ * SK_HLIST_HEAD() - define and initialise an empty hlist head
+ * @name: the name of the variable
+ */
+#define SK_HLIST_HEAD(name) struct sk_hlist_head name = SK_HLIST_HEAD_INIT
+
+/**
+ * sk_init_hlist_head() - initialise an hlist head as empty
+ * @ptr: the head
+ */
+#define sk_init_hlist_head(ptr) ((ptr)->first = NULL)
+
+/**
+ * sk_init_hlist_node() - initialise an hlist node as unhashed
+ * @h: the node
+ */
+static inline void sk_init_hlist_node(struct sk_hlist_node *h)
+{
+	h->next = NULL;
+	h->pprev = NULL;
+}
+
+/**
+ * sk_hlist_unhashed() - is a node on no hlist?
+ * @h: the node (initialised, or deleted with sk_hlist_del_init())
+ *
+ * Return: nonzero if the node is not on a list.
+ */
+static inline int sk_hlist_unhashed(const struct sk_hlist_node *h)
+{
+	return !h->pprev;
+}
+
+/**
+ * sk_hlist_unhashed_lockless() - sk_hlist_unhashed() for a lockless caller
+ * @h: the node
+ *
+ * Context: may race with locked adds and deletes of @h (tear-free).
+ * Return: nonzero if the node is not on a list.
+ */
+static inline int sk_hlist_unhashed_lockless(const struct sk_hlist_node *h)
+{
+	return !SK_READ_ONCE(h->pprev);
+}
+
+/**
+ * sk_hlist_empty() - is an hlist empty?
+ * @h: the head
+ *
+ * Context: may be called without the list's lock as a tear-free hint.
+ * Return: nonzero if the list has no nodes.
+ */
+static inline int sk_hlist_empty(const struct sk_hlist_head *h)
+{
+	return !SK_READ_ONCE(h->first);
+}
+
+/*
+ * sk__hlist_del_ok() - internal: may @n be unlinked?  pprev is checked for
+ * NULL (unhashed) and poison (deleted) before it is followed, then the
+ * pointer it designates must point to @n and the next node back to @n.  A
+ * fake node (sk_hlist_add_fake()) has nothing to check.
+ */
+static inline bool sk__hlist_del_ok(const struct sk_hlist_node *n, const char *op,
+				    const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *const *pprev;
+	const struct sk_hlist_node *next;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n)))
+		goto bad;
+	pprev = n->pprev;
+	next = n->next;
+	if (sk_unlikely(sk__list_bad(pprev)))
+		goto bad;
+	if (sk_likely(pprev != &n->next)) {
+		if (sk_unlikely(*pprev != n))
+			goto bad;
+		if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &n->next))
+			goto bad;
+	}
+	return true;
+bad:
+	sk__hlist_report_del(n, op, cs);
+	return false;
+}
+
+/* sk__hlist_unlink() - internal: take @n out of its chain. */
+static inline void sk__hlist_unlink(struct sk_hlist_node *n)
+{
+	struct sk_hlist_node *next = n->next;
+	struct sk_hlist_node **pprev = n->pprev;
+
+	SK_WRITE_ONCE(*pprev, next);
+	if (next)
+		SK_WRITE_ONCE(next->pprev, pprev);
+}
+
+/* sk__hlist_del() - internal form of sk_hlist_del(). */
+static inline bool sk__hlist_del(struct sk_hlist_node *n, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(!sk__hlist_del_ok(n, "hlist_del", cs)))
+		return false;
+	sk__hlist_unlink(n);
+	n->next = (struct sk_hlist_node *)SK_LIST_POISON1;
+	n->pprev = (struct sk_hlist_node **)SK_LIST_POISON2;
+	return true;
+}
+
+/**
+ * sk_hlist_del() - delete a node from its hlist
+ * @n: the node (hashed)
+ *
+ * The node is left poisoned; sk_hlist_unhashed() on it is false.
+ *
+ * Checked (hardened): @n's pprev is not NULL (unhashed: never added, or
+ * deleted with sk_hlist_del_init(): SK_VIOLATION_LIST_UNINITIALIZED) or
+ * poison (SK_VIOLATION_LIST_DOUBLE_DEL), checked before it is followed;
+ * the pointer it designates points to @n, and the next node's pprev points
+ * back (SK_VIOLATION_LIST_CORRUPTION).  On a failed check: one report,
+ * nothing written.
+ *
+ * Context: the caller serialises operations on the list.
+ */
+#define sk_hlist_del(n) ((void)sk__hlist_del((n), SK_CALLSITE))
+
+/* sk__hlist_del_init() - internal form of sk_hlist_del_init(). */
+static inline bool sk__hlist_del_init(struct sk_hlist_node *n, const struct sk_callsite *cs)
+{
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n))) {
+		sk__hlist_report_del(n, "hlist_del_init", cs);
+		return false;
+	}
+	if (sk_hlist_unhashed(n))
+		return true;
+	if (sk_unlikely(!sk__hlist_del_ok(n, "hlist_del_init", cs)))
+		return false;
+	sk__hlist_unlink(n);
+	sk_init_hlist_node(n);
+	return true;
+}
+
+/**
+ * sk_hlist_del_init() - delete a node if it is hashed, and reinitialise it
+ * @n: the node
+ *
+ * An unhashed node is left alone, as in the kernel.  Checked as
+ * sk_hlist_del() otherwise (a poisoned node is a double delete).
+ *
+ * Context: the caller serialises operations on the list.
+ */
+#define sk_hlist_del_init(n) ((void)sk__hlist_del_init((n), SK_CALLSITE))
+
+/* sk__hlist_add_head() - internal form of sk_hlist_add_head(). */
+static inline bool sk__hlist_add_head(struct sk_hlist_node *n, struct sk_hlist_head *h,
+				      const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *first;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(h)))
+		goto bad;
+	first = h->first;
+	if (first && sk_unlikely(sk__list_bad(first) || first->pprev != &h->first))
+		goto bad;
+	if (sk_unlikely(n == first))
+		goto bad;
+	SK_WRITE_ONCE(n->next, first);
+	if (first)
+		SK_WRITE_ONCE(first->pprev, &n->next);
+	SK_WRITE_ONCE(h->first, n);
+	SK_WRITE_ONCE(n->pprev, &h->first);
+	return true;
+bad:
+	sk__hlist_report_add(n, h, SK__HLIST_ADD_HEAD, cs);
+	return false;
+}
+
+/**
+ * sk_hlist_add_head() - add a node at the front of an hlist
+ * @n: the node (not on a list)
+ * @h: the head
+ *
+ * Checked (hardened): the current first node is not poison and points
+ * back to @h; @n is not already the first node (double add).
+ *
+ * Context: the caller serialises operations on the list.
+ */
+#define sk_hlist_add_head(n, h) ((void)sk__hlist_add_head((n), (h), SK_CALLSITE))
+
+/* sk__hlist_add_before() - internal form of sk_hlist_add_before(). */
+static inline bool sk__hlist_add_before(struct sk_hlist_node *n, struct sk_hlist_node *next,
+					const struct sk_callsite *cs)
+{
+	struct sk_hlist_node **pprev;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(next)))
+		goto bad;
+	pprev = next->pprev;
+	if (sk_unlikely(sk__list_bad(pprev) || *pprev != next))
+		goto bad;
+	if (sk_unlikely(n == next || pprev == &n->next))
+		goto bad;
+	SK_WRITE_ONCE(n->pprev, pprev);
+	SK_WRITE_ONCE(n->next, next);
+	SK_WRITE_ONCE(next->pprev, &n->next);
+	SK_WRITE_ONCE(*pprev, n);
+	return true;
+bad:
+	sk__hlist_report_add(n, next, SK__HLIST_ADD_BEFORE, cs);
+	return false;
+}
+
+/**
+ * sk_hlist_add_before() - add a node before another
+ * @n: the node to add (not on a list)
+ * @next: a hashed node to add it before
+ *
+ * Checked (hardened): @next is hashed (pprev not NULL or poison) and its
+ * pprev designates a pointer to it; @n is not @next or already before it.
+ *
+ * Context: the caller serialises operations on the list.
+ */
+#define sk_hlist_add_before(n, next) ((void)sk__hlist_add_before((n), (next), SK_CALLSITE))
+
+/* sk__hlist_add_behind() - internal form of sk_hlist_add_behind(). */
+static inline bool sk__hlist_add_behind(struct sk_hlist_node *n, struct sk_hlist_node *prev,
+					const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *next;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(prev)))
+		goto bad;
+	next = prev->next;
+	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
+		goto bad;
+	if (sk_unlikely(n == prev || n == next))
+		goto bad;
+	SK_WRITE_ONCE(n->next, next);
+	SK_WRITE_ONCE(prev->next, n);
+	SK_WRITE_ONCE(n->pprev, &prev->next);
+	if (next)
+		SK_WRITE_ONCE(next->pprev, &n->next);
+	return true;
+bad:
+	sk__hlist_report_add(n, prev, SK__HLIST_ADD_BEHIND, cs);
+	return false;
+}
+
+/**
+ * sk_hlist_add_behind() - add a node after another
+ * @n: the node to add (not on a list)
+ * @prev: the node to add it after
+ *
+ * Checked (hardened): @prev's next is not poison and points back; @n is
+ * not @prev or its successor.
+ *
+ * Context: the caller serialises operations on the list.
+ */
+#define sk_hlist_add_behind(n, prev) ((void)sk__hlist_add_behind((n), (prev), SK_CALLSITE))
+
+/**
+ * sk_hlist_add_fake() - make a node look hashed without a list
+ * @n: the node
+ *
+ * For code that uses sk_hlist_unhashed() as a flag; sk_hlist_del_init() of
+ * a fake node is a no-op apart from reinitialising it.
+ */
+static inline void sk_hlist_add_fake(struct sk_hlist_node *n)
+{
+	n->pprev = &n->next;
+}
+
+/**
+ * sk_hlist_fake() - is a node a fake (sk_hlist_add_fake())?
+ * @h: the node
+ *
+ * Return: nonzero if @h is fake-hashed.
+ */
+static inline bool sk_hlist_fake(struct sk_hlist_node *h)
+{
+	return h->pprev == &h->next;
+}
+
+/**
+ * sk_hlist_is_singular_node() - is a node the only one of an hlist?
+ * @n: the node
+ * @h: the head
+ *
+ * Return: true if @n is the first and last node of @h.
+ */
+static inline bool sk_hlist_is_singular_node(struct sk_hlist_node *n, struct sk_hlist_head *h)
+{
+	return !n->next && n->pprev == &h->first;
+}
+
+/* sk__hlist_move_list() - internal form of sk_hlist_move_list(). */
+static inline bool sk__hlist_move_list(struct sk_hlist_head *old, struct sk_hlist_head *dst,
+				       const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *first;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(old) || sk__list_bad(dst)))
+		goto bad;
+	first = old->first;
+	if (first && sk_unlikely(sk__list_bad(first) || first->pprev != &old->first))
+		goto bad;
+	if (old == dst)
+		return true;
+	dst->first = first;
+	if (first)
+		first->pprev = &dst->first;
+	old->first = NULL;
+	return true;
+bad:
+	sk__hlist_report_move(old, NULL, dst, "hlist_move_list", cs);
+	return false;
+}
+
+/**
+ * sk_hlist_move_list() - move all nodes of an hlist to another head
+ * @old: the head whose nodes move; left empty
+ * @new: the head that receives them (its old contents are overwritten)
+ *
+ * Moving a list to its own head does nothing (the kernel's version empties
+ * it).  Checked (hardened): @old's first node points back to @old.
+ *
+ * Context: the caller serialises operations on both lists.
+ */
+#define sk_hlist_move_list(old, new) ((void)sk__hlist_move_list((old), (new), SK_CALLSITE))
+
+/* sk__hlist_splice_init() - internal form of sk_hlist_splice_init(). */
+static inline bool sk__hlist_splice_init(struct sk_hlist_head *from, struct sk_hlist_node *last,
+					 struct sk_hlist_head *to, const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *first, *to_first;
+
+	if (SK__LIST_DEBUG &&
+	    sk_unlikely(sk__list_bad(from) || sk__list_bad(last) || sk__list_bad(to)))
+		goto bad;
+	first = from->first;
+	if (sk_unlikely(sk__list_bad(first) || first->pprev != &from->first))
+		goto bad;
+	if (sk_unlikely(last->next != NULL || from == to))
+		goto bad;
+	to_first = to->first;
+	if (to_first && sk_unlikely(sk__list_bad(to_first) || to_first->pprev != &to->first))
+		goto bad;
+	if (SK__LIST_DEBUG && !sk__hlist_debug_contains(from, last, "hlist_splice_init", cs))
+		return false;
+	if (to_first)
+		to_first->pprev = &last->next;
+	last->next = to_first;
+	to->first = first;
+	first->pprev = &to->first;
+	from->first = NULL;
+	return true;
+bad:
+	sk__hlist_report_move(from, last, to, "hlist_splice_init", cs);
+	return false;
+}
+
+/**
+ * sk_hlist_splice_init() - move all nodes of an hlist to the front of another
+ * @from: the non-empty source head; left empty
+ * @last: the last node of @from
+ * @to: the destination head
+ *
+ * Checked (hardened): @from is not empty and its first node points back,
+ * @last->next is NULL, @to's first node points back, @from is not @to
+ * (SK_VIOLATION_INVALID_ARGUMENT for the argument errors).  Debug also
+ * checks (O(n)) that @last is on @from.
+ *
+ * Context: the caller serialises operations on both lists.
+ */
+#define sk_hlist_splice_init(from, last, to)                                  \
+	((void)sk__hlist_splice_init((from), (last), (to), SK_CALLSITE))
+
+/**
+ * sk_hlist_entry() - the structure that embeds an hlist node
+ * @ptr: pointer to the &struct sk_hlist_node
+ * @type: the type of the containing structure
+ * @member: the name of the node within @type
+ *
+ * Type-checked, as sk_list_entry().
+ *
+ * Return: the containing structure.
+ */
+#define sk_hlist_entry(ptr, type, member) sk_container_of(ptr, type, member)
+
+/**
+ * sk_hlist_entry_safe() - sk_hlist_entry() that passes NULL through
+ * @ptr: pointer to the node, or NULL
+ * @type: the type of the containing structure
+ * @member: the name of the node within @type
+ *
+ * Return: the containing structure, or NULL if @ptr is NULL.
+ */
+#define sk_hlist_entry_safe(ptr, type, member)                                \
+	__extension__({                                                       \
+		__typeof__(ptr) sk__hptr = (ptr);                             \
+		sk__hptr ? sk_hlist_entry(sk__hptr, type, member) : (type *)NULL; \
+	})
+
+/* sk__hlist_first() - internal: the checked first step of a debug hlist walk. */
+static inline struct sk_hlist_node *sk__hlist_first(const struct sk_hlist_head *head,
+						    const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *first;
+
+	if (sk_unlikely(sk__list_bad(head)))
+		goto bad;
+	first = head->first;
+	if (first && sk_unlikely(sk__list_bad(first) || first->pprev != &head->first))
+		goto bad;
+	return first;
+bad:
+	sk__hlist_report_step(head, NULL, cs);
+	return NULL;
+}
+
+/* sk__hlist_next() - internal: the checked step of a debug hlist walk. */
+static inline struct sk_hlist_node *sk__hlist_next(const struct sk_hlist_node *pos,
+						   const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *next = pos->next;
+
+	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &pos->next)) {
+		sk__hlist_report_step(NULL, pos, cs);
+		return NULL;
+	}
+	return next;
+}
+
+#ifdef SK_DEBUG
+#define SK__HLIST_FIRST(head) sk__hlist_first((head), SK_CALLSITE)
+#define SK__HLIST_NEXT(pos) sk__hlist_next((pos), SK_CALLSITE)
+#else
+#define SK__HLIST_FIRST(head) ((head)->first)
+#define SK__HLIST_NEXT(pos) ((pos)->next)
+#endif
+
+/* The containing entry of a walk step, or NULL (a typed temporary). */
+#define SK__HLIST_ENTRY_OR_NULL(ptr, pos, member)                             \
+	__extension__({                                                       \
+		struct sk_hlist_node *sk__hnode = (ptr);                      \
+		sk__hnode ? sk_hlist_entry(sk__hnode, __typeof__(*(pos)), member) \
+			  : (__typeof__(pos))NULL;                            \
+	})
+
+/**
+ * sk_hlist_for_each() - walk an hlist
+ * @pos: the &struct sk_hlist_node cursor
+ * @head: the head
+ *
+ * Debug: each step checks that the next node's pprev points back to
+ * @pos's next; a broken link is reported and ends the walk.
+ */
+#define sk_hlist_for_each(pos, head)                                          \
+	for (pos = SK__HLIST_FIRST(head); pos; pos = SK__HLIST_NEXT(pos))
+
+/**
+ * sk_hlist_for_each_safe() - walk an hlist, allowing the current node's removal
+ * @pos: the &struct sk_hlist_node cursor
+ * @n: another &struct sk_hlist_node, the lookahead
+ * @head: the head
+ */
+#define sk_hlist_for_each_safe(pos, n, head)                                  \
+	for (pos = SK__HLIST_FIRST(head); pos && __extension__({ n = SK__HLIST_NEXT(pos); 1; }); \
+	     pos = n)
+
+/**
+ * sk_hlist_for_each_entry() - walk the entries of an hlist
+ * @pos: the entry cursor (a pointer to the containing type)
+ * @head: the head
+ * @member: the &struct sk_hlist_node within the entry
+ */
+#define sk_hlist_for_each_entry(pos, head, member)                            \
+	for (pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_FIRST(head), pos, member); pos; \
+	     pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_NEXT(&(pos)->member), pos, member))
+
+/**
+ * sk_hlist_for_each_entry_continue() - continue an hlist walk after an entry
+ * @pos: the entry cursor: the walk starts at the entry after it
+ * @member: the &struct sk_hlist_node within the entry
+ */
+#define sk_hlist_for_each_entry_continue(pos, member)                         \
+	for (pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_NEXT(&(pos)->member), pos, member); pos; \
+	     pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_NEXT(&(pos)->member), pos, member))
+
+/**
+ * sk_hlist_for_each_entry_from() - an hlist walk from an entry (inclusive)
+ * @pos: the entry cursor: the walk starts with it
+ * @member: the &struct sk_hlist_node within the entry
+ */
+#define sk_hlist_for_each_entry_from(pos, member)                             \
+	for (; pos; pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_NEXT(&(pos)->member), pos, member))
+
+/**
+ * sk_hlist_for_each_entry_safe() - walk the entries, allowing the current one's removal
+ * @pos: the entry cursor
+ * @n: a &struct sk_hlist_node pointer, the lookahead
+ * @head: the head
+ * @member: the &struct sk_hlist_node within the entry
+ */
+#define sk_hlist_for_each_entry_safe(pos, n, head, member)                    \
+	for (pos = SK__HLIST_ENTRY_OR_NULL(SK__HLIST_FIRST(head), pos, member);  \
+	     pos && __extension__({ n = SK__HLIST_NEXT(&(pos)->member); 1; });   \
+	     pos = SK__HLIST_ENTRY_OR_NULL(n, pos, member))
+
+/* sk__hlist_count_nodes() - internal form of sk_hlist_count_nodes(). */
+static inline size_t sk__hlist_count_nodes(const struct sk_hlist_head *head,
+					   const struct sk_callsite *cs)
+{
+	const struct sk_hlist_node *pos;
+	size_t count = 0;
+
+	(void)cs;
+#ifdef SK_DEBUG
+	for (pos = sk__hlist_first(head, cs); pos; pos = sk__hlist_next(pos, cs))
+		count++;
+#else
+	for (pos = head->first; pos; pos = pos->next)
+		count++;
+#endif
+	return count;
+}
+
+/**
+ * sk_hlist_count_nodes() - count the nodes of an hlist
+ * @head: the head
+ *
+ * O(n).  Debug: each step is checked, as in sk_hlist_for_each().
+ *
+ * Return: the number of nodes.
+ */
+#define sk_hlist_count_nodes(head) sk__hlist_count_nodes((head), SK_CALLSITE)
+
+/**
+ * sk_hlist_check() - walk a whole hlist and report where it breaks
+ * @head: the head
+ *
+ * At any check level: each node's pprev must designate the pointer that
+ * led to it (the head's first or the previous node's next), and no next
+ * pointer may be poison.  The first break is reported once.  O(n).
+ *
+ * Context: the caller serialises operations on the list.
+ * Return: true if the chain is consistent, false after a report.
+ */
+#define sk_hlist_check(head) sk__hlist_check((head), SK_CALLSITE)
 
 #ifdef __cplusplus
 }
