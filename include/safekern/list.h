@@ -962,9 +962,11 @@ static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_hea
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(head)))
 		goto bad;
-	if (sk__list_empty_op(list, op, cs))
-		return true;
+	if (SK__LIST_DEBUG && sk__list_empty_op(list, op, cs))
+		return true; /* empty, or reported (uninitialised, deleted) */
 	first = list->next;
+	if (first == list)
+		return true;
 	last = list->prev;
 	if (sk_unlikely(sk__list_bad(last)))
 		goto bad;
