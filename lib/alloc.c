@@ -78,15 +78,24 @@ static void backend_init(void)
 
 #else /* jemalloc */
 
+/* The mallocx family with malloc's contract: any size, errno on failure. */
+static void *jx_ret(void *p)
+{
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
 static void *jx_malloc(size_t size)
 {
 	/* mallocx(0) is undefined in jemalloc: ask for one byte. */
-	return mallocx(size ? size : 1, 0);
+	return jx_ret(mallocx(size ? size : 1, 0));
 }
 
 static void jx_free(void *p)
 {
-	dallocx(p, 0);
+	if (p)
+		dallocx(p, 0);
 }
 
 static void *jx_calloc(size_t n, size_t size)
@@ -94,18 +103,18 @@ static void *jx_calloc(size_t n, size_t size)
 	size_t bytes;
 
 	if (sk_check_mul_overflow(n, size, &bytes))
-		return NULL;
-	return mallocx(bytes ? bytes : 1, MALLOCX_ZERO);
+		return jx_ret(NULL);
+	return jx_ret(mallocx(bytes ? bytes : 1, MALLOCX_ZERO));
 }
 
 static void *jx_realloc(void *p, size_t size)
 {
-	return p ? rallocx(p, size ? size : 1, 0) : mallocx(size ? size : 1, 0);
+	return jx_ret(p ? rallocx(p, size ? size : 1, 0) : mallocx(size ? size : 1, 0));
 }
 
 static void *jx_aligned_alloc(size_t align, size_t size)
 {
-	return mallocx(size ? size : 1, MALLOCX_ALIGN(align));
+	return jx_ret(mallocx(size ? size : 1, MALLOCX_ALIGN(align)));
 }
 
 /* Until backend_init() finds jemalloc's fast entry points: the mallocx family. */
@@ -494,34 +503,37 @@ void *sk__kzalloc_aligned(size_t size, size_t align)
  * The kmalloc family
  * ------------------------------------------------------------------------ */
 
+/*
+ * The plain path is a mode test and a tail call into the allocator (whose
+ * entry points set errno on failure and take 0 bytes); everything else is
+ * out of line.  An unset mode (first call) takes the slow path too.
+ */
+static SK_NOINLINE void *kmalloc_slow(size_t size, bool zero)
+{
+	if (sk__alloc_mode() == SK__MODE_TOOL)
+		return sk__tb_alloc(size, 0, SK__TB_TAIL, sk__kmalloc_owner, zero);
+	return zero ? sk_kzalloc(size) : sk_kmalloc(size);
+}
+
 void *sk_kmalloc(size_t size)
 {
-	void *p;
-
-	if (sk_unlikely(sk__alloc_mode() != SK__MODE_PLAIN))
-		return sk__tb_alloc(size, 0, SK__TB_TAIL, sk__kmalloc_owner, false);
-	p = sk__be.malloc(size ? size : 1);
-	if (sk_unlikely(!p))
-		return enomem();
-	return p;
+	if (sk_unlikely(__atomic_load_n(&sk__alloc_mode_word, __ATOMIC_ACQUIRE) != SK__MODE_PLAIN))
+		return kmalloc_slow(size, false);
+	return sk__be.malloc(size);
 }
 
 void *sk_kzalloc(size_t size)
 {
 	void *p;
 
-	if (sk_unlikely(sk__alloc_mode() != SK__MODE_PLAIN))
-		return sk__tb_alloc(size, 0, SK__TB_TAIL, sk__kmalloc_owner, true);
+	if (sk_unlikely(__atomic_load_n(&sk__alloc_mode_word, __ATOMIC_ACQUIRE) != SK__MODE_PLAIN))
+		return kmalloc_slow(size, true);
 	/* Small blocks: the fast path and a memset beat a zeroing calloc. */
-	if (size <= 1024) {
-		p = sk__be.malloc(size ? size : 1);
-		if (p)
-			memset(p, 0, size);
-	} else {
-		p = sk__be.calloc(1, size);
-	}
-	if (sk_unlikely(!p))
-		return enomem();
+	if (size > 1024)
+		return sk__be.calloc(1, size);
+	p = sk__be.malloc(size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -572,15 +584,19 @@ void *sk_krealloc_array(void *p, size_t new_n, size_t size)
 	if (sk_unlikely(sk__alloc_mode() != SK__MODE_PLAIN))
 		return tool_realloc(p, bytes, SK__RET_IP);
 	q = sk__be.realloc(p, bytes ? bytes : 1);
-	if (!q)
-		errno = ENOMEM;
 	return q;
 }
 
-static void tool_free(const void *p, size_t size, bool sized, const void *ip)
+static SK_NOINLINE void kfree_slow(const void *p, size_t size, bool sized, const void *ip)
 {
 	struct sk__tb_hdr h;
 
+	if (!p)
+		return;
+	if (sk__alloc_mode() != SK__MODE_TOOL) {
+		sk__be.free((void *)(uintptr_t)p);
+		return;
+	}
 	if (!tb_check_kmalloc(p, &h, sized ? "sk_kfree_sized" : "sk_kfree", ip))
 		return;
 	if (sized && sk_unlikely(size != h.size))
@@ -591,12 +607,16 @@ static void tool_free(const void *p, size_t size, bool sized, const void *ip)
 	sk__tb_free(p, &h);
 }
 
+/*
+ * Plain mode: the allocator's own free takes NULL.  jemalloc 5.3's free()
+ * is as fast as its sdallocx() at best, and does not leave its fast path
+ * for page-aligned objects as sdallocx() does, so the size only serves
+ * the checks of tool mode.
+ */
 void sk_kfree(const void *p)
 {
-	if (sk_unlikely(!p))
-		return;
-	if (sk_unlikely(sk__alloc_mode() != SK__MODE_PLAIN)) {
-		tool_free(p, 0, false, SK__RET_IP);
+	if (sk_unlikely(__atomic_load_n(&sk__alloc_mode_word, __ATOMIC_ACQUIRE) != SK__MODE_PLAIN)) {
+		kfree_slow(p, 0, false, SK__RET_IP);
 		return;
 	}
 	sk__be.free((void *)(uintptr_t)p);
@@ -604,20 +624,10 @@ void sk_kfree(const void *p)
 
 void sk_kfree_sized(const void *p, size_t size)
 {
-	if (sk_unlikely(!p))
-		return;
-	if (sk_unlikely(sk__alloc_mode() != SK__MODE_PLAIN)) {
-		tool_free(p, size, true, SK__RET_IP);
+	if (sk_unlikely(__atomic_load_n(&sk__alloc_mode_word, __ATOMIC_ACQUIRE) != SK__MODE_PLAIN)) {
+		kfree_slow(p, size, true, SK__RET_IP);
 		return;
 	}
-#ifndef SK_ALLOC_LIBC
-	/* With the mallocx family, sdallocx's own fast path beats dallocx. */
-	if (!be_fast) {
-		sdallocx((void *)(uintptr_t)p, size ? size : 1, 0);
-		return;
-	}
-#endif
-	(void)size;
 	sk__be.free((void *)(uintptr_t)p);
 }
 

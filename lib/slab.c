@@ -103,8 +103,14 @@ static bool slab_debug_env;
  * Per-thread shard index
  * ------------------------------------------------------------------------ */
 
-/* Shard index + 1; 0 until the thread first touches a cache. */
+/*
+ * Shard index + 1; 0 until the thread first touches a cache.  slab_off is
+ * the byte offset of the thread's own shard in a cache, or 0 when it has
+ * none (not assigned yet, or sharing the overflow shard): the hot path
+ * tests and adds that one word.
+ */
 static __thread unsigned int slab_tid __attribute__((tls_model("initial-exec")));
+static __thread size_t slab_off __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t tid_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t tid_used; /* bit i: shard i is owned by a live thread */
@@ -121,6 +127,7 @@ static void tid_release(void *v)
 		pthread_mutex_unlock(&tid_lock);
 	}
 	slab_tid = 0;
+	slab_off = 0;
 }
 
 /*
@@ -142,8 +149,10 @@ static unsigned int tid_assign(void)
 	}
 	pthread_mutex_unlock(&tid_lock);
 	/* Non-NULL, so that the destructor runs at thread exit. */
-	if (t < SLAB_SHARDS)
+	if (t < SLAB_SHARDS) {
 		pthread_setspecific(tid_key, (void *)(uintptr_t)(t + 1));
+		slab_off = offsetof(struct sk_kmem_cache, shards) + t * sizeof(struct slab_shard);
+	}
 	slab_tid = t + 1;
 	return t;
 }
@@ -190,17 +199,22 @@ static SK_COLD SK_NOINLINE void peak_sample(struct sk_kmem_cache *c, struct slab
 static SK_NOINLINE void stat_alloc_slow(struct sk_kmem_cache *c);
 static SK_NOINLINE void stat_free_slow(struct sk_kmem_cache *c);
 
+static inline struct slab_shard *my_shard(struct sk_kmem_cache *c, size_t off)
+{
+	return (struct slab_shard *)(void *)((char *)c + off);
+}
+
 static inline void stat_alloc(struct sk_kmem_cache *c)
 {
-	unsigned int t = slab_tid - 1;
+	size_t off = slab_off;
 	struct slab_shard *s;
 	uint64_t a;
 
-	if (sk_unlikely(t >= SLAB_SHARDS)) {
+	if (sk_unlikely(!off)) {
 		stat_alloc_slow(c);
 		return;
 	}
-	s = &c->shards[t];
+	s = my_shard(c, off);
 	a = s->allocs + 1;
 	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
 	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
@@ -209,26 +223,27 @@ static inline void stat_alloc(struct sk_kmem_cache *c)
 
 static inline void stat_free(struct sk_kmem_cache *c)
 {
-	unsigned int t = slab_tid - 1;
+	size_t off = slab_off;
 	struct slab_shard *s;
 
-	if (sk_unlikely(t >= SLAB_SHARDS)) {
+	if (sk_unlikely(!off)) {
 		stat_free_slow(c);
 		return;
 	}
-	s = &c->shards[t];
+	s = my_shard(c, off);
 	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
 }
 
 static void stat_alloc_slow(struct sk_kmem_cache *c)
 {
-	struct slab_shard *s = &c->shards[SLAB_SHARDS];
+	struct slab_shard *s;
 	uint64_t a;
 
 	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS) {
 		stat_alloc(c);
 		return;
 	}
+	s = &c->shards[SLAB_SHARDS];
 	/* The shared shard: atomic read-modify-write. */
 	a = __atomic_add_fetch(&s->allocs, 1, __ATOMIC_RELAXED);
 	if ((int64_t)(a - __atomic_load_n(&s->frees, __ATOMIC_RELAXED)) >
@@ -307,7 +322,8 @@ struct dbg_obj {
 	unsigned int state;
 };
 
-static pthread_mutex_t dbg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Adaptive: critical sections are a few hundred instructions; spin first. */
+static pthread_mutex_t dbg_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static struct dbg_obj **reg;
 static unsigned int reg_bits;
 static size_t reg_count;
@@ -426,6 +442,12 @@ struct pendings {
 	unsigned long dropped;
 };
 
+static void pendings_init(struct pendings *p)
+{
+	p->n = 0;
+	p->dropped = 0;
+}
+
 static struct pending *pending_add(struct pendings *p)
 {
 	if (p->n == SK_ARRAY_SIZE(p->one)) {
@@ -435,7 +457,8 @@ static struct pending *pending_add(struct pendings *p)
 	return &p->one[p->n++];
 }
 
-static void pendings_report(struct pendings *p, const struct sk_callsite *cs, const void *ip)
+static void pendings_report_all(struct pendings *p, const struct sk_callsite *cs,
+				const void *ip)
 {
 	for (unsigned int i = 0; i < p->n; i++)
 		sk__violation(p->one[i].kind, p->one[i].obj, cs, ip, "%s", p->one[i].detail);
@@ -445,6 +468,32 @@ static void pendings_report(struct pendings *p, const struct sk_callsite *cs, co
 			      "(further damaged object in the same operation)");
 }
 
+/* Index of the first byte of @p[0..@n) that is not @v, or @n. */
+static size_t mismatch(const unsigned char *p, size_t n, unsigned char v)
+{
+	uint64_t pat = 0x0101010101010101ull * v;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w != pat)
+			break;
+	}
+	for (; i < n; i++)
+		if (p[i] != v)
+			return i;
+	return n;
+}
+
+static inline void pendings_report(struct pendings *p, const struct sk_callsite *cs,
+				   const void *ip)
+{
+	if (sk_unlikely(p->n))
+		pendings_report_all(p, cs, ip);
+}
+
 /*
  * Check a quarantined object's poison and red zone.  Returns true if
  * intact; otherwise queues a use-after-free report.
@@ -452,17 +501,15 @@ static void pendings_report(struct pendings *p, const struct sk_callsite *cs, co
 static bool dbg_check_free(struct sk_kmem_cache *c, struct dbg_obj *e, struct pendings *pend)
 {
 	unsigned char *o = key_obj(e->key);
-	size_t n = c->size + c->rz, bad = n;
-	unsigned char want = 0;
+	size_t n = c->size + c->rz, bad;
+	unsigned char want = POISON_FREE;
 
 	sk__tool_open(o, n);
-	for (size_t i = 0; i < n; i++) {
-		want = i < c->size - 1 ? POISON_FREE : i == c->size - 1 ? POISON_END : RED_INACTIVE;
-		if (o[i] != want) {
-			bad = i;
-			break;
-		}
-	}
+	bad = mismatch(o, c->size - 1, POISON_FREE);
+	if (bad == c->size - 1 && o[bad] != POISON_END)
+		want = POISON_END;
+	else if (bad == c->size - 1)
+		bad = c->size + mismatch(o + c->size, c->rz, want = RED_INACTIVE);
 	if (bad < n) {
 		struct pending *p = pending_add(pend);
 
@@ -566,11 +613,12 @@ static void *debug_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_cal
 			 const void *ip)
 {
 	struct slab_debug *d = c->dbg;
-	struct pendings pend = { .n = 0 };
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
 	struct dbg_obj *e = NULL;
 	unsigned char *o;
 	bool tool = sk__alloc_mode() == SK__MODE_TOOL;
 
+	pendings_init(&pend);
 	pthread_mutex_lock(&dbg_lock);
 	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
 		pthread_mutex_unlock(&dbg_lock);
@@ -628,14 +676,15 @@ static void debug_free(struct sk_kmem_cache *c, void *obj, const struct sk_calls
 		       const void *ip)
 {
 	struct slab_debug *d = c->dbg;
-	struct pendings pend = { .n = 0 };
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
 	enum sk_violation_kind kind;
 	unsigned char *o = obj, *rz;
 	struct dbg_obj *e;
 	char site[256], detail[768];
 	bool release = false;
-	size_t bad = c->rz;
+	size_t bad;
 
+	pendings_init(&pend);
 	pthread_mutex_lock(&dbg_lock);
 	e = reg_find(obj);
 	if (sk_unlikely(!e || e->cache != c || e->state != DBG_LIVE)) {
@@ -667,12 +716,7 @@ static void debug_free(struct sk_kmem_cache *c, void *obj, const struct sk_calls
 	/* Red zone: still 0xcc? */
 	rz = o + c->size;
 	sk__tool_open(rz, c->rz);
-	for (size_t i = 0; i < c->rz; i++) {
-		if (rz[i] != RED_ACTIVE) {
-			bad = i;
-			break;
-		}
-	}
+	bad = mismatch(rz, c->rz, RED_ACTIVE);
 	if (sk_unlikely(bad < c->rz)) {
 		fmt_site(site, sizeof(site), e->alloc_cs, e->alloc_ip);
 		snprintf(detail, sizeof(detail),
@@ -778,10 +822,11 @@ static void debug_leak_detail(struct sk_kmem_cache *c, char *buf, size_t n)
 static int debug_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs, const void *ip)
 {
 	struct slab_debug *d = c->dbg;
-	struct pendings pend = { .n = 0 };
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
 	char detail[900];
 	unsigned long nlive;
 
+	pendings_init(&pend);
 	pthread_mutex_lock(&dbg_lock);
 	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
 		pthread_mutex_unlock(&dbg_lock);
@@ -869,31 +914,54 @@ static SK_NOINLINE void *cache_alloc_fixup(struct sk_kmem_cache *c, void *p, boo
 	return p;
 }
 
-void *sk__kmem_cache_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
+/* Out-of-line tails of the fast path, returning the object (tail calls). */
+static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, void *p)
 {
+	stat_alloc_slow(c);
+	return p;
+}
+
+static SK_COLD SK_NOINLINE void *alloc_sample(struct sk_kmem_cache *c, struct slab_shard *s,
+					      void *p)
+{
+	peak_sample(c, s);
+	return p;
+}
+
+static inline void *cache_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_callsite *cs,
+				const void *ip)
+{
+	struct slab_shard *s;
+	size_t off;
+	uint64_t a;
 	void *p;
 
 	if (sk_unlikely(__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED)))
-		return cache_alloc_slow(c, false, cs, SK__RET_IP);
+		return cache_alloc_slow(c, zero, cs, ip);
 	p = sk__be.malloc(c->alloc_size);
 	if (sk_unlikely(!p || ((uintptr_t)p & c->align_mask)))
-		return cache_alloc_fixup(c, p, false);
-	stat_alloc(c);
+		return cache_alloc_fixup(c, p, zero);
+	if (zero)
+		memset(p, 0, c->size);
+	off = slab_off;
+	if (sk_unlikely(!off))
+		return alloc_unsharded(c, p);
+	s = my_shard(c, off);
+	a = s->allocs + 1;
+	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
+	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
+		return alloc_sample(c, s, p);
 	return p;
+}
+
+void *sk__kmem_cache_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
+{
+	return cache_alloc(c, false, cs, SK__RET_IP);
 }
 
 void *sk__kmem_cache_zalloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
 {
-	void *p;
-
-	if (sk_unlikely(__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED)))
-		return cache_alloc_slow(c, true, cs, SK__RET_IP);
-	p = sk__be.malloc(c->alloc_size);
-	if (sk_unlikely(!p || ((uintptr_t)p & c->align_mask)))
-		return cache_alloc_fixup(c, p, true);
-	memset(p, 0, c->size);
-	stat_alloc(c);
-	return p;
+	return cache_alloc(c, true, cs, SK__RET_IP);
 }
 
 /* Tool mode, hardened cache: the header says whether the free is valid. */
@@ -961,15 +1029,30 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 		cache_release(c);
 }
 
+/* Plain free by a thread without a shard of its own yet. */
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj)
+{
+	stat_free_slow(c);
+	sk__be.free(obj);
+}
+
 void sk__kmem_cache_free(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs)
 {
+	size_t off = slab_off;
+	struct slab_shard *s;
+
 	if (sk_unlikely(!obj))
 		return;
 	if (sk_unlikely(__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED))) {
 		cache_free_slow(c, obj, cs, SK__RET_IP);
 		return;
 	}
-	stat_free(c);
+	if (sk_unlikely(!off)) {
+		free_unsharded(c, obj);
+		return;
+	}
+	s = my_shard(c, off);
+	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
 	sk__be.free(obj);
 }
 
