@@ -147,6 +147,9 @@ static void backend_init(void)
 	if (!dladdr((void *)&mallocx, &xi) || !xi.dli_fname)
 		return;
 	h = dlopen(xi.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+	/* jemalloc linked statically into the program: search from the program. */
+	if (!h)
+		h = dlopen(NULL, RTLD_LAZY);
 	if (!h)
 		return;
 	for (size_t i = 0; i < SK_ARRAY_SIZE(names); i++) {
@@ -332,20 +335,32 @@ void sk__tool_undefined(const void *p, size_t n)
 /*
  * Whether the bytes before a pointer are hidden from the tool, as every
  * tool-mode header is.  A pointer that did not come from this layer has
- * ordinary memory there (another variable, a malloc chunk): the library
- * must neither trust nor re-protect it.
+ * ordinary memory there (another variable, the inside of a block): the
+ * library must neither trust nor re-protect it.  Every tool-mode object is
+ * 16-aligned and its whole header no-access; probing each 8-byte granule
+ * and the last byte tells a header from memory that is only partly hidden.
  */
 static bool header_hidden(const void *h, size_t n)
 {
-#if defined(SK__ALLOC_ASAN)
-	return __asan_address_is_poisoned(h) && __asan_address_is_poisoned((const char *)h + n - 1);
-#elif defined(SK_HAVE_VALGRIND)
-	char vbits[sizeof(struct sk__tb_hdr)];
+	const char *b = h;
 
-	/* 3: some byte is not addressable.  Reports nothing. */
-	return VALGRIND_GET_VBITS(h, vbits, n) == 3;
+	if ((uintptr_t)h % 16)
+		return false;
+#if defined(SK__ALLOC_ASAN)
+	for (size_t i = 0; i < n; i += 8)
+		if (!__asan_address_is_poisoned(b + i))
+			return false;
+	return __asan_address_is_poisoned(b + n - 1);
+#elif defined(SK_HAVE_VALGRIND)
+	char vbits;
+
+	/* GET_VBITS returns 3, reporting nothing, when a byte is not addressable. */
+	for (size_t i = 0; i < n; i += 8)
+		if (VALGRIND_GET_VBITS(b + i, &vbits, 1) != 3)
+			return false;
+	return VALGRIND_GET_VBITS(b + n - 1, &vbits, 1) == 3;
 #else
-	(void)h, (void)n;
+	(void)b, (void)n;
 	return true;
 #endif
 }

@@ -186,7 +186,12 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 64));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree_sized(p + 64, 64));
 	cr_assert_null(sk_krealloc_array(p + 64, 2, 2));
-	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_WRONG_CACHE), 3);
+	/* Half of what precedes p + 16 is p's hidden header: still not a block. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 16));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 1));
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_WRONG_CACHE), 5);
+	/* ... and p itself was left intact and accessible. */
+	memset(p, 1, 128);
 	sk_kfree(p);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(p));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree_sized(p, 128));
