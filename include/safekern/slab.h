@@ -131,9 +131,10 @@ struct sk_kmem_cache;
  * SK_SLAB_HWCACHE_ALIGN - align objects on cache lines
  *
  * As the kernel's SLAB_HWCACHE_ALIGN: objects are aligned on
- * SK_CACHELINE_SIZE, or for small objects on the smallest power of two
- * above half their size that is at least the requested alignment, so that
- * no object straddles more lines than it must.
+ * SK_CACHELINE_SIZE, or, for objects of at most half a line, on the
+ * smallest power of two not below their size (if larger than the
+ * requested alignment), so that no object straddles more lines than it
+ * must.
  */
 #define SK_SLAB_HWCACHE_ALIGN 0x1u
 
