@@ -60,10 +60,14 @@ static inline uint32_t w_owner(uint64_t w)
 	return (uint32_t)((w & OWNER_MASK) >> OWNER_SHIFT);
 }
 
+/* References: the field holds references - 1 (a free slot holds -1). */
 static inline int64_t w_count(uint64_t w)
 {
-	return (int64_t)w >> SK__HANDLE_REF_SHIFT;
+	return ((int64_t)w >> SK__HANDLE_REF_SHIFT) + 1;
 }
+
+/* A never-used slot: no references, nothing else. */
+#define WORD_FRESH COUNT_MASK
 
 static inline uint64_t h_index(uint64_t v)
 {
@@ -134,13 +138,22 @@ void sk_handle_owner_destroy(struct sk_handle_owner *owner)
 	__atomic_store_n(&owner->sk__id, 0, __ATOMIC_RELEASE);
 }
 
+static SK_NOINLINE uint32_t owner_id_assign(struct sk_handle_owner *owner);
+
 /* The owner's id, assigned on first use for statically initialised owners. */
-static uint32_t owner_id(struct sk_handle_owner *owner)
+static inline uint32_t owner_id(struct sk_handle_owner *owner)
 {
 	uint32_t id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
 
 	if (sk_likely(id && id < NR_OIDS))
 		return id;
+	return owner_id_assign(owner);
+}
+
+static uint32_t owner_id_assign(struct sk_handle_owner *owner)
+{
+	uint32_t id;
+
 	pthread_mutex_lock(&ids_lock);
 	id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
 	if (!id || id >= NR_OIDS) {
@@ -198,14 +211,14 @@ static int grow_locked(struct sk_handle_table *t)
 		errno = ENOSPC;
 		return -1;
 	}
-	mem = sk_kzalloc(bytes);
+	mem = sk_kmalloc(bytes);
 	if (!mem) {
 		errno = ENOMEM;
 		return -1;
 	}
 	if ((uintptr_t)mem == bias) {
 		/* The biased base would be 0, which means "no chunk". */
-		void *other = sk_kzalloc(bytes);
+		void *other = sk_kmalloc(bytes);
 
 		sk_kfree_sized(mem, bytes);
 		if (!other) {
@@ -213,6 +226,12 @@ static int grow_locked(struct sk_handle_table *t)
 			return -1;
 		}
 		mem = other;
+	}
+	for (uint64_t i = 0; i < slots; i++) {
+		struct sk__handle_slot *s = (struct sk__handle_slot *)mem + i;
+
+		s->sk__word = WORD_FRESH;
+		s->sk__obj = 0;
 	}
 	/* Slot words and links are only accessed atomically. */
 	SK_ANNOTATE_BENIGN_RACE_SIZED(mem, bytes, "handle slots");
@@ -526,6 +545,11 @@ static void check_generation(struct sk_handle_table *t, uint64_t v, uint64_t w, 
 				    "%s() of slot %llu by owner '%s' (%u); its owner is '%s' (%u)",
 				    op_names[op], idx, owner_name(oid), oid, owner_name(w_owner(w)),
 				    w_owner(w));
+	} else if (op == OP_LOOKUP && w_count(w) <= 0) {
+		verdict_set(out, SK_VIOLATION_REFCOUNT_INC_FROM_ZERO, -EINVAL,
+			    "handle %#llx: the live object's count is %lld (a put dropped a reference "
+			    "it did not hold)",
+			    (unsigned long long)v, (long long)w_count(w));
 	} else if (op == OP_LOOKUP && w_count(w) >= SK_HANDLE_MAX_REFS + 1) {
 		verdict_set(out, SK_VIOLATION_REFCOUNT_OVERFLOW, -EOVERFLOW,
 			    "handle %#llx: %d references held already (the most is %d)",
@@ -580,21 +604,19 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
 	}
 	check_generation(t, v, old, OP_LOOKUP, 0, &verdict);
-	if (verdict.kind == VERDICT_OK)
-		verdict_set(&verdict, SK_VIOLATION_REFCOUNT_UNDERFLOW, -EINVAL,
-			    "handle %#llx refused: its count is below zero (%lld) after puts "
-			    "without references",
-			    (unsigned long long)v, (long long)w_count(old));
+	if (verdict.kind == VERDICT_OK) /* cannot happen: the fast path failed */
+		verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL, "handle %#llx refused",
+			    (unsigned long long)v);
 	if (!(verdict.kind == SK_VIOLATION_HANDLE_STALE && (flags & SK__HANDLE_QUIET_STALE)))
 		report(t, &verdict, cs, caller);
 	return NULL;
 }
 
 void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
-			 uint64_t old, const struct sk_callsite *cs)
+			 const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
-	uint64_t v = h.sk__v;
+	uint64_t v = h.sk__v, w;
 	struct verdict verdict;
 
 	if (!s) {
@@ -605,14 +627,18 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		report(t, &verdict, cs, caller);
 		return;
 	}
-	if (w_count(old) == 1 && (old & OBJ) && !(old & LIVE)) {
-		/* The last reference to a released object: not a misuse. */
-		claim(t, s, h_index(v), old - REF_ONE);
+	/*
+	 * This put took the count to zero or below.  Zero on a released object
+	 * is the last reference going: not a misuse.  A correct program gets
+	 * here only then, and the slot cannot change under us but for lookups
+	 * that add and undo (the claim copes with those).  Anything else was a
+	 * put without a reference: undo it.
+	 */
+	w = __atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE);
+	if ((w & OBJ) && !(w & LIVE) && w_count(w) >= 0) {
+		claim(t, s, h_index(v), w);
 		return;
 	}
-	if (w_count(old) >= 2)
-		return;
-	/* No reference was held (the count was 0, or only the owner's): undo. */
 	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
 	if (!check_structure(t, v, &verdict)) {
 		/* A never-used slot of an allocated chunk. */
@@ -623,8 +649,8 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		    "sk_handle_put(%#llx) without a reference held (slot %llu: %s, %lld "
 		    "lookup references)",
 		    (unsigned long long)v, (unsigned long long)h_index(v),
-		    (old & LIVE) ? "live" : (old & OBJ) ? "released" : "free",
-		    (long long)(w_count(old) - ((old & LIVE) ? 1 : 0)));
+		    (w & LIVE) ? "live" : (w & OBJ) ? "released" : "free",
+		    (long long)(w_count(w) + 1 - ((w & LIVE) ? 1 : 0)));
 	report(t, &verdict, cs, caller);
 }
 
@@ -690,13 +716,41 @@ einval:
 	return sk_handle_null();
 }
 
+/*
+ * Whether @w is the live slot of owned handle @v, owned by @oid: identity
+ * bits equal, the handle not borrowed (the slot word has OBJ where the
+ * handle has BORROWED), the owner equal.  The common case of release and
+ * transfer; anything else goes through the full classification.
+ */
+static inline bool owned_by(uint64_t w, uint64_t v, uint32_t oid)
+{
+	/* The tag bit first: equal identity bits mean "live" only with it. */
+	return (v & LIVE) && !((w ^ v ^ OBJ) & (SK__HANDLE_ID_MASK | OBJ)) &&
+	       (w & OWNER_MASK) == (uint64_t)oid << OWNER_SHIFT;
+}
+
+/* Classifies and reports a refused release or transfer; returns -errno. */
+static SK_COLD int refuse_owned(struct sk_handle_table *t, uint64_t v, uint64_t w, enum op op,
+				uint32_t oid, const struct sk_callsite *cs, const void *caller)
+{
+	struct verdict verdict;
+
+	if (check_structure(t, v, &verdict)) {
+		check_generation(t, v, w, op, oid, &verdict);
+		if (verdict.kind == VERDICT_OK) /* cannot happen: owned_by() said no */
+			verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+				    "handle %#llx refused", (unsigned long long)v);
+	}
+	report(t, &verdict, cs, caller);
+	return verdict.err;
+}
+
 int sk__handle_release(struct sk_handle_table *t, sk_handle_t h, struct sk_handle_owner *owner,
 		       const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
-	uint64_t v = h.sk__v, idx = h_index(v), w, nw;
+	uint64_t v = h.sk__v, idx = h_index(v), w = 0, nw;
 	struct sk__handle_slot *s;
-	struct verdict verdict;
 	uint32_t oid;
 
 	if (!check_table(t, "sk_handle_release", cs, caller))
@@ -707,28 +761,21 @@ int sk__handle_release(struct sk_handle_table *t, sk_handle_t h, struct sk_handl
 		return -EINVAL;
 	}
 	oid = owner_id(owner);
-	if (!check_structure(t, v, &verdict)) {
-		report(t, &verdict, cs, caller);
-		return verdict.err;
-	}
 	s = slot_at(t, idx);
+	if (sk_unlikely(!s))
+		return refuse_owned(t, v, w, OP_RELEASE, oid, cs, caller);
 	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
 	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
-	for (;;) {
-		check_generation(t, v, w, OP_RELEASE, oid, &verdict);
-		if (verdict.kind != VERDICT_OK) {
-			report(t, &verdict, cs, caller);
-			return verdict.err;
-		}
+	do {
+		if (sk_unlikely(!owned_by(w, v, oid)))
+			return refuse_owned(t, v, w, OP_RELEASE, oid, cs, caller);
 		/* End the generation, drop the owner's reference. */
 		nw = ((w - REF_ONE) & ~(GEN_MASK | LIVE)) |
 		     ((uint64_t)(w_gen(w) + 1) << GEN_SHIFT) | PREV;
 		if (w_count(nw) == 0)
 			nw &= ~OBJ; /* no lookup holds it: claim it in the same step */
-		if (__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			break;
-	}
+	} while (!__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
 	if (!(nw & OBJ))
 		finalize(t, s, idx, nw);
 	return 0;
@@ -741,7 +788,6 @@ static sk_handle_t transfer_forward(struct sk_handle_table *t, uint64_t v,
 {
 	struct sk__handle_forward *rec = sk_kmalloc(sizeof(*rec));
 	struct sk__handle_slot *s2;
-	struct verdict verdict;
 	uint64_t idx = h_index(v), w, nw;
 	int64_t idx2;
 	uint32_t gen2;
@@ -759,13 +805,11 @@ static sk_handle_t transfer_forward(struct sk_handle_table *t, uint64_t v,
 	s2 = slot_at(t, (uint64_t)idx2);
 	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
 	for (;;) {
-		check_generation(t, v, w, OP_TRANSFER, from, &verdict);
-		if (verdict.kind != VERDICT_OK) {
+		if (!owned_by(w, v, from)) {
 			/* Lost a race with another release or transfer. */
 			push_free(t, s2, (uint64_t)idx2);
 			sk_kfree_sized(rec, sizeof(*rec));
-			report(t, &verdict, cs, caller);
-			errno = -verdict.err;
+			errno = -refuse_owned(t, v, w, OP_TRANSFER, from, cs, caller);
 			return sk_handle_null();
 		}
 		/* Retire the slot; the owner's reference becomes ours. */
@@ -791,9 +835,8 @@ sk_handle_t sk__handle_transfer(struct sk_handle_table *t, sk_handle_t h,
 				const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
-	uint64_t v = h.sk__v, idx = h_index(v), w, nw;
+	uint64_t v = h.sk__v, idx = h_index(v), w = 0, nw;
 	struct sk__handle_slot *s;
-	struct verdict verdict;
 	uint32_t fid, toid;
 
 	if (!check_table(t, "sk_handle_transfer", cs, caller))
@@ -805,28 +848,20 @@ sk_handle_t sk__handle_transfer(struct sk_handle_table *t, sk_handle_t h,
 	}
 	fid = owner_id(from);
 	toid = owner_id(to);
-	if (!check_structure(t, v, &verdict)) {
-		report(t, &verdict, cs, caller);
-		errno = -verdict.err;
-		return sk_handle_null();
-	}
 	s = slot_at(t, idx);
-	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
-	for (;;) {
-		check_generation(t, v, w, OP_TRANSFER, fid, &verdict);
-		if (verdict.kind != VERDICT_OK) {
-			report(t, &verdict, cs, caller);
-			errno = -verdict.err;
+	if (sk_likely(s))
+		w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	do {
+		if (sk_unlikely(!s || !owned_by(w, v, fid))) {
+			errno = -refuse_owned(t, v, w, OP_TRANSFER, fid, cs, caller);
 			return sk_handle_null();
 		}
 		if (w_gen(w) + 1 >= t->sk__gen_limit)
 			return transfer_forward(t, v, s, fid, toid, cs, caller);
 		nw = (w & ~(GEN_MASK | OWNER_MASK | PREV)) |
 		     ((uint64_t)(w_gen(w) + 1) << GEN_SHIFT) | ((uint64_t)toid << OWNER_SHIFT);
-		if (__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			break;
-	}
+	} while (!__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
 	return make_handle(t, idx, w_gen(nw));
 einval:
 	errno = EINVAL;

@@ -468,6 +468,36 @@ Test(handle, forged_handles_are_invalid)
 	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
 }
 
+/* Equal identity bits only mean "live" with the tag bit: found by the fuzzer. */
+Test(handle, untagged_handles_never_match_a_dead_slot)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), forged, fresh;
+	uint64_t next = sk_handle_bits(h) + (UINT64_C(1) << SK__HANDLE_GEN_SHIFT);
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	/* Released but held: the slot word has the next generation, LIVE clear. */
+	forged = sk_handle_from_bits(next & ~SK__HANDLE_LIVE);
+	expect_lookup_refused(forged, SK_VIOLATION_HANDLE_INVALID);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, forged))));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, (void)sk_handle_release(&tab, forged, &alice));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, forged, &alice, &bob))));
+	cr_assert_eq(dtor_calls, 0);
+	sk_handle_put(&tab, h);
+	cr_assert_eq(dtor_calls, 1);
+	/* Free now, and a never-used slot of the same chunk. */
+	expect_lookup_refused(forged, SK_VIOLATION_HANDLE_INVALID);
+	fresh = sk_handle_from_bits(UINT64_C(5) << SK__HANDLE_INDEX_SHIFT);
+	expect_lookup_refused(fresh, SK_VIOLATION_HANDLE_INVALID);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, fresh))));
+	(void)p;
+}
+
 Test(handle, the_next_generation_of_a_free_slot_is_invalid)
 {
 	struct obj o = { 1, 0 };

@@ -47,7 +47,7 @@
  *   34      holds an object                BORROWED (tag bit)
  *   35      previous generation released   index bits 0-26 (bits 35-61)
  *   36-47   owner id (1..4095)
- *   48-61   reference count (14 bits)
+ *   48-61   references - 1 (14 bits)
  *   62-63   count guard                    must be 0 (index out of range)
  *
  * so that:
@@ -63,8 +63,12 @@
  *     are shared and a wrong-table handle among them is caught only by its
  *     generation, index and liveness checks);
  *   - SK_HANDLE_MAX_OWNERS (4095) live owners have distinct ids (same rule);
- *   - SK_HANDLE_MAX_REFS (16383) lookup references may be held at once on
+ *   - SK_HANDLE_MAX_REFS (16384) lookup references may be held at once on
  *     one object; the next lookup is refused (refcount_overflow).
+ *
+ * The count is stored minus one (a free slot holds -1), so that the put
+ * that drops the last reference, or one that was not held, is the put
+ * whose subtraction goes below zero: one sign test on the flags.
  *
  * A forged value that happens to name a live slot of the right table passes
  * the lookup check only if it also carries the tag bit, the table id and
@@ -171,7 +175,7 @@ extern "C" {
 /** SK_HANDLE_GENERATIONS - generations a slot issues before it is retired. */
 #define SK_HANDLE_GENERATIONS ((UINT32_C(1) << 24) - 1)
 /** SK_HANDLE_MAX_REFS - lookup references that may be held at once on one object. */
-#define SK_HANDLE_MAX_REFS 16383
+#define SK_HANDLE_MAX_REFS 16384
 /** SK_HANDLE_MAX_TABLES - live tables that are told apart exactly. */
 #define SK_HANDLE_MAX_TABLES 511
 /** SK_HANDLE_MAX_OWNERS - live owners that are told apart exactly. */
@@ -259,8 +263,8 @@ struct sk__handle_forward;
  */
 struct sk_handle_table {
 	/* Read by every lookup and put. */
-	uint64_t sk__key; /* table id | LIVE; 0 when not initialised */
 	uintptr_t sk__chunk[SK__HANDLE_NCHUNK]; /* biased chunk bases, 0 = none */
+	uint64_t sk__key; /* table id | LIVE; 0 when not initialised */
 	char sk__pad[SK_CACHELINE_SIZE];
 	/* Written by insert and release. */
 	uint64_t sk__free; /* free-list head: version << 32 | (index + 1) */
@@ -582,14 +586,14 @@ SK_API int sk__handle_release(struct sk_handle_table *t, sk_handle_t h,
 			      struct sk_handle_owner *owner, const struct sk_callsite *cs);
 /* Cold paths of the inline operations: @s is NULL when the fast path did
  * not touch a slot, else the slot whose count it changed (@old: the word
- * before the change). */
+ * before the change, where the fast path has it). */
 SK_API SK_COLD SK_NOINLINE void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h,
 							struct sk__handle_slot *s, uint64_t old,
 							unsigned int flags,
 							const struct sk_callsite *cs);
 #define SK__HANDLE_QUIET_STALE 1u
 SK_API SK_COLD SK_NOINLINE void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h,
-						    struct sk__handle_slot *s, uint64_t old,
+						    struct sk__handle_slot *s,
 						    const struct sk_callsite *cs);
 SK_API SK_COLD SK_NOINLINE void sk__handle_borrow_slow(struct sk_handle_table *t, sk_handle_t h,
 						       struct sk__handle_slot *s, uint64_t word,
@@ -624,7 +628,9 @@ static inline SK_MUST_CHECK void *sk__handle_lookup_flags(struct sk_handle_table
 	struct sk__handle_slot *s;
 	uint64_t old;
 
-	if (sk_unlikely(!base))
+	/* Equal identity bits mean "live" only if the handle has its tag bit:
+	 * a forged value without it could equal a free slot's word. */
+	if (sk_unlikely(!base || !(h.sk__v & SK__HANDLE_LIVE)))
 		return sk__handle_lookup_slow(t, h, NULL, 0, flags, cs);
 	s = sk__handle_slot_at(base, x);
 	/* Count first, then check what was counted: see the theory block. */
@@ -654,18 +660,18 @@ static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
 	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
 	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
 	struct sk__handle_slot *s;
-	uint64_t old;
 
 	if (sk_unlikely(!base || ((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE)))) {
-		sk__handle_put_slow(t, h, NULL, 0, cs);
+		sk__handle_put_slow(t, h, NULL, cs);
 		return;
 	}
 	s = sk__handle_slot_at(base, x);
 	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
-	old = __atomic_fetch_sub(&s->sk__word, SK__HANDLE_REF_ONE, __ATOMIC_RELEASE);
-	/* The count was 0 or 1 (or garbage): underflow, or the last reference. */
-	if (sk_unlikely((int64_t)old >> SK__HANDLE_REF_SHIFT <= 1))
-		sk__handle_put_slow(t, h, s, old, cs);
+	/* The count field holds references - 1: below zero means this put
+	 * dropped the last reference (or one that was not held). */
+	if (sk_unlikely((int64_t)__atomic_sub_fetch(&s->sk__word, SK__HANDLE_REF_ONE,
+						    __ATOMIC_RELEASE) < 0))
+		sk__handle_put_slow(t, h, s, cs);
 }
 
 static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table *t, sk_handle_t h,
@@ -677,7 +683,7 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
 	struct sk__handle_slot *s;
 	uint64_t w;
 
-	if (sk_unlikely(!base)) {
+	if (sk_unlikely(!base || !(h.sk__v & SK__HANDLE_LIVE))) {
 		sk__handle_borrow_slow(t, h, NULL, 0, cs);
 		return sk_handle_null();
 	}

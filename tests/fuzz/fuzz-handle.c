@@ -210,7 +210,9 @@ static int m_generation(uint64_t v, enum mop op, int owner)
 	if (op == M_RELEASE || op == M_TRANSFER) {
 		if ((v & BORROWED) || s->owner != owner)
 			return SK_VIOLATION_HANDLE_WRONG_OWNER;
-	} else if (op == M_LOOKUP && s->count + 1 > SK_HANDLE_MAX_REFS + 1) {
+	} else if (op == M_LOOKUP && s->count <= 0) {
+		return SK_VIOLATION_REFCOUNT_INC_FROM_ZERO; /* after a put stole a reference */
+	} else if (op == M_LOOKUP && s->count >= SK_HANDLE_MAX_REFS + 1) {
 		return SK_VIOLATION_REFCOUNT_OVERFLOW;
 	}
 	return 0;
@@ -231,9 +233,16 @@ static void begin_op(void)
 	nreal_destroyed = 0;
 }
 
+static int trace; /* FUZZ_TRACE=1: print every operation (to debug a crash input) */
+
 /* @kind: the expected violation, or 0 for none. */
 static void end_op(const char *what, uint64_t v, int kind)
 {
+	if (trace)
+		fprintf(stderr, "%-10s %#18llx expect %-22s destructors %d\n", what,
+			(unsigned long long)v,
+			kind ? sk_violation_kind_name((enum sk_violation_kind)kind) : "-",
+			m.ndestroyed);
 	for (int k = 0; k < SK_VIOLATION_NR; k++) {
 		unsigned long d = sk_violation_count((enum sk_violation_kind)k) - counts_before[k];
 
@@ -537,6 +546,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
+	trace = getenv("FUZZ_TRACE") != NULL;
 	for (int i = 0; i < NOWNERS; i++)
 		sk_handle_owner_init(&owners[i], i == 0 ? "owner0" : i == 1 ? "owner1" : "owner2");
 	return 0;
