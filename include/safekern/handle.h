@@ -17,6 +17,9 @@
  * explicit tokens (struct sk_handle_owner: a module, a thread context),
  * checked on release and transfer.
  *
+ * sk_handle_try_lookup() is the lookup for weak references (a timer that
+ * holds a connection's handle): a stale handle is refused without a report.
+ *
  * What is caught, reported through the violation channel and refused:
  *
  *   handle_stale           a handle whose object was released or transferred
@@ -29,6 +32,8 @@
  *   handle_leak            destroying a table that still holds objects
  *   refcount_overflow      a lookup beyond SK_HANDLE_MAX_REFS held references
  *   refcount_underflow     sk_handle_put() without a reference held
+ *   refcount_inc_from_zero a lookup of a live object whose count such puts
+ *                          drained
  *   invalid_argument       a NULL object or owner, an unusable table
  *
  * Bit budget
@@ -132,7 +137,8 @@
  * -----------
  *
  *   operation                 may run concurrently with
- *   lookup, put, borrow       everything but init/destroy of the table
+ *   lookup, try_lookup, put,  everything but init/destroy of the table
+ *   borrow
  *   insert                    everything but init/destroy of the table
  *   release, transfer         everything but init/destroy of the table; of
  *                             two racing releases (or transfers) of one
@@ -729,7 +735,7 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
 		void (*sk__dtor)(type *obj, void *arg);                       \
 		void *sk__arg;                                                \
 	};                                                                    \
-	static inline void name##__dtor(void *obj, void *arg)                 \
+	static inline SK_UNUSED void name##__dtor(void *obj, void *arg)       \
 	{                                                                     \
 		struct name *sk__t = (struct name *)arg;                      \
 		if (sk__t->sk__dtor)                                          \
