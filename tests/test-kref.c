@@ -174,6 +174,43 @@ Test(kref, get_overflow_saturates)
 	cr_assert_eq(sk_kref_read(&o.ref), SATURATED);
 }
 
+static struct sk_violation seen;
+static unsigned int seen_calls;
+
+static void record(const struct sk_violation *v, void *arg)
+{
+	(void)arg;
+	seen = *v;
+	seen.detail = NULL;
+	seen_calls++;
+}
+
+/* Reports from inside kref.h name the consumer's line, not the header's. */
+Test(kref, reports_name_the_callers_line)
+{
+	struct obj o;
+	unsigned int line_null, line_under;
+
+	releases = 0;
+	sk_kref_init(&o.ref);
+	sk_violation_set_handler(record, NULL);
+	line_null = __LINE__ + 1;
+	(void)sk_kref_put(&o.ref, opaque_release(NULL));
+	cr_assert_eq(seen.kind, SK_VIOLATION_INVALID_ARGUMENT);
+	cr_assert(seen.file && strstr(seen.file, "test-kref.c"), "file %s", seen.file);
+	cr_assert_eq(seen.line, line_null);
+	(void)sk_kref_put(&o.ref, count_release);
+	line_under = __LINE__ + 1;
+	(void)sk_kref_put(&o.ref, count_release);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(seen.kind, SK_VIOLATION_REFCOUNT_UNDERFLOW);
+	cr_assert_eq(seen.object, &o.ref.refcount);
+	cr_assert(seen.file && strstr(seen.file, "test-kref.c"), "file %s", seen.file);
+	cr_assert_eq(seen.line, line_under);
+	cr_assert_eq(seen_calls, 2);
+	cr_assert_eq(releases, 1);
+}
+
 Test(kref_abort, null_release_aborts_by_default, .signal = SIGABRT)
 {
 	struct obj o;

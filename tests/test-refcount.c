@@ -28,14 +28,14 @@ static int opaque(int v)
  * Normal behaviour
  * ------------------------------------------------------------------------ */
 
-Test(refcount, constants_match_the_kernel)
+static void constants_match_the_kernel(void)
 {
 	cr_assert_eq(SK_REFCOUNT_MAX, INT_MAX);
 	cr_assert_eq(SK_REFCOUNT_SATURATED, INT_MIN / 2);
 	cr_assert_eq(sizeof(sk_refcount_t), sizeof(int));
 }
 
-Test(refcount, init_set_read)
+static void init_set_read(void)
 {
 	sk_refcount_t a = SK_REFCOUNT_INIT(3);
 	sk_refcount_t z = SK_REFCOUNT_INIT(0);
@@ -50,6 +50,12 @@ Test(refcount, init_set_read)
 	cr_assert_eq(sk_refcount_read(&a), 1);
 	sk_refcount_set(&a, SK_REFCOUNT_SATURATED);
 	cr_assert_eq(sk_refcount_read(&a), SATURATED);
+}
+
+Test(refcount, constants_init_set_read)
+{
+	constants_match_the_kernel();
+	init_set_read();
 }
 
 Test(refcount, inc_and_add)
@@ -73,7 +79,7 @@ Test(refcount, inc_and_add)
 	cr_assert_eq(sk_refcount_read(&r), (unsigned int)SK_REFCOUNT_MAX);
 }
 
-Test(refcount, inc_not_zero_and_add_not_zero)
+static void inc_not_zero_and_add_not_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(1);
 	bool ok;
@@ -100,7 +106,7 @@ Test(refcount, inc_not_zero_and_add_not_zero)
 }
 
 /* The _not_zero forms at zero: false, still zero, and no report. */
-Test(refcount, not_zero_forms_refuse_zero_silently)
+static void not_zero_forms_refuse_zero_silently(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 	bool ok;
@@ -117,6 +123,13 @@ Test(refcount, not_zero_forms_refuse_zero_silently)
 	SK_EXPECT_NO_VIOLATION(ok = sk_refcount_add_not_zero_acquire(opaque(4), &r));
 	cr_assert_not(ok);
 	cr_assert_eq(sk_refcount_read(&r), 0);
+}
+
+/* The _not_zero forms, and at zero: false, still zero, no report. */
+Test(refcount, not_zero_forms)
+{
+	inc_not_zero_and_add_not_zero();
+	not_zero_forms_refuse_zero_silently();
 }
 
 Test(refcount, dec_and_test_and_sub_and_test)
@@ -148,7 +161,7 @@ Test(refcount, dec_and_test_and_sub_and_test)
 	cr_assert_eq(sk_refcount_read(&r), 0);
 }
 
-Test(refcount, dec)
+static void dec(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(3);
 
@@ -158,7 +171,7 @@ Test(refcount, dec)
 	cr_assert_eq(sk_refcount_read(&r), 1);
 }
 
-Test(refcount, dec_if_one)
+static void dec_if_one(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(2);
 	bool done;
@@ -172,7 +185,7 @@ Test(refcount, dec_if_one)
 	cr_assert_eq(sk_refcount_read(&r), 0);
 }
 
-Test(refcount, dec_not_one)
+static void dec_not_one(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(3);
 	bool done;
@@ -186,6 +199,13 @@ Test(refcount, dec_not_one)
 	SK_EXPECT_NO_VIOLATION(done = sk_refcount_dec_not_one(&r));
 	cr_assert_not(done);
 	cr_assert_eq(sk_refcount_read(&r), 1);
+}
+
+Test(refcount, dec_dec_if_one_dec_not_one)
+{
+	dec();
+	dec_if_one();
+	dec_not_one();
 }
 
 /* The usual lifecycle: one owner, gets and puts, exactly one "last". */
@@ -209,7 +229,7 @@ Test(refcount, get_put_lifecycle)
 
 #define EXPECT_SATURATED(r) cr_assert_eq(sk_refcount_read(r), SATURATED, "counter %#x, expected saturated", sk_refcount_read(r))
 
-Test(refcount, lkdtm_inc_overflow)
+static void lkdtm_inc_overflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX - 1);
 
@@ -218,7 +238,7 @@ Test(refcount, lkdtm_inc_overflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_add_overflow)
+static void lkdtm_add_overflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX - 1);
 
@@ -227,7 +247,7 @@ Test(refcount, lkdtm_add_overflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, add_overflow_with_runtime_count)
+static void add_overflow_with_runtime_count(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX - 10);
 
@@ -239,7 +259,7 @@ Test(refcount, add_overflow_with_runtime_count)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_inc_not_zero_overflow)
+static void lkdtm_inc_not_zero_overflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX);
 	bool ok;
@@ -249,7 +269,7 @@ Test(refcount, lkdtm_inc_not_zero_overflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_add_not_zero_overflow)
+static void lkdtm_add_not_zero_overflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX - 1);
 	bool ok;
@@ -261,7 +281,7 @@ Test(refcount, lkdtm_add_not_zero_overflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, not_zero_acquire_overflow)
+static void not_zero_acquire_overflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_MAX);
 	bool ok;
@@ -276,11 +296,22 @@ Test(refcount, not_zero_acquire_overflow)
 	EXPECT_SATURATED(&r);
 }
 
+/* LKDTM REFCOUNT_{INC,ADD,INC_NOT_ZERO,ADD_NOT_ZERO}_OVERFLOW, and the other forms. */
+Test(refcount, lkdtm_overflow)
+{
+	lkdtm_inc_overflow();
+	lkdtm_add_overflow();
+	add_overflow_with_runtime_count();
+	lkdtm_inc_not_zero_overflow();
+	lkdtm_add_not_zero_overflow();
+	not_zero_acquire_overflow();
+}
+
 /* ------------------------------------------------------------------------
  * LKDTM: decrement to zero and below (REFCOUNT_DEC_ZERO, *_NEGATIVE)
  * ------------------------------------------------------------------------ */
 
-Test(refcount, lkdtm_dec_zero)
+static void lkdtm_dec_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(2);
 
@@ -289,7 +320,7 @@ Test(refcount, lkdtm_dec_zero)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_dec_negative)
+static void lkdtm_dec_negative(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 
@@ -297,7 +328,7 @@ Test(refcount, lkdtm_dec_negative)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_dec_and_test_negative)
+static void lkdtm_dec_and_test_negative(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 	bool last;
@@ -307,7 +338,7 @@ Test(refcount, lkdtm_dec_and_test_negative)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, double_put_after_last_is_an_underflow)
+static void double_put_after_last_is_an_underflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(1);
 	bool last;
@@ -319,7 +350,7 @@ Test(refcount, double_put_after_last_is_an_underflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_sub_and_test_negative)
+static void lkdtm_sub_and_test_negative(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(3);
 	bool last;
@@ -329,7 +360,7 @@ Test(refcount, lkdtm_sub_and_test_negative)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, sub_and_test_runtime_count_underflow)
+static void sub_and_test_runtime_count_underflow(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(1);
 	bool last;
@@ -346,7 +377,7 @@ Test(refcount, sub_and_test_runtime_count_underflow)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, dec_not_one_and_dec_if_one_at_zero)
+static void dec_not_one_and_dec_if_one_at_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 	bool done;
@@ -360,11 +391,23 @@ Test(refcount, dec_not_one_and_dec_if_one_at_zero)
 	EXPECT_SATURATED(&r);
 }
 
+/* LKDTM REFCOUNT_DEC_ZERO and REFCOUNT_{DEC,DEC_AND_TEST,SUB_AND_TEST}_NEGATIVE, and the other forms. */
+Test(refcount, lkdtm_dec_to_zero_and_below)
+{
+	lkdtm_dec_zero();
+	lkdtm_dec_negative();
+	lkdtm_dec_and_test_negative();
+	double_put_after_last_is_an_underflow();
+	lkdtm_sub_and_test_negative();
+	sub_and_test_runtime_count_underflow();
+	dec_not_one_and_dec_if_one_at_zero();
+}
+
 /* ------------------------------------------------------------------------
  * LKDTM: increment from zero (REFCOUNT_INC_ZERO, REFCOUNT_ADD_ZERO)
  * ------------------------------------------------------------------------ */
 
-Test(refcount, lkdtm_inc_zero)
+static void lkdtm_inc_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 
@@ -372,7 +415,7 @@ Test(refcount, lkdtm_inc_zero)
 	EXPECT_SATURATED(&r);
 }
 
-Test(refcount, lkdtm_add_zero)
+static void lkdtm_add_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(0);
 
@@ -381,6 +424,13 @@ Test(refcount, lkdtm_add_zero)
 	sk_refcount_set(&r, 0);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_INC_FROM_ZERO, sk_refcount_add(opaque(0), &r));
 	EXPECT_SATURATED(&r);
+}
+
+/* LKDTM REFCOUNT_INC_ZERO, REFCOUNT_ADD_ZERO. */
+Test(refcount, lkdtm_inc_and_add_from_zero)
+{
+	lkdtm_inc_zero();
+	lkdtm_add_zero();
 }
 
 /* ------------------------------------------------------------------------
@@ -394,11 +444,11 @@ Test(refcount, lkdtm_add_zero)
 		EXPECT_SATURATED(&r);                                         \
 	} while (0)
 
-Test(refcount, lkdtm_inc_saturated) { ON_SATURATED(sk_refcount_inc(&r)); }
-Test(refcount, lkdtm_dec_saturated) { ON_SATURATED(sk_refcount_dec(&r)); }
-Test(refcount, lkdtm_add_saturated) { ON_SATURATED(sk_refcount_add(8, &r)); }
+static void lkdtm_inc_saturated(void) { ON_SATURATED(sk_refcount_inc(&r)); }
+static void lkdtm_dec_saturated(void) { ON_SATURATED(sk_refcount_dec(&r)); }
+static void lkdtm_add_saturated(void) { ON_SATURATED(sk_refcount_add(8, &r)); }
 
-Test(refcount, lkdtm_inc_not_zero_saturated)
+static void lkdtm_inc_not_zero_saturated(void)
 {
 	bool ok = false;
 
@@ -406,7 +456,7 @@ Test(refcount, lkdtm_inc_not_zero_saturated)
 	cr_assert(ok);
 }
 
-Test(refcount, lkdtm_add_not_zero_saturated)
+static void lkdtm_add_not_zero_saturated(void)
 {
 	bool ok = false;
 
@@ -414,7 +464,7 @@ Test(refcount, lkdtm_add_not_zero_saturated)
 	cr_assert(ok);
 }
 
-Test(refcount, lkdtm_dec_and_test_saturated)
+static void lkdtm_dec_and_test_saturated(void)
 {
 	bool last = true;
 
@@ -422,7 +472,7 @@ Test(refcount, lkdtm_dec_and_test_saturated)
 	cr_assert_not(last);
 }
 
-Test(refcount, lkdtm_sub_and_test_saturated)
+static void lkdtm_sub_and_test_saturated(void)
 {
 	bool last = true;
 
@@ -430,7 +480,7 @@ Test(refcount, lkdtm_sub_and_test_saturated)
 	cr_assert_not(last);
 }
 
-Test(refcount, other_ops_on_saturated)
+static void other_ops_on_saturated(void)
 {
 	bool b = false;
 
@@ -451,8 +501,21 @@ Test(refcount, other_ops_on_saturated)
 	ON_SATURATED(sk_refcount_add(opaque(2), &r));
 }
 
+/* LKDTM REFCOUNT_{INC,DEC,ADD,INC_NOT_ZERO,ADD_NOT_ZERO,DEC_AND_TEST,SUB_AND_TEST}_SATURATED, and the other forms. */
+Test(refcount, lkdtm_saturated)
+{
+	lkdtm_inc_saturated();
+	lkdtm_dec_saturated();
+	lkdtm_add_saturated();
+	lkdtm_inc_not_zero_saturated();
+	lkdtm_add_not_zero_saturated();
+	lkdtm_dec_and_test_saturated();
+	lkdtm_sub_and_test_saturated();
+	other_ops_on_saturated();
+}
+
 /* Anywhere in the negative half counts as saturated: racing threads move it. */
-Test(refcount, drifted_saturated_counter_is_still_saturated)
+static void drifted_saturated_counter_is_still_saturated(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_SATURATED + 1000);
 	bool last;
@@ -472,7 +535,7 @@ Test(refcount, drifted_saturated_counter_is_still_saturated)
 }
 
 /* A saturated object stays pinned through any number of further uses. */
-Test(refcount, saturated_never_reaches_zero)
+static void saturated_never_reaches_zero(void)
 {
 	sk_refcount_t r = SK_REFCOUNT_INIT(SK_REFCOUNT_SATURATED);
 	unsigned long before = sk_violation_count(SK_VIOLATION_REFCOUNT_SATURATED);
@@ -484,6 +547,12 @@ Test(refcount, saturated_never_reaches_zero)
 	}
 	EXPECT_SATURATED(&r);
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_REFCOUNT_SATURATED) - before, 3000);
+}
+
+Test(refcount, saturated_stays_saturated)
+{
+	drifted_saturated_counter_is_still_saturated();
+	saturated_never_reaches_zero();
 }
 
 /* ------------------------------------------------------------------------

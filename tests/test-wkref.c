@@ -300,6 +300,9 @@ Test(wkref, overflow_on_either_count)
 	cr_assert(r, "alive at SK_REFCOUNT_MAX, and pinned alive now");
 	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
 	cr_assert_str_empty(events);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED, r = sk_wkref_upgrade(&o.ref));
+	cr_assert_eq(r, 0, "a pinned strong count is never upgraded through");
+	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
 
 	sk_refcount_set(&o.ref.strong, 1);
 	sk_refcount_set(&o.ref.weak, SK_REFCOUNT_MAX);

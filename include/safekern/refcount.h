@@ -7,7 +7,9 @@
  * name for name after the sk_ prefix, argument for argument: a kernel
  * developer can port code by adding the prefix.  Use it, or struct sk_kref
  * (safekern/kref.h) built on it, for every object whose lifetime a counter
- * decides.
+ * decides.  (Not provided yet: the dec_and_lock forms, which need
+ * libsafekern's lock types, and the kernel's tracing variants taking an
+ * int *oldp.)
  *
  * Saturation semantics
  * ====================

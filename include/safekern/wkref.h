@@ -40,7 +40,9 @@
  * (safekern/refcount.h): an extra put, a get on a count of zero or an
  * overflow on either count is reported through the violation channel,
  * pins that count at SK_REFCOUNT_SATURATED, and leaks: release() and
- * dealloc() are never called twice, nor after a misuse made them unsafe.
+ * dealloc() are never called twice, nor after a misuse made them unsafe,
+ * and an upgrade on a saturated strong count is refused (a pinned count
+ * cannot tell a leaked live object from a dead one: sk_wkref_upgrade()).
  * A NULL release or dealloc function is reported as
  * SK_VIOLATION_INVALID_ARGUMENT and the put is refused (counts unchanged).
  *
