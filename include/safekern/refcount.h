@@ -64,7 +64,9 @@
  * x86, sk_refcount_dec_and_test() is ``lock sub; je; jl`` (the raw C version
  * is ``lock sub; je``), sk_refcount_dec() is ``lock dec; jle`` and
  * sk_refcount_inc() is ``lock xadd`` plus one range compare (an increment
- * from zero cannot be seen on the flags).  The classification (which kind,
+ * from zero cannot be seen on the flags); other architectures, TSan builds
+ * and -DSK_REFCOUNT_NO_ASM use the __atomic builtins with the same checks
+ * on the old value.  The classification (which kind,
  * the old value) is done in the cold path; where the old value is not
  * known there, it is recomputed from the counter, so a report on a counter
  * that other threads are corrupting at the same moment may name the
