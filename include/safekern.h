@@ -12,6 +12,7 @@
 #include <safekern/handle.h>
 #include <safekern/kref.h>
 #include <safekern/refcount.h>
+#include <safekern/slab.h>
 #include <safekern/violation.h>
 #include <safekern/wkref.h>
 
