@@ -10,6 +10,11 @@
 #include <safekern/alloc.h>
 #include <safekern/compiler.h>
 #include <safekern/list.h>
+#include <safekern/handle.h>
+#include <safekern/kref.h>
+#include <safekern/refcount.h>
+#include <safekern/slab.h>
 #include <safekern/violation.h>
+#include <safekern/wkref.h>
 
 #endif
