@@ -9,6 +9,7 @@
 
 #include <safekern/alloc.h>
 #include <safekern/compiler.h>
+#include <safekern/list.h>
 #include <safekern/handle.h>
 #include <safekern/kref.h>
 #include <safekern/refcount.h>
