@@ -8,7 +8,9 @@
 #define SAFEKERN_H
 
 #include <safekern/alloc.h>
+#include <safekern/cleanup.h>
 #include <safekern/compiler.h>
+#include <safekern/lock.h>
 #include <safekern/violation.h>
 
 #endif
