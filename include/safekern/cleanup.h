@@ -105,7 +105,7 @@ extern "C" {
  * ``char *buf sk_free(kfree) = sk_kmalloc(len);``.  Use at file scope.
  */
 #define SK_DEFINE_FREE(_name, _type, _free)                                   \
-	static inline void sk__free_##_name(void *p)                          \
+	static inline SK_UNUSED void sk__free_##_name(void *p)                          \
 	{                                                                     \
 		_type _T = *(_type *)p;                                       \
 		_free;                                                        \
@@ -168,12 +168,12 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define SK_DEFINE_CLASS(_name, _type, _exit, _init, ...)                      \
 	typedef _type sk__class_##_name##_t;                                  \
-	static inline void sk__class_##_name##_destructor(_type *p)           \
+	static inline SK_UNUSED void sk__class_##_name##_destructor(_type *p)           \
 	{                                                                     \
 		_type _T SK_UNUSED = *p;                                      \
 		_exit;                                                        \
 	}                                                                     \
-	static inline _type sk__class_##_name##_constructor(__VA_ARGS__)      \
+	static inline SK_UNUSED _type sk__class_##_name##_constructor(__VA_ARGS__)      \
 	{                                                                     \
 		_type sk__t = _init;                                          \
 		return sk__t;                                                 \
@@ -209,7 +209,7 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define SK_DEFINE_GUARD(_name, _type, _lock, _unlock)                         \
 	SK_DEFINE_CLASS(_name, _type, if (_T) { _unlock; }, ({ _lock; _T; }), _type _T) \
-	static inline void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
+	static inline SK_UNUSED void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
 	}
@@ -225,16 +225,16 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define SK_DEFINE_GUARD_COND(_name, _ext, _condlock)                          \
 	typedef sk__class_##_name##_t sk__class_##_name##_ext##_t;            \
-	static inline void sk__class_##_name##_ext##_destructor(sk__class_##_name##_t *p) \
+	static inline SK_UNUSED void sk__class_##_name##_ext##_destructor(sk__class_##_name##_t *p) \
 	{                                                                     \
 		sk__class_##_name##_destructor(p);                            \
 	}                                                                     \
-	static inline sk__class_##_name##_t sk__class_##_name##_ext##_constructor( \
+	static inline SK_UNUSED sk__class_##_name##_t sk__class_##_name##_ext##_constructor( \
 		sk__class_##_name##_t _T)                                     \
 	{                                                                     \
 		return _T && (_condlock) ? _T : NULL;                         \
 	}                                                                     \
-	static inline void *sk__class_##_name##_ext##_lock_ptr(sk__class_##_name##_t *p) \
+	static inline SK_UNUSED void *sk__class_##_name##_ext##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
 	}
