@@ -142,8 +142,9 @@ static void init_lock(uintptr_t *owner, struct sk_lockdep_map *map, const char *
 
 /* Exclusive unlock, slow path: not the owner, a refused relock to absorb,
  * or a validator entry to pop. */
-static bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map *map, const void *lock,
-			const char *what, bool rwlock, const struct sk_callsite *cs, const void *ip)
+static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map *map,
+					 const void *lock, const char *what, bool rwlock,
+					 const struct sk_callsite *cs, const void *ip)
 {
 	uintptr_t o = RD(*owner);
 

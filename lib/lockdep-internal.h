@@ -17,11 +17,12 @@
  * slow path first declares the lock's owner word a benign race).  The one
  * predicted branch of the fast paths reads it.
  */
-extern int sk__lock_slow;
+#define SK__HIDDEN __attribute__((visibility("hidden")))
+extern SK__HIDDEN int sk__lock_slow;
 /* The validator is on. */
-extern int sk__lockdep_on;
+extern SK__HIDDEN int sk__lockdep_on;
 /* Running under helgrind or drd. */
-extern int sk__lock_race_tool;
+extern SK__HIDDEN int sk__lock_race_tool;
 
 /* Acquisition flags for sk__lockdep_acquire(). */
 #define SK__LD_READ 1U	/* a read (shared, recursive) acquisition */

@@ -830,7 +830,10 @@ enum sk__ld_release sk__lockdep_release(const struct sk_lockdep_map *map, const 
 
 		if (h->lock == lock && !h->refused &&
 		    (h->flags & SK__LD_READ) == (flags & SK__LD_READ)) {
-			remove_entry(t, i);
+			if (sk_likely(i + 1 == t->depth))
+				t->depth = i; /* the usual case: the top entry */
+			else
+				remove_entry(t, i);
 			return SK__LD_REL_FOUND;
 		}
 	}
