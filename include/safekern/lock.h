@@ -719,8 +719,9 @@ extern "C" {
  * rwlock at least shared).  In a -DSK_DEBUG unit it is also checked at run
  * time: a lock this thread does not hold (exclusively, or for an rwlock in
  * either mode) is reported (lock_not_held).  A hardened unit compiles it
- * to nothing.  An rwlock's read side is checked only while the validator
- * is on.
+ * to nothing, as the kernel does without lockdep.  Readers of an rwlock
+ * are not recorded: a missing read hold is certain only while the
+ * validator is on (or when nobody holds the lock at all).
  */
 #define sk_lockdep_assert_held(l) sk__assert_generic_held(l)
 
