@@ -10,7 +10,12 @@
 #include <safekern/alloc.h>
 #include <safekern/cleanup.h>
 #include <safekern/compiler.h>
+#include <safekern/handle.h>
+#include <safekern/kref.h>
 #include <safekern/lock.h>
+#include <safekern/refcount.h>
+#include <safekern/slab.h>
 #include <safekern/violation.h>
+#include <safekern/wkref.h>
 
 #endif
