@@ -8,10 +8,12 @@
 #define SAFEKERN_H
 
 #include <safekern/alloc.h>
+#include <safekern/cleanup.h>
 #include <safekern/compiler.h>
 #include <safekern/list.h>
 #include <safekern/handle.h>
 #include <safekern/kref.h>
+#include <safekern/lock.h>
 #include <safekern/refcount.h>
 #include <safekern/slab.h>
 #include <safekern/violation.h>
