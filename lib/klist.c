@@ -323,30 +323,38 @@ static bool add_ok(struct sk_klist_node *n, const char *op, const struct sk_call
 }
 
 /* Link @n (get() already called) after @prev / before @next's position. */
-static void add_locked(struct sk_klist *k, struct sk_klist_node *n, struct sk_list_head *at,
+/*
+ * Returns false if the list checks refused it.  The caller must decide on
+ * this result, not on @n afterwards: once the lock is dropped another
+ * thread may delete and free @n.
+ */
+static bool add_locked(struct sk_klist *k, struct sk_klist_node *n, struct sk_list_head *at,
 		       bool before, const char *op, const struct sk_callsite *cs)
 	SK_MUST_HOLD(k->k_lock);
-static void add_locked(struct sk_klist *k, struct sk_klist_node *n, struct sk_list_head *at,
+static bool add_locked(struct sk_klist *k, struct sk_klist_node *n, struct sk_list_head *at,
 		       bool before, const char *op, const struct sk_callsite *cs)
 {
 	sk_kref_init(&n->n_ref);
-	if (sk__list_insert(&n->n_node, at, before, op, cs))
-		knode_set_word(n, (uintptr_t)k);
+	if (sk_unlikely(!sk__list_insert(&n->n_node, at, before, op, cs)))
+		return false;
+	knode_set_word(n, (uintptr_t)k);
+	return true;
 }
 
 void sk__klist_add(struct sk_klist_node *n, struct sk_klist *k, bool tail,
 		   const struct sk_callsite *cs)
 {
 	const char *op = tail ? "klist_add_tail" : "klist_add_head";
+	bool added;
 
 	if (sk_unlikely(!add_ok(n, op, cs, SK__RET_IP)))
 		return;
 	if (k->get)
 		k->get(n);
 	sk__mutex_lock(&k->k_lock, cs);
-	add_locked(k, n, klist_head(k), tail, op, cs);
+	added = add_locked(k, n, klist_head(k), tail, op, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
-	if (sk_unlikely(!sk_klist_node_attached(n)) && k->put)
+	if (sk_unlikely(!added) && k->put)
 		k->put(n); /* refused by the list checks: balance get() */
 }
 
@@ -355,7 +363,7 @@ void sk__klist_add_pos(struct sk_klist_node *n, struct sk_klist_node *pos, bool 
 {
 	const char *op = before ? "klist_add_before" : "klist_add_behind";
 	struct sk_klist *k;
-	bool ok;
+	bool ok, added = false;
 
 	if (sk_unlikely(!add_ok(n, op, cs, SK__RET_IP)))
 		return;
@@ -371,13 +379,13 @@ void sk__klist_add_pos(struct sk_klist_node *n, struct sk_klist_node *pos, bool 
 	sk__mutex_lock(&k->k_lock, cs);
 	ok = knode_on(k, pos);
 	if (sk_likely(ok))
-		add_locked(k, n, &pos->n_node, before, op, cs);
+		added = add_locked(k, n, &pos->n_node, before, op, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (sk_unlikely(!ok))
 		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, pos, cs, SK__RET_IP,
 			      "%s: position %p left its klist %p; node %p not added", op,
 			      (void *)pos, (void *)k, (void *)n);
-	if (sk_unlikely(!sk_klist_node_attached(n)) && k->put)
+	if (sk_unlikely(!added) && k->put)
 		k->put(n);
 }
 
@@ -408,7 +416,7 @@ static SK_COLD void report_double_del(struct sk_klist_node *n, struct sk_klist *
 static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char *op,
 		     const struct sk_callsite *cs, const void *ip)
 {
-	struct sk_klist *k = knode_klist(n);
+	struct sk_klist *k = knode_klist(n), *cur = NULL;
 	bool released = false;
 	int err = 0;
 
@@ -418,6 +426,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 	}
 	sk__mutex_lock(&k->k_lock, cs);
 	if (sk_unlikely(!knode_on(k, n) || knode_dead(k, n))) {
+		cur = knode_klist(n);
 		err = -ENOENT;
 	} else if (w) {
 		if (sk_unlikely(hold_has(n))) {
@@ -432,7 +441,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		released = knode_put_locked(k, n, true, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (sk_unlikely(err == -ENOENT))
-		report_double_del(n, knode_klist(n), op, cs, ip);
+		report_double_del(n, cur, op, cs, ip);
 	else if (sk_unlikely(err == -EDEADLK))
 		sk__violation(SK_VIOLATION_LOCK_RECURSION, n, cs, ip,
 			      "%s: an iterator of this thread stands on node %p: waiting for its "
