@@ -12,6 +12,7 @@
 #include <safekern/compiler.h>
 #include <safekern/list.h>
 #include <safekern/handle.h>
+#include <safekern/klist.h>
 #include <safekern/kref.h>
 #include <safekern/lock.h>
 #include <safekern/refcount.h>
