@@ -9,6 +9,7 @@
 
 #include <safekern/alloc.h>
 #include <safekern/compiler.h>
+#include <safekern/kfifo.h>
 #include <safekern/violation.h>
 
 #endif
