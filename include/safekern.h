@@ -10,6 +10,7 @@
 #include <safekern/alloc.h>
 #include <safekern/compiler.h>
 #include <safekern/kfifo.h>
+#include <safekern/ptr_ring.h>
 #include <safekern/violation.h>
 
 #endif
