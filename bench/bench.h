@@ -12,9 +12,10 @@
  * A case's run() does t->iters iterations of its operation on its thread.
  * Single-threaded cases run on the main thread, pinned to CPU 0;
  * multi-threaded ones (.threads = N) run on N threads pinned round-robin,
- * released together by a barrier; the time is from the release to the last
- * thread's end.  ops per sample = iters * .ops_per_iter (default: the
- * number of threads, i.e. every thread's iterations count).
+ * released together by a barrier; the time is from the first thread's
+ * start to the last thread's end, as the threads themselves read the
+ * clock.  ops per sample = iters * .ops_per_iter (default: the number of
+ * threads, i.e. every thread's iterations count).
  *
  * setup() (optional) runs before every sample and teardown() after it,
  * untimed; the state pointer it returns is passed to run().

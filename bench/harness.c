@@ -113,6 +113,7 @@ struct thread_arg {
 	const struct sk_bench_case *c;
 	pthread_barrier_t *barrier;
 	pthread_t tid;
+	double start, end;
 };
 
 static void *thread_main(void *arg)
@@ -121,7 +122,14 @@ static void *thread_main(void *arg)
 
 	pin_to(a->t.id);
 	pthread_barrier_wait(a->barrier);
+	/*
+	 * Each thread takes its own times: the main thread shares CPU 0 with
+	 * the workers, so its clock reads after the barrier and the joins
+	 * can come arbitrarily late when threads outnumber cores.
+	 */
+	a->start = now_ns();
 	a->c->run(&a->t);
+	a->end = now_ns();
 	return NULL;
 }
 
@@ -162,10 +170,15 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 			}
 		}
 		pthread_barrier_wait(&barrier);
-		t0 = now_ns();
 		for (unsigned int i = 0; i < n; i++)
 			pthread_join(args[i].tid, NULL);
-		t1 = now_ns();
+		/* From the first thread's start to the last thread's end. */
+		t0 = args[0].start;
+		t1 = args[0].end;
+		for (unsigned int i = 1; i < n; i++) {
+			t0 = args[i].start < t0 ? args[i].start : t0;
+			t1 = args[i].end > t1 ? args[i].end : t1;
+		}
 		pthread_barrier_destroy(&barrier);
 		free(args);
 	}

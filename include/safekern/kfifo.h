@@ -367,7 +367,8 @@ sk__kfifo_put(struct sk__kfifo *f, const void *val, size_t esize, const struct s
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, put of a %zu-byte element "
-			      "(uninitialised, freed, or the wrong type)", f->esize, esize);
+			      "(uninitialised, freed, or the wrong type)",
+			      SK_READ_ONCE(f->esize), esize);
 		return 0;
 	}
 	in = f->in;
@@ -404,7 +405,7 @@ sk__kfifo_get(struct sk__kfifo *f, void *val, size_t esize, bool consume,
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, %s of a %zu-byte element "
-			      "(uninitialised, freed, or the wrong type)", f->esize,
+			      "(uninitialised, freed, or the wrong type)", SK_READ_ONCE(f->esize),
 			      consume ? "get" : "peek", esize);
 		return 0;
 	}
@@ -443,7 +444,8 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, in of %zu-byte elements "
-			      "(uninitialised, freed, or the wrong type)", f->esize, esize);
+			      "(uninitialised, freed, or the wrong type)",
+			      SK_READ_ONCE(f->esize), esize);
 		return 0;
 	}
 	in = f->in;
@@ -486,7 +488,7 @@ sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, %s of %zu-byte elements "
-			      "(uninitialised, freed, or the wrong type)", f->esize,
+			      "(uninitialised, freed, or the wrong type)", SK_READ_ONCE(f->esize),
 			      consume ? "out" : "out_peek", esize);
 		return 0;
 	}
