@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef SK_DEBUG
 #define SK_BENCH_LEVEL "debug"
@@ -42,6 +43,12 @@
  * @iters: iterations this thread must do
  * @state: the pointer setup() returned
  * @sink: write results here so the compiler cannot drop the work
+ * @deadline_ns: for multi-threaded cases, the CLOCK_MONOTONIC time after
+ *	which run() may give up (sk_bench_expired()), so that a case that
+ *	collapses (threads spinning on a preempted one) cannot stall the run;
+ *	0 for single-threaded cases
+ * @done: iterations completed: set to @iters before run(); a run() that
+ *	gives up lowers it, and the sample counts the fewest any thread did
  */
 struct sk_bench_thread {
 	unsigned int id;
@@ -49,7 +56,24 @@ struct sk_bench_thread {
 	uint64_t iters;
 	void *state;
 	uint64_t sink;
+	double deadline_ns;
+	uint64_t done;
 };
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline double sk_bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Whether a multi-threaded run is past its deadline (check it rarely). */
+static inline bool sk_bench_expired(const struct sk_bench_thread *t)
+{
+	return t->deadline_ns > 0 && sk_bench_now_ns() > t->deadline_ns;
+}
 
 /**
  * struct sk_bench_case - one measured case

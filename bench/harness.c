@@ -74,10 +74,7 @@ struct result {
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	return sk_bench_now_ns();
 }
 
 static unsigned int ncpus(void)
@@ -133,8 +130,12 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* One timed sample: returns elapsed ns. */
-static double sample(struct sk_bench_case *c, uint64_t iters)
+/*
+ * One timed sample: returns elapsed ns; *@done gets the iterations that
+ * count (fewer than @iters if a thread gave up at its deadline, @budget_ns
+ * after the threads were created).
+ */
+static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, uint64_t *done)
 {
 	void *state = c->setup ? c->setup(c) : NULL;
 	unsigned int n = case_threads(c);
@@ -144,8 +145,9 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 		fprintf(stderr, "sk-bench: setup of %s/%s failed\n", c->group, c->name);
 		exit(1);
 	}
+	*done = iters;
 	if (!c->threads || c->threads == 1) {
-		struct sk_bench_thread t = { 0, 1, iters, state, 0 };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters };
 
 		t0 = now_ns();
 		c->run(&t);
@@ -159,9 +161,11 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 			perror("sk-bench");
 			exit(1);
 		}
+		double deadline = now_ns() + budget_ns;
+
 		pthread_barrier_init(&barrier, NULL, n + 1);
 		for (unsigned int i = 0; i < n; i++) {
-			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0 };
+			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0, deadline, iters };
 			args[i].c = c;
 			args[i].barrier = &barrier;
 			if (pthread_create(&args[i].tid, NULL, thread_main, &args[i])) {
@@ -179,6 +183,9 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 			t0 = args[i].start < t0 ? args[i].start : t0;
 			t1 = args[i].end > t1 ? args[i].end : t1;
 		}
+		for (unsigned int i = 0; i < n; i++)
+			if (args[i].t.done < *done)
+				*done = args[i].t.done;
 		pthread_barrier_destroy(&barrier);
 		free(args);
 	}
@@ -187,16 +194,35 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 	return t1 - t0;
 }
 
+/* How long a multi-threaded sample may run before its threads give up. */
+#define SAMPLE_BUDGET(target_ns) ((target_ns) * 20 > 2e8 ? (target_ns) * 20 : 2e8)
+
+/*
+ * Calibration of a multi-threaded case trusts samples of this many
+ * iterations or more (not in --quick runs, which only smoke-test).
+ */
+#define MIN_THREADED_ITERS (UINT64_C(1) << 16)
+
 /* Iterations for one sample to take about @target_ns. */
-static uint64_t calibrate(struct sk_bench_case *c, double target_ns)
+static uint64_t calibrate(struct sk_bench_case *c, double target_ns, uint64_t min_threaded)
 {
 	uint64_t iters = 16;
 
 	for (;;) {
-		double t = sample(c, iters);
+		uint64_t done;
+		double t = sample(c, iters, SAMPLE_BUDGET(target_ns), &done);
 
-		if (t >= target_ns / 8 || iters >= (UINT64_C(1) << 40)) {
-			double per = t / (double)iters;
+		/*
+		 * Threads can take milliseconds to be scheduled on a loaded
+		 * machine: a short threaded sample measures that, not the work,
+		 * and would calibrate to samples that measure it again.  A
+		 * sample ten times the target is trusted anyway (a case that
+		 * collapses must not take minutes to calibrate).
+		 */
+		if (c->threads > 1 && iters < min_threaded && t < 10 * target_ns)
+			t = 0;
+		if (t >= target_ns / 8 || iters >= (UINT64_C(1) << 40) || done < iters) {
+			double per = t / (double)(done ? done : 1);
 			double want = per > 0 ? target_ns / per : (double)iters * 2;
 
 			return want < 1 ? 1 : (uint64_t)want;
@@ -332,7 +358,7 @@ static int run_callgrind(const struct options *o)
 		}
 		uint64_t iters = o->iters ? o->iters : c->callgrind_iters ? c->callgrind_iters : 100000;
 		void *state = c->setup ? c->setup(c) : NULL;
-		struct sk_bench_thread t = { 0, 1, iters, state, 0 };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters };
 
 #ifdef HAVE_CALLGRIND
 		CALLGRIND_START_INSTRUMENTATION;
@@ -442,7 +468,7 @@ int sk_bench_main(int argc, char **argv)
 		for (unsigned int k = 0; k < m; k++) {
 			struct result *r = &res[members[k]];
 
-			r->iters = calibrate(r->c, o.time_ms * 1e6);
+			r->iters = calibrate(r->c, o.time_ms * 1e6, o.quick ? 0 : MIN_THREADED_ITERS);
 			r->samples = calloc(o.reps, sizeof(double));
 			if (!r->samples)
 				return 1;
@@ -453,9 +479,11 @@ int sk_bench_main(int argc, char **argv)
 		for (unsigned int rep = 0; rep < o.reps; rep++) {
 			for (unsigned int k = 0; k < m; k++) {
 				struct result *r = &res[members[k]];
-				double t = sample(r->c, r->iters);
+				uint64_t done;
+				double t = sample(r->c, r->iters, SAMPLE_BUDGET(o.time_ms * 1e6),
+						  &done);
 
-				r->samples[r->n++] = t / case_ops(r->c, r->iters);
+				r->samples[r->n++] = t / case_ops(r->c, done ? done : 1);
 			}
 		}
 		for (unsigned int k = 0; k < m; k++) {

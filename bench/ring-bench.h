@@ -21,7 +21,10 @@
  *
  * A full or empty ring is retried with the same back-off for everyone: 64
  * pause instructions, then sched_yield(), so that a thread sharing its
- * core with the one it waits for lets it run.
+ * core with the one it waits for lets it run.  Past the sample's deadline
+ * (sk_bench_expired()) the threads give up and report what they did, so a
+ * ring that collapses when threads outnumber cores shows as very slow
+ * instead of stalling the run.
  */
 #ifndef SK_BENCH_RING_BENCH_H
 #define SK_BENCH_RING_BENCH_H
@@ -39,16 +42,24 @@
 
 #define RING_ITEM(i) ((void *)(uintptr_t)((i) + 1))
 
-static inline void ring_relax(unsigned int *spins)
+/* Back off once; every 64th time, yield.  Returns true past the deadline. */
+static inline bool ring_relax(unsigned int *spins, const struct sk_bench_thread *t)
 {
 	if (++*spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause();
 #endif
-	} else {
-		*spins = 0;
-		sched_yield();
+		return false;
 	}
+	*spins = 0;
+	sched_yield();
+	return sk_bench_expired(t);
+}
+
+/* Every 4096 iterations: past the deadline? */
+static inline bool ring_expired(uint64_t i, const struct sk_bench_thread *t)
+{
+	return (i & 4095) == 4095 && sk_bench_expired(t);
 }
 
 static inline unsigned int ring_producers(const struct sk_bench_case *c)
@@ -76,8 +87,9 @@ static inline unsigned int ring_producers(const struct sk_bench_case *c)
 					if (m) {                              \
 						done += m;                    \
 						spins = 0;                    \
-					} else {                              \
-						ring_relax(&spins);           \
+					} else if (ring_relax(&spins, t)) {   \
+						t->done = i + done;           \
+						return;                       \
 					}                                     \
 				}                                             \
 				i += n;                                       \
@@ -89,10 +101,12 @@ static inline unsigned int ring_producers(const struct sk_bench_case *c)
                                                                               \
 				for (unsigned int k = 0; k < m; k++)          \
 					sum += (uintptr_t)buf[k];             \
-				if (m)                                        \
+				if (m) {                                      \
 					spins = 0;                            \
-				else                                          \
-					ring_relax(&spins);                   \
+				} else if (ring_relax(&spins, t)) {           \
+					t->done = i;                          \
+					break;                                \
+				}                                             \
 				i += m;                                       \
 			}                                                     \
 		}                                                             \
@@ -118,24 +132,28 @@ static inline unsigned int ring_producers(const struct sk_bench_case *c)
 	{                                                                     \
 		struct X##_state *s = (struct X##_state *)t->state;           \
 		unsigned int producers = t->nthreads / 2, spins = 0;          \
-		uint64_t sum = 0;                                             \
+		uint64_t sum = 0, i;                                          \
                                                                               \
 		if (t->id < producers) {                                      \
-			for (uint64_t i = 0; i < t->iters; i++) {             \
+			for (i = 0; i < t->iters && !ring_expired(i, t); i++) { \
 				while (!X##_push(s, t->id, RING_ITEM(i)))     \
-					ring_relax(&spins);                   \
+					if (ring_relax(&spins, t))            \
+						goto out;                     \
 				spins = 0;                                    \
 			}                                                     \
 		} else {                                                      \
-			for (uint64_t i = 0; i < t->iters; i++) {             \
+			for (i = 0; i < t->iters && !ring_expired(i, t); i++) { \
 				void *p;                                      \
                                                                               \
 				while (!X##_pop(s, &p))                       \
-					ring_relax(&spins);                   \
+					if (ring_relax(&spins, t))            \
+						goto out;                     \
 				spins = 0;                                    \
 				sum += (uintptr_t)p;                          \
 			}                                                     \
 		}                                                             \
+	out:                                                                  \
+		t->done = i;                                                  \
 		t->sink = sum;                                                \
 	}                                                                     \
 	RING_RUN_BATCH(X, 8)                                                  \

@@ -74,12 +74,11 @@
  * it uses never exceeds the size: its own index against its cached copy of
  * the other side's on every call, and against the other side's real index
  * whenever it reads it (whenever the copy says full, or empty).  A failure
- * is reported as
- * SK_VIOLATION_RING_CORRUPTION and the operation is refused (returns 0,
- * the fifo is unchanged).  Skipping more elements than the fifo holds is
- * reported the same way and refused.  The checks ride on the compares the
- * operation needs anyway: the fast path costs one more compare (the element
- * size).
+ * is reported as SK_VIOLATION_RING_CORRUPTION and the operation is refused
+ * (returns 0, the fifo is unchanged).  Skipping more elements than the
+ * fifo holds is reported the same way and refused.  The index checks ride
+ * on the compares the operation needs anyway: the fast path costs one more
+ * compare (the element size).
  *
  * Debug (-DSK_DEBUG): the SPSC contract is enforced.  The first thread to
  * use the producer side (put, in) becomes the producer, the first to use
@@ -448,6 +447,8 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
 			      SK_READ_ONCE(f->esize), esize);
 		return 0;
 	}
+	if (!n)
+		return 0;
 	in = f->in;
 	size = f->size;
 	used = in - f->out_cache;
@@ -492,6 +493,8 @@ sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool
 			      consume ? "out" : "out_peek", esize);
 		return 0;
 	}
+	if (!n)
+		return 0;
 	out = f->out;
 	size = f->size;
 	avail = f->in_cache - out;
@@ -577,6 +580,16 @@ static inline unsigned int sk__kfifo_len(const struct sk__kfifo *f)
 	unsigned int len = in - out;
 
 	return len > f->size ? f->size : len;
+}
+
+static inline unsigned int sk__kfifo_avail(const struct sk__kfifo *f)
+{
+	return f->size - sk__kfifo_len(f);
+}
+
+static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
+{
+	return sk__kfifo_len(f) >= f->size;
 }
 
 /* ------------------------------------------------------------------------
@@ -802,7 +815,7 @@ static inline unsigned int sk__kfifo_len(const struct sk__kfifo *f)
  * Context: any thread (a snapshot, as sk_kfifo_len()).
  * Return: sk_kfifo_size() - sk_kfifo_len().
  */
-#define sk_kfifo_avail(fifo) ((fifo)->kfifo.size - sk__kfifo_len(&(fifo)->kfifo))
+#define sk_kfifo_avail(fifo) sk__kfifo_avail(&(fifo)->kfifo)
 
 /**
  * sk_kfifo_is_empty() - whether the kfifo holds no element
@@ -820,7 +833,7 @@ static inline unsigned int sk__kfifo_len(const struct sk__kfifo *f)
  * Context: any thread (a snapshot).  A kfifo without a buffer is full.
  * Return: true if full.
  */
-#define sk_kfifo_is_full(fifo) (sk__kfifo_len(&(fifo)->kfifo) >= (fifo)->kfifo.size)
+#define sk_kfifo_is_full(fifo) sk__kfifo_is_full(&(fifo)->kfifo)
 
 /**
  * sk_kfifo_size() - number of elements the kfifo holds when full

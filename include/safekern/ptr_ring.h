@@ -33,7 +33,8 @@
  * Capacity.  A ring of size N holds exactly N pointers, for any N from 1 to
  * SK_PTR_RING_MAX_SIZE (Concurrency Kit's ck_ring holds N - 1 in a ring of
  * N and needs a power of two; rte_ring holds N - 1 and needs a power of two
- * unless created with RING_F_EXACT_SZ, which doubles the memory).  Any
+ * unless created with RING_F_EXACT_SZ, which allocates the next power of
+ * two above N, up to twice the memory).  Any
  * other size is -EINVAL from sk_ptr_ring_init().  Memory: 16 bytes per
  * slot, zeroed, plus the three cache lines of the struct.
  *
@@ -432,20 +433,6 @@ sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, unsigned int n, bool 
 	}
 }
 
-/* A snapshot of the number of pointers in the ring. */
-static inline unsigned int sk__ptr_ring_count(const struct sk_ptr_ring *r)
-{
-	/* head first: the tail is never behind it. */
-	uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
-	uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-	uint64_t mask = r->mask;
-	uint64_t laps = ((tail & ~mask) - (head & ~mask)) >> __builtin_ctzll(mask + 1);
-	uint64_t n = laps * r->size + (tail & mask) - (head & mask);
-
-	if (!r->size)
-		return 0;
-	return n > r->size ? r->size : (unsigned int)n;
-}
 
 /* ------------------------------------------------------------------------
  * The API
@@ -550,25 +537,19 @@ static inline unsigned int sk__ptr_ring_count(const struct sk_ptr_ring *r)
  * Context: any thread; a snapshot.
  * Return: 0 to sk_ptr_ring_size().
  */
-#define sk_ptr_ring_count(r) sk__ptr_ring_count(r)
+static inline unsigned int sk_ptr_ring_count(const struct sk_ptr_ring *r)
+{
+	/* head first: the tail is never behind it. */
+	uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+	uint64_t tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	uint64_t mask = r->mask, size = r->size, laps, n;
 
-/**
- * sk_ptr_ring_empty() - whether the ring holds no pointer
- * @r: the ring
- *
- * Context: any thread; a snapshot.
- * Return: true if sk_ptr_ring_count() is 0.
- */
-#define sk_ptr_ring_empty(r) (sk__ptr_ring_count(r) == 0)
-
-/**
- * sk_ptr_ring_full() - whether the ring has no free slot
- * @r: the ring
- *
- * Context: any thread; a snapshot.  A ring without slots is full.
- * Return: true if sk_ptr_ring_count() is sk_ptr_ring_size().
- */
-#define sk_ptr_ring_full(r) (sk__ptr_ring_count(r) >= (r)->size)
+	if (!size || !(mask + 1))
+		return 0;
+	laps = ((tail & ~mask) - (head & ~mask)) >> __builtin_ctzll(mask + 1);
+	n = laps * size + (tail & mask) - (head & mask);
+	return n > size ? (unsigned int)size : (unsigned int)n;
+}
 
 /**
  * sk_ptr_ring_size() - the capacity the ring was initialised with
@@ -577,7 +558,34 @@ static inline unsigned int sk__ptr_ring_count(const struct sk_ptr_ring *r)
  * Context: any thread.
  * Return: the capacity, or 0 for a ring without slots.
  */
-#define sk_ptr_ring_size(r) ((r)->size + 0u)
+static inline unsigned int sk_ptr_ring_size(const struct sk_ptr_ring *r)
+{
+	return r->size;
+}
+
+/**
+ * sk_ptr_ring_empty() - whether the ring holds no pointer
+ * @r: the ring
+ *
+ * Context: any thread; a snapshot.
+ * Return: true if sk_ptr_ring_count() is 0.
+ */
+static inline bool sk_ptr_ring_empty(const struct sk_ptr_ring *r)
+{
+	return sk_ptr_ring_count(r) == 0;
+}
+
+/**
+ * sk_ptr_ring_full() - whether the ring has no free slot
+ * @r: the ring
+ *
+ * Context: any thread; a snapshot.  A ring without slots is full.
+ * Return: true if sk_ptr_ring_count() is sk_ptr_ring_size().
+ */
+static inline bool sk_ptr_ring_full(const struct sk_ptr_ring *r)
+{
+	return sk_ptr_ring_count(r) >= r->size;
+}
 
 #ifdef __cplusplus
 }
