@@ -284,6 +284,43 @@ struct sk_kfifo {
  * Internal helpers (sk__*): called from the macros below, not by programs.
  * ------------------------------------------------------------------------ */
 
+/*
+ * The debug level's Valgrind client requests.  Each one is a dependent
+ * chain of rotates that, on a ring's hot path, makes the debug level many
+ * times slower natively: ask Valgrind once per translation unit whether it
+ * is there, and skip them when it is not.
+ */
+#if defined(SK_DEBUG) && defined(SK__ANNOTATE)
+static SK_UNUSED int sk__kfifo_valgrind = -1;
+
+static inline bool sk__kfifo_annotating(void)
+{
+	int v = __atomic_load_n(&sk__kfifo_valgrind, __ATOMIC_RELAXED);
+
+	if (sk_unlikely(v < 0)) {
+		v = SK_RUNNING_ON_VALGRIND ? 1 : 0;
+		SK_ANNOTATE_BENIGN_RACE_SIZED(&sk__kfifo_valgrind, sizeof(int),
+					      "set once, same value from every thread");
+		__atomic_store_n(&sk__kfifo_valgrind, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+#define SK__KFIFO_HB(addr)                                                    \
+	do {                                                                  \
+		if (sk__kfifo_annotating())                                   \
+			SK_ANNOTATE_HAPPENS_BEFORE(addr);                     \
+	} while (0)
+#define SK__KFIFO_HA(addr)                                                    \
+	do {                                                                  \
+		if (sk__kfifo_annotating())                                   \
+			SK_ANNOTATE_HAPPENS_AFTER(addr);                      \
+	} while (0)
+#else
+#define SK__KFIFO_HB(addr) ((void)(addr))
+#define SK__KFIFO_HA(addr) ((void)(addr))
+#endif
+
 /* Sides, for sk__kfifo_claim(). */
 #define SK__KFIFO_PRODUCER 0
 #define SK__KFIFO_CONSUMER 1
@@ -385,9 +422,9 @@ sk__kfifo_put(struct sk__kfifo *f, const void *val, size_t esize, const struct s
 			return 0;
 		}
 	}
-	SK_ANNOTATE_HAPPENS_AFTER(&f->out);
+	SK__KFIFO_HA(&f->out);
 	memcpy((char *)f->data + (size_t)(in & f->mask) * esize, val, esize);
-	SK_ANNOTATE_HAPPENS_BEFORE(&f->in);
+	SK__KFIFO_HB(&f->in);
 	__atomic_store_n(&f->in, in + 1, __ATOMIC_RELEASE);
 	return 1;
 }
@@ -423,10 +460,10 @@ sk__kfifo_get(struct sk__kfifo *f, void *val, size_t esize, bool consume,
 			return 0;
 		}
 	}
-	SK_ANNOTATE_HAPPENS_AFTER(&f->in);
+	SK__KFIFO_HA(&f->in);
 	memcpy(val, (const char *)f->data + (size_t)(out & f->mask) * esize, esize);
 	if (consume) {
-		SK_ANNOTATE_HAPPENS_BEFORE(&f->out);
+		SK__KFIFO_HB(&f->out);
 		__atomic_store_n(&f->out, out + 1, __ATOMIC_RELEASE);
 	}
 	return 1;
@@ -469,10 +506,10 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
 	}
 	off = in & f->mask;
 	l = size - off < n ? size - off : n;
-	SK_ANNOTATE_HAPPENS_AFTER(&f->out);
+	SK__KFIFO_HA(&f->out);
 	sk__kfifo_copy((char *)f->data + (size_t)off * esize, buf, l, esize);
 	sk__kfifo_copy(f->data, (const char *)buf + (size_t)l * esize, n - l, esize);
-	SK_ANNOTATE_HAPPENS_BEFORE(&f->in);
+	SK__KFIFO_HB(&f->in);
 	__atomic_store_n(&f->in, in + n, __ATOMIC_RELEASE);
 	return n;
 }
@@ -515,11 +552,11 @@ sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool
 	}
 	off = out & f->mask;
 	l = size - off < n ? size - off : n;
-	SK_ANNOTATE_HAPPENS_AFTER(&f->in);
+	SK__KFIFO_HA(&f->in);
 	sk__kfifo_copy(buf, (const char *)f->data + (size_t)off * esize, l, esize);
 	sk__kfifo_copy((char *)buf + (size_t)l * esize, f->data, n - l, esize);
 	if (consume) {
-		SK_ANNOTATE_HAPPENS_BEFORE(&f->out);
+		SK__KFIFO_HB(&f->out);
 		__atomic_store_n(&f->out, out + n, __ATOMIC_RELEASE);
 	}
 	return n;
@@ -542,8 +579,8 @@ static inline unsigned int sk__kfifo_skip(struct sk__kfifo *f, unsigned int n,
 			      "out would pass in", n, in - out, in, out, f->size);
 		return 0;
 	}
-	SK_ANNOTATE_HAPPENS_AFTER(&f->in);
-	SK_ANNOTATE_HAPPENS_BEFORE(&f->out);
+	SK__KFIFO_HA(&f->in);
+	SK__KFIFO_HB(&f->out);
 	__atomic_store_n(&f->out, out + n, __ATOMIC_RELEASE);
 	return n;
 }
@@ -556,8 +593,8 @@ static inline void sk__kfifo_reset_out(struct sk__kfifo *f, const struct sk_call
 		return;
 	in = __atomic_load_n(&f->in, __ATOMIC_ACQUIRE);
 	f->in_cache = in;
-	SK_ANNOTATE_HAPPENS_AFTER(&f->in);
-	SK_ANNOTATE_HAPPENS_BEFORE(&f->out);
+	SK__KFIFO_HA(&f->in);
+	SK__KFIFO_HB(&f->out);
 	__atomic_store_n(&f->out, in, __ATOMIC_RELEASE);
 }
 

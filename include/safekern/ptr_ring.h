@@ -180,6 +180,43 @@ SK_API void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *)) 
  * Internal helpers (sk__*): called from the macros below, not by programs.
  * ------------------------------------------------------------------------ */
 
+/*
+ * The debug level's Valgrind client requests.  Each one is a dependent
+ * chain of rotates that, on a ring's hot path, makes the debug level many
+ * times slower natively: ask Valgrind once per translation unit whether it
+ * is there, and skip them when it is not.
+ */
+#if defined(SK_DEBUG) && defined(SK__ANNOTATE)
+static SK_UNUSED int sk__ptr_ring_valgrind = -1;
+
+static inline bool sk__ptr_ring_annotating(void)
+{
+	int v = __atomic_load_n(&sk__ptr_ring_valgrind, __ATOMIC_RELAXED);
+
+	if (sk_unlikely(v < 0)) {
+		v = SK_RUNNING_ON_VALGRIND ? 1 : 0;
+		SK_ANNOTATE_BENIGN_RACE_SIZED(&sk__ptr_ring_valgrind, sizeof(int),
+					      "set once, same value from every thread");
+		__atomic_store_n(&sk__ptr_ring_valgrind, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+#define SK__PTR_RING_HB(addr)                                                 \
+	do {                                                                  \
+		if (sk__ptr_ring_annotating())                                \
+			SK_ANNOTATE_HAPPENS_BEFORE(addr);                     \
+	} while (0)
+#define SK__PTR_RING_HA(addr)                                                 \
+	do {                                                                  \
+		if (sk__ptr_ring_annotating())                                \
+			SK_ANNOTATE_HAPPENS_AFTER(addr);                      \
+	} while (0)
+#else
+#define SK__PTR_RING_HB(addr) ((void)(addr))
+#define SK__PTR_RING_HA(addr) ((void)(addr))
+#endif
+
 /* The position after @pos, whose index is @idx, in a ring of @size. */
 static SK_ALWAYS_INLINE uint64_t sk__ptr_ring_next(uint64_t pos, uint64_t idx, uint64_t size,
 						   uint64_t mask)
@@ -215,9 +252,9 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 		if (sk_likely(d == 0)) {
 			if (__atomic_compare_exchange_n(&r->tail, &pos, sk__ptr_ring_next(pos, idx, size, mask),
 							true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-				SK_ANNOTATE_HAPPENS_AFTER(&r->head);
+				SK__PTR_RING_HA(&r->head);
 				slots[idx].ptr = ptr;
-				SK_ANNOTATE_HAPPENS_BEFORE(&r->tail);
+				SK__PTR_RING_HB(&r->tail);
 				__atomic_store_n(&slots[idx].stamp, lap + 1, __ATOMIC_RELEASE);
 				return 0;
 			}
@@ -263,9 +300,9 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 							true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 				void *ptr;
 
-				SK_ANNOTATE_HAPPENS_AFTER(&r->tail);
+				SK__PTR_RING_HA(&r->tail);
 				ptr = slots[idx].ptr;
-				SK_ANNOTATE_HAPPENS_BEFORE(&r->head);
+				SK__PTR_RING_HB(&r->head);
 				__atomic_store_n(&slots[idx].stamp, lap + mask + 1, __ATOMIC_RELEASE);
 				return ptr;
 			}
@@ -350,12 +387,12 @@ sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n,
 		if (!__atomic_compare_exchange_n(&r->tail, &pos, p, true, __ATOMIC_RELAXED,
 						 __ATOMIC_RELAXED))
 			continue;
-		SK_ANNOTATE_HAPPENS_AFTER(&r->head);
+		SK__PTR_RING_HA(&r->head);
 		p = pos;
 		for (unsigned int i = 0; i < k; i++) {
 			idx = p & mask;
 			slots[idx].ptr = ptrs[i];
-			SK_ANNOTATE_HAPPENS_BEFORE(&r->tail);
+			SK__PTR_RING_HB(&r->tail);
 			__atomic_store_n(&slots[idx].stamp, (p & ~mask) + 1, __ATOMIC_RELEASE);
 			p = sk__ptr_ring_next(p, idx, size, mask);
 		}
@@ -420,12 +457,12 @@ sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, unsigned int n, bool 
 		if (!__atomic_compare_exchange_n(&r->head, &pos, p, true, __ATOMIC_RELAXED,
 						 __ATOMIC_RELAXED))
 			continue;
-		SK_ANNOTATE_HAPPENS_AFTER(&r->tail);
+		SK__PTR_RING_HA(&r->tail);
 		p = pos;
 		for (unsigned int i = 0; i < k; i++) {
 			idx = p & mask;
 			ptrs[i] = slots[idx].ptr;
-			SK_ANNOTATE_HAPPENS_BEFORE(&r->head);
+			SK__PTR_RING_HB(&r->head);
 			__atomic_store_n(&slots[idx].stamp, (p & ~mask) + mask + 1, __ATOMIC_RELEASE);
 			p = sk__ptr_ring_next(p, idx, size, mask);
 		}
