@@ -113,17 +113,17 @@ struct thread_arg {
 	double start, end;
 };
 
+/*
+ * Each thread times its own run: the main thread, descheduled after the
+ * barrier on a busy machine, could otherwise start the clock after the
+ * workers finished (and report near-zero times).
+ */
 static void *thread_main(void *arg)
 {
 	struct thread_arg *a = arg;
 
 	pin_to(a->t.id);
 	pthread_barrier_wait(a->barrier);
-	/*
-	 * Each thread takes its own times: the main thread shares CPU 0 with
-	 * the workers, so its clock reads after the barrier and the joins
-	 * can come arbitrarily late when threads outnumber cores.
-	 */
 	a->start = now_ns();
 	a->c->run(&a->t);
 	a->end = now_ns();

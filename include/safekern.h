@@ -8,9 +8,17 @@
 #define SAFEKERN_H
 
 #include <safekern/alloc.h>
+#include <safekern/cleanup.h>
 #include <safekern/compiler.h>
+#include <safekern/list.h>
+#include <safekern/handle.h>
+#include <safekern/kref.h>
+#include <safekern/lock.h>
+#include <safekern/refcount.h>
+#include <safekern/slab.h>
 #include <safekern/kfifo.h>
 #include <safekern/ptr_ring.h>
 #include <safekern/violation.h>
+#include <safekern/wkref.h>
 
 #endif

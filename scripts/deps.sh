@@ -27,7 +27,7 @@ sk_need_packages() {
 
 # What building and testing libsafekern needs.
 SK_TEST_PACKAGES="meson ninja-build pkg-config gcc g++ clang libclang-rt-14-dev \
-python3 valgrind liburcu-dev libjemalloc-dev libcriterion-dev libck-dev make binutils"
+python3 valgrind man-db liburcu-dev libjemalloc-dev libcriterion-dev libck-dev make binutils"
 
 # What the benchmark run needs on top (peers, plots).
 SK_BENCH_PACKAGES="$SK_TEST_PACKAGES libdpdk-dev gnuplot-nox"

@@ -20,6 +20,24 @@ cp -r "$srcdir" "$tmp/consumer"
 make -s -C "$tmp/consumer" clean all
 LD_LIBRARY_PATH="$libdir" "$tmp/consumer/consumer"
 
+# The same program with the static archive linked in: no libsafekern.so needed.
+make -s -C "$tmp/consumer" static
+if ldd "$tmp/consumer/consumer-static" | grep -q libsafekern; then
+	echo "FAIL: consumer-static still needs libsafekern.so"
+	exit 1
+fi
+"$tmp/consumer/consumer-static"
+
+# man finds the installed pages.
+mandir=$(dirname "$libdir")
+mandir=${mandir%/lib}/share/man
+for page in sk_violation_count sk_kmalloc sk_container_of; do
+	man -M "$mandir" -w "$page" >/dev/null 2>&1 ||
+		{ echo "FAIL: man cannot find $page(3) under the install prefix"; exit 1; }
+done
+[ -f "$mandir/man7/libsafekern.7" ] || { echo "FAIL: libsafekern(7) not installed"; exit 1; }
+echo "ok: static consumer ran; man pages found after install"
+
 # The SONAME link and the static archive are installed too.
 [ -L "$libdir/libsafekern.so.0" ] || { echo "FAIL: libsafekern.so.0 link missing"; exit 1; }
 [ -f "$libdir/libsafekern.a" ] || { echo "FAIL: libsafekern.a not installed"; exit 1; }

@@ -8,6 +8,24 @@
 
 #include "sk-test.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+/* Whether the library describes its blocks to a tool in this run. */
+static bool tool_mode(void)
+{
+#ifdef TEST_ASAN
+	return true;
+#else
+	return sk_test_under_valgrind();
+#endif
+}
+
 /* Hide constant sizes from gcc, which rightly warns about them at compile time. */
 static size_t opaque(size_t v)
 {
@@ -95,4 +113,92 @@ Test(kmalloc, huge_request_fails_cleanly)
 	errno = 0;
 	cr_assert_null(sk_kmalloc(opaque(SIZE_MAX - 4096)));
 	cr_assert_eq(errno, ENOMEM);
+}
+
+Test(kmalloc, kzalloc_large_is_zeroed)
+{
+	size_t n = 1 << 20;
+	unsigned char *p = sk_kzalloc(n);
+
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < n; i += 4093)
+		cr_assert_eq(p[i], 0);
+	cr_assert_eq(p[n - 1], 0);
+	sk_kfree_sized(p, n);
+}
+
+Test(kmalloc, krealloc_array_shrinks_grows_and_goes_to_zero)
+{
+	unsigned char *p = sk_kmalloc_array(1000, 1);
+	unsigned char *q;
+
+	cr_assert_not_null(p);
+	for (int i = 0; i < 1000; i++)
+		p[i] = (unsigned char)i;
+	q = sk_krealloc_array(p, 10, 1); /* shrink: the prefix stays */
+	cr_assert_not_null(q);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(q[i], i);
+	p = sk_krealloc_array(q, 200000, 1); /* grow into a large class */
+	cr_assert_not_null(p);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(p[i], i);
+	p[199999] = 7;
+	q = sk_krealloc_array(p, 0, 8); /* zero bytes: a unique minimal block */
+	cr_assert_not_null(q);
+	sk_kfree(q);
+}
+
+Test(kmalloc, sized_free_of_arrays)
+{
+	int *a = sk_kmalloc_array(7, sizeof(int));
+	int *b = sk_kcalloc(9, sizeof(int));
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	sk_kfree_sized(a, 7 * sizeof(int));
+	sk_kfree_sized(b, 9 * sizeof(int));
+}
+
+Test(kmalloc, many_sizes_round_trip)
+{
+	for (size_t size = 1; size < 70000; size = size * 3 / 2 + 1) {
+		unsigned char *p = sk_kmalloc(size);
+
+		cr_assert_not_null(p);
+		cr_assert_eq((uintptr_t)p % (size >= 16 ? 16 : 8), 0);
+		p[0] = 1;
+		p[size - 1] = 2;
+		sk_kfree_sized(p, size);
+	}
+}
+
+/* In tool mode the kmalloc family checks frees as debug caches do. */
+Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
+{
+	char *p, *q, *r;
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	p = sk_kmalloc(128);
+	q = sk_kmalloc(64);
+	r = sk_kmalloc(32);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 64));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree_sized(p + 64, 64));
+	cr_assert_null(sk_krealloc_array(p + 64, 2, 2));
+	/* Half of what precedes p + 16 is p's hidden header: still not a block. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 16));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 1));
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_WRONG_CACHE), 5);
+	/* ... and p itself was left intact and accessible. */
+	memset(p, 1, 128);
+	sk_kfree(p);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(p));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree_sized(p, 128));
+	/* A wrong size is reported and the block freed with the right one. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_kfree_sized(q, 65));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(q));
+	r = sk_krealloc_array(r, 100, 1);
+	cr_assert_not_null(r);
+	sk_kfree_sized(r, 100);
 }

@@ -7,13 +7,20 @@
  * ===================
  *
  * Every libsafekern structure allocates through this layer, and so can the
- * program.  By default it is backed by jemalloc's non-standard API
- * (mallocx/sdallocx), which lives beside glibc's malloc in the process:
- * when only libsafekern.so links jemalloc, plain malloc() still goes to
- * glibc.  There are therefore two heaps, and a pointer from sk_kmalloc()
- * must be freed with sk_kfree() or sk_kfree_sized(), never free(), and
- * vice versa.  A library built with -Dalloc_backend=libc routes the layer
- * to malloc/free instead (handy for tool runs); the rule stays the same.
+ * program.  By default it is backed by jemalloc, which lives beside glibc's
+ * malloc in the process: when only libsafekern.so links jemalloc, plain
+ * malloc() still goes to glibc.  There are therefore two heaps, and a
+ * pointer from sk_kmalloc() must be freed with sk_kfree() or
+ * sk_kfree_sized(), never free(), and vice versa.  A library built with
+ * -Dalloc_backend=libc routes the layer to malloc/free instead (handy for
+ * tool runs); the rule stays the same.
+ *
+ * The layer calls jemalloc's own malloc()/free(), looked up in the object
+ * that defines mallocx() so that they can never be glibc's: in jemalloc 5.3
+ * they are the only entry points with a fast path (about 35 instructions
+ * each, where mallocx() takes about 100).  If that lookup fails, or with
+ * SAFEKERN_ALLOC_MALLOCX set in the environment, it uses the mallocx
+ * family.  Either way one heap, jemalloc's; see docs/alloc.md.
  *
  * Size arithmetic is overflow-checked: sk_kmalloc_array(), sk_kcalloc()
  * and sk_krealloc_array() return NULL when n * size does not fit in a
@@ -25,6 +32,22 @@
  * A zero-byte request returns a unique pointer that may not be
  * dereferenced, as malloc(0) does on glibc, so that NULL always means
  * failure.
+ *
+ * Tool visibility.  jemalloc's memory is invisible to Valgrind's memcheck
+ * and to AddressSanitizer: they only track malloc.  So when the library
+ * finds itself under memcheck (decided once, at load), or was itself built
+ * with -fsanitize=address, it runs in "tool mode": every block gets a
+ * hidden header and a red zone of at least 16 bytes, is described to the
+ * tool (VALGRIND_MALLOCLIKE_BLOCK/FREELIKE_BLOCK, ASan poisoning) and,
+ * once freed, waits no-access in a quarantine of up to 16 MiB before it is
+ * reused.  A leaked block, an overflow or a use after free is then reported
+ * by the tool as it would be for malloc.  In tool mode the frees also
+ * check the header: freeing a block twice (SK_VIOLATION_ALLOC_DOUBLE_FREE),
+ * or a pointer this family did not hand out (a cache object, the inside of
+ * a block: SK_VIOLATION_ALLOC_WRONG_CACHE) is reported and refused.
+ * LeakSanitizer does not scan jemalloc's memory: with ASan, leaks of these
+ * blocks are not reported (memcheck reports them; or build with
+ * -Dalloc_backend=libc).
  *
  * All functions are thread-safe.
  */
@@ -94,6 +117,9 @@ SK_API void *sk_krealloc_array(void *p, size_t new_n, size_t size) SK_MUST_CHECK
 /**
  * sk_kfree() - free memory from this layer
  * @p: the memory, or NULL (ignored)
+ *
+ * In tool mode a double free or a foreign pointer is reported and refused
+ * (see the header).
  */
 SK_API void sk_kfree(const void *p);
 
@@ -102,9 +128,10 @@ SK_API void sk_kfree(const void *p);
  * @p: the memory, or NULL (ignored)
  * @size: the size passed when it was allocated (or for an array, n * size)
  *
- * Faster than sk_kfree(): the allocator need not look the size up.  A
- * wrong @size is undefined behaviour in jemalloc; debug builds of the
- * allocator check it.
+ * The kernel's kfree() with the size stated.  With jemalloc 5.3 it costs
+ * what sk_kfree() costs (jemalloc's free() is its fastest path).  In tool
+ * mode the size is checked: a wrong one is reported
+ * (SK_VIOLATION_INVALID_ARGUMENT) and the block freed with the right one.
  */
 SK_API void sk_kfree_sized(const void *p, size_t size);
 

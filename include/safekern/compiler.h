@@ -77,9 +77,11 @@ extern "C" {
 /** SK_CACHELINE_ALIGNED - align a member or variable to its own cache line. */
 #define SK_CACHELINE_ALIGNED __attribute__((aligned(SK_CACHELINE_SIZE)))
 
-/*
- * SK_API marks a function exported from libsafekern.so.  The library builds
- * with hidden visibility and a version script; both must agree.
+/**
+ * SK_API - the function is exported from libsafekern.so
+ *
+ * The library builds with hidden visibility and a version script that
+ * exports sk_* names; a function is part of the ABI only with both.
  */
 #define SK_API __attribute__((visibility("default")))
 

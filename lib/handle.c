@@ -1,0 +1,1000 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/handle.c - handle tables: the out-of-line parts (insert, release,
+ * transfer, growth, the free list, the cold paths of lookup/put/borrow,
+ * classification and reports).  The bit layout and the protocol are
+ * described in include/safekern/handle.h.
+ *
+ * The slot word protocol, in short:
+ *
+ *   - the count (bits 48-63, signed) holds one "bias" reference while the
+ *     object is live, plus one per lookup;
+ *   - a lookup adds one and checks the word it replaced; on mismatch it
+ *     subtracts again (so counts may be transiently high on any slot,
+ *     including free ones: slot memory is never freed while the table
+ *     lives);
+ *   - release clears LIVE, increments the generation, sets PREV and drops
+ *     the bias in one CAS; transfer increments the generation and changes
+ *     the owner in one CAS;
+ *   - whoever brings the count to 0 while the slot holds a released object
+ *     (OBJ set, LIVE clear) claims it by CAS-clearing OBJ (with the count
+ *     still 0) and finalizes it: destructor, then back to the free list, or
+ *     retired if the generation space is used up.  A transient increment
+ *     between the drop and the claim makes the claim fail; the thread that
+ *     brings the count back to 0 claims instead.  Exactly one claim wins.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <safekern/alloc.h>
+#include <safekern/annotate.h>
+#include <safekern/handle.h>
+#include <safekern/violation.h>
+
+#include "violation-internal.h"
+
+#define TID_MASK SK__HANDLE_TID_MASK
+#define LIVE SK__HANDLE_LIVE
+#define OBJ SK__HANDLE_OBJ
+#define BORROWED SK__HANDLE_BORROWED
+#define PREV SK__HANDLE_PREV
+#define GEN_MASK SK__HANDLE_GEN_MASK
+#define GEN_SHIFT SK__HANDLE_GEN_SHIFT
+#define OWNER_MASK SK__HANDLE_OWNER_MASK
+#define OWNER_SHIFT SK__HANDLE_OWNER_SHIFT
+#define REF_ONE SK__HANDLE_REF_ONE
+#define COUNT_MASK SK__HANDLE_COUNT_MASK
+#define INDEX_SHIFT SK__HANDLE_INDEX_SHIFT
+
+static inline uint32_t w_gen(uint64_t w)
+{
+	return (uint32_t)((w >> GEN_SHIFT) & SK__HANDLE_GEN_MAX);
+}
+
+static inline uint32_t w_owner(uint64_t w)
+{
+	return (uint32_t)((w & OWNER_MASK) >> OWNER_SHIFT);
+}
+
+/* References: the field holds references - 1 (a free slot holds -1). */
+static inline int64_t w_count(uint64_t w)
+{
+	return ((int64_t)w >> SK__HANDLE_REF_SHIFT) + 1;
+}
+
+/* A never-used slot: no references, nothing else. */
+#define WORD_FRESH COUNT_MASK
+
+static inline uint64_t h_index(uint64_t v)
+{
+	return v >> INDEX_SHIFT;
+}
+
+/* A released object whose last reference is gone: finalize it. */
+static inline bool w_claimable(uint64_t w)
+{
+	return w_count(w) == 0 && (w & OBJ) && !(w & LIVE);
+}
+
+/* ------------------------------------------------------------------------
+ * Table and owner ids: bitmaps of live ids, handed out round-robin.
+ * ------------------------------------------------------------------------ */
+
+#define NR_TIDS (SK_HANDLE_MAX_TABLES + 1)
+#define NR_OIDS (SK_HANDLE_MAX_OWNERS + 1)
+
+static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t tid_used[NR_TIDS / 64];
+static uint32_t tid_next = 1;
+static uint64_t oid_used[NR_OIDS / 64];
+static uint32_t oid_next = 1;
+static const char *owner_names[NR_OIDS];
+
+/* Next id in 1..nr-1 from *next that is not in use; if all are, share one. */
+static uint32_t id_alloc(uint64_t *used, uint32_t nr, uint32_t *next)
+{
+	uint32_t id = *next;
+
+	for (uint32_t n = 0; n < nr - 1; n++) {
+		if (!(used[id / 64] & (UINT64_C(1) << (id % 64))))
+			break;
+		id = id + 1 < nr ? id + 1 : 1;
+	}
+	used[id / 64] |= UINT64_C(1) << (id % 64);
+	*next = id + 1 < nr ? id + 1 : 1;
+	return id;
+}
+
+static void id_free(uint64_t *used, uint32_t id)
+{
+	used[id / 64] &= ~(UINT64_C(1) << (id % 64));
+}
+
+void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name)
+{
+	uint32_t id;
+
+	pthread_mutex_lock(&ids_lock);
+	id = id_alloc(oid_used, NR_OIDS, &oid_next);
+	__atomic_store_n(&owner_names[id], name, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&ids_lock);
+	owner->name = name;
+	__atomic_store_n(&owner->sk__id, id, __ATOMIC_RELEASE);
+}
+
+void sk_handle_owner_destroy(struct sk_handle_owner *owner)
+{
+	uint32_t id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
+
+	if (!id || id >= NR_OIDS)
+		return;
+	pthread_mutex_lock(&ids_lock);
+	id_free(oid_used, id);
+	pthread_mutex_unlock(&ids_lock);
+	__atomic_store_n(&owner->sk__id, 0, __ATOMIC_RELEASE);
+}
+
+static SK_NOINLINE uint32_t owner_id_assign(struct sk_handle_owner *owner);
+
+/* The owner's id, assigned on first use for statically initialised owners. */
+static inline uint32_t owner_id(struct sk_handle_owner *owner)
+{
+	uint32_t id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
+
+	if (sk_likely(id && id < NR_OIDS))
+		return id;
+	return owner_id_assign(owner);
+}
+
+static uint32_t owner_id_assign(struct sk_handle_owner *owner)
+{
+	uint32_t id;
+
+	pthread_mutex_lock(&ids_lock);
+	id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
+	if (!id || id >= NR_OIDS) {
+		id = id_alloc(oid_used, NR_OIDS, &oid_next);
+		__atomic_store_n(&owner_names[id], owner->name, __ATOMIC_RELAXED);
+		__atomic_store_n(&owner->sk__id, id, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&ids_lock);
+	return id;
+}
+
+static const char *owner_name(uint32_t id)
+{
+	const char *name = id < NR_OIDS ? __atomic_load_n(&owner_names[id], __ATOMIC_RELAXED) : NULL;
+
+	return name ? name : "?";
+}
+
+/* ------------------------------------------------------------------------
+ * Slots and chunks
+ * ------------------------------------------------------------------------ */
+
+#define SLOT_SIZE sizeof(struct sk__handle_slot)
+
+static unsigned int chunk_of(uint64_t x)
+{
+	return 63u - (unsigned int)__builtin_clzll(x);
+}
+
+/* The slot of index @idx, or NULL if its chunk is not allocated. */
+static struct sk__handle_slot *slot_at(struct sk_handle_table *t, uint64_t idx)
+{
+	uint64_t x = idx + SK__HANDLE_FIRST;
+	unsigned int hb;
+	uintptr_t base;
+
+	if (idx >= SK_HANDLE_MAX_SLOTS)
+		return NULL;
+	hb = chunk_of(x);
+	base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
+	return base ? sk__handle_slot_at(base, x) : NULL;
+}
+
+/* Allocates the chunk after the current capacity.  Under t->sk__lock. */
+static int grow_locked(struct sk_handle_table *t)
+{
+	uint64_t cap = t->sk__capacity;
+	unsigned int hb = chunk_of(cap + SK__HANDLE_FIRST);
+	uint64_t slots = UINT64_C(1) << hb;
+	size_t bytes = (size_t)slots * SLOT_SIZE;
+	uintptr_t bias = (uintptr_t)slots * SLOT_SIZE;
+	void *mem;
+
+	if (cap >= t->sk__max_slots) {
+		errno = ENOSPC;
+		return -1;
+	}
+	mem = sk_kmalloc(bytes);
+	if (!mem) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((uintptr_t)mem == bias) {
+		/* The biased base would be 0, which means "no chunk". */
+		void *other = sk_kmalloc(bytes);
+
+		sk_kfree_sized(mem, bytes);
+		if (!other) {
+			errno = ENOMEM;
+			return -1;
+		}
+		mem = other;
+	}
+	for (uint64_t i = 0; i < slots; i++) {
+		struct sk__handle_slot *s = (struct sk__handle_slot *)mem + i;
+
+		s->sk__word = WORD_FRESH;
+		s->sk__obj = 0;
+	}
+	/* Slot words and links are only accessed atomically. */
+	SK_ANNOTATE_BENIGN_RACE_SIZED(mem, bytes, "handle slots");
+	__atomic_store_n(&t->sk__chunk[hb], (uintptr_t)mem - bias, __ATOMIC_RELEASE);
+	cap += slots;
+	if (cap > t->sk__max_slots)
+		cap = t->sk__max_slots;
+	__atomic_store_n(&t->sk__capacity, cap, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* A never-used index, growing the table if needed; -1 with errno set. */
+static int64_t take_fresh(struct sk_handle_table *t)
+{
+	uint64_t n = __atomic_load_n(&t->sk__next, __ATOMIC_RELAXED);
+
+	for (;;) {
+		uint64_t cap = __atomic_load_n(&t->sk__capacity, __ATOMIC_ACQUIRE);
+		int rc = 0;
+
+		if (n < cap) {
+			if (__atomic_compare_exchange_n(&t->sk__next, &n, n + 1, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				return (int64_t)n;
+			continue;
+		}
+		pthread_mutex_lock(&t->sk__lock);
+		if (__atomic_load_n(&t->sk__capacity, __ATOMIC_RELAXED) == cap)
+			rc = grow_locked(t);
+		pthread_mutex_unlock(&t->sk__lock);
+		if (rc < 0)
+			return -1;
+		n = __atomic_load_n(&t->sk__next, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * The free list: a Treiber stack of slot indices linked through the slots'
+ * object fields.  The head's upper 32 bits are a version incremented on
+ * every push and pop, so a pop that read a stale "next" (the slot was
+ * popped, reused and pushed back meanwhile) fails its CAS instead of
+ * corrupting the list (ABA).  A 32-bit version would have to wrap exactly
+ * during one pop's few instructions to be fooled.
+ */
+static void push_free(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx)
+{
+	uint64_t head = __atomic_load_n(&t->sk__free, __ATOMIC_RELAXED);
+	uint64_t nh;
+
+	do {
+		__atomic_store_n(&s->sk__obj, (uintptr_t)(uint32_t)head, __ATOMIC_RELAXED);
+		nh = (((head >> 32) + 1) << 32) | (idx + 1);
+	} while (!__atomic_compare_exchange_n(&t->sk__free, &head, nh, false, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+static int64_t pop_free(struct sk_handle_table *t)
+{
+	uint64_t head = __atomic_load_n(&t->sk__free, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		uint32_t first = (uint32_t)head;
+		struct sk__handle_slot *s;
+		uint64_t next, nh;
+
+		if (!first)
+			return -1;
+		s = slot_at(t, first - 1);
+		next = (uint32_t)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
+		nh = (((head >> 32) + 1) << 32) | next;
+		if (__atomic_compare_exchange_n(&t->sk__free, &head, nh, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			return first - 1;
+	}
+}
+
+static int64_t take_slot(struct sk_handle_table *t)
+{
+	int64_t idx = pop_free(t);
+
+	return idx >= 0 ? idx : take_fresh(t);
+}
+
+/*
+ * Makes a slot we own (popped or fresh) live with @obj, owner @oid and
+ * @refs references.  The slot's identity bits cannot change under us; only
+ * transient lookup counts can, so one add of the difference publishes it.
+ * Returns the new word's generation.
+ */
+static uint32_t publish(struct sk_handle_table *t, struct sk__handle_slot *s, void *obj,
+			uint32_t oid, uint64_t refs)
+{
+	uint64_t w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	uint64_t fixed = w & ~COUNT_MASK;
+	uint64_t nfixed = (fixed & (GEN_MASK | PREV)) | t->sk__tid | LIVE | OBJ |
+			  ((uint64_t)oid << OWNER_SHIFT);
+
+	__atomic_store_n(&s->sk__obj, (uintptr_t)obj, __ATOMIC_RELAXED);
+	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	__atomic_fetch_add(&s->sk__word, nfixed - fixed + refs * REF_ONE, __ATOMIC_RELEASE);
+	return w_gen(nfixed);
+}
+
+static sk_handle_t make_handle(struct sk_handle_table *t, uint64_t idx, uint32_t gen)
+{
+	return sk_handle_from_bits((idx << INDEX_SHIFT) | ((uint64_t)gen << GEN_SHIFT) | LIVE |
+				   t->sk__tid);
+}
+
+/* ------------------------------------------------------------------------
+ * Forwarding: a transfer out of a slot's last generation moves the object
+ * to a fresh slot.  The old slot keeps draining the lookups it holds; the
+ * new slot holds one extra reference for it, dropped when the old slot
+ * drains.  The records are rare (once per SK_HANDLE_GENERATIONS transfers
+ * of one object) and live in a list under the table's mutex.
+ * ------------------------------------------------------------------------ */
+
+struct sk__handle_forward {
+	struct sk__handle_forward *next;
+	uint64_t from, to;
+};
+
+static void slot_unref(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx);
+
+static bool w_moved(struct sk_handle_table *t, uint64_t w)
+{
+	return w_gen(w) >= t->sk__gen_limit && !(w & PREV);
+}
+
+static void forward_drop(struct sk_handle_table *t, uint64_t from)
+{
+	struct sk__handle_forward **p, *rec = NULL;
+
+	pthread_mutex_lock(&t->sk__lock);
+	for (p = &t->sk__forward; *p; p = &(*p)->next) {
+		if ((*p)->from == from) {
+			rec = *p;
+			*p = rec->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->sk__lock);
+	if (rec) {
+		uint64_t to = rec->to;
+
+		sk_kfree_sized(rec, sizeof(*rec));
+		slot_unref(t, slot_at(t, to), to);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Finalization
+ * ------------------------------------------------------------------------ */
+
+/* Runs after a successful claim (OBJ cleared with the count at 0). */
+static void finalize(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx,
+		     uint64_t w)
+{
+	void *obj = (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
+
+	SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
+	if (w_moved(t, w))
+		forward_drop(t, idx);
+	else if (t->sk__dtor)
+		t->sk__dtor(obj, t->sk__dtor_arg);
+	__atomic_store_n(&s->sk__obj, 0, __ATOMIC_RELAXED);
+	if (w_gen(w) < t->sk__gen_limit)
+		push_free(t, s, idx);
+	else
+		__atomic_fetch_add(&t->sk__retired, 1, __ATOMIC_RELAXED);
+}
+
+/* @w: a word this thread just produced.  Claims and finalizes if due. */
+static void claim(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx, uint64_t w)
+{
+	while (w_claimable(w)) {
+		if (__atomic_compare_exchange_n(&s->sk__word, &w, w & ~OBJ, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
+			finalize(t, s, idx, w & ~OBJ);
+			return;
+		}
+	}
+}
+
+static void slot_unref(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx)
+{
+	uint64_t w;
+
+	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
+	claim(t, s, idx, w);
+}
+
+/* ------------------------------------------------------------------------
+ * Classification and reports
+ * ------------------------------------------------------------------------ */
+
+enum op {
+	OP_LOOKUP,
+	OP_PUT,
+	OP_BORROW,
+	OP_RELEASE,
+	OP_TRANSFER,
+};
+
+static const char *const op_names[] = {
+	[OP_LOOKUP] = "sk_handle_lookup",
+	[OP_PUT] = "sk_handle_put",
+	[OP_BORROW] = "sk_handle_borrow",
+	[OP_RELEASE] = "sk_handle_release",
+	[OP_TRANSFER] = "sk_handle_transfer",
+};
+
+struct verdict {
+	enum sk_violation_kind kind;
+	int err; /* negative errno for release/transfer */
+	char detail[192];
+};
+
+#define VERDICT_OK SK_VIOLATION_NR
+
+static void verdict_set(struct verdict *v, enum sk_violation_kind kind, int err, const char *fmt,
+			...) SK_PRINTF(4, 5);
+
+static void verdict_set(struct verdict *v, enum sk_violation_kind kind, int err, const char *fmt,
+			...)
+{
+	va_list ap;
+
+	v->kind = kind;
+	v->err = err;
+	va_start(ap, fmt);
+	vsnprintf(v->detail, sizeof(v->detail), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The handle's structure against the table: tag bits, table id, index.
+ * Returns false (with the verdict) if the handle is not one of this table's.
+ */
+static bool check_structure(struct sk_handle_table *t, uint64_t v, struct verdict *out)
+{
+	uint64_t idx = h_index(v);
+
+	if (!t->sk__key) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx used on a table that is not initialised (or destroyed)",
+			    (unsigned long long)v);
+		return false;
+	}
+	if (!v) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL, "the zero handle");
+		return false;
+	}
+	if (!(v & LIVE) || (v >> 62)) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx has bad tag bits (not a handle)", (unsigned long long)v);
+		return false;
+	}
+	if ((v & TID_MASK) != t->sk__tid) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx belongs to another table (table id %u, this table is %u)",
+			    (unsigned long long)v, (unsigned int)(v & TID_MASK), t->sk__tid);
+		return false;
+	}
+	if (idx >= __atomic_load_n(&t->sk__next, __ATOMIC_ACQUIRE)) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx: index %llu out of range (the table has used %llu slots)",
+			    (unsigned long long)v, (unsigned long long)idx,
+			    (unsigned long long)__atomic_load_n(&t->sk__next, __ATOMIC_RELAXED));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The handle's generation against the slot word @w, then (release and
+ * transfer) its ownership.  @oid: the caller's owner id.
+ */
+static void check_generation(struct sk_handle_table *t, uint64_t v, uint64_t w, enum op op,
+			     uint32_t oid, struct verdict *out)
+{
+	uint32_t hgen = w_gen(v), sgen = w_gen(w);
+	unsigned long long idx = (unsigned long long)h_index(v);
+
+	out->kind = VERDICT_OK;
+	out->err = 0;
+	if (op == OP_RELEASE && hgen + 1 == sgen && (w & PREV)) {
+		verdict_set(out, SK_VIOLATION_HANDLE_DOUBLE_RELEASE, -EALREADY,
+			    "handle %#llx (slot %llu, generation %u) was already released",
+			    (unsigned long long)v, idx, hgen);
+	} else if (hgen < sgen) {
+		verdict_set(out, SK_VIOLATION_HANDLE_STALE, -ESTALE,
+			    "handle %#llx is stale: slot %llu generation %u ended (%s, slot now at "
+			    "generation %u%s)",
+			    (unsigned long long)v, idx, hgen,
+			    hgen + 1 == sgen ? ((w & PREV) ? "released" : "transferred") :
+					       "released or transferred",
+			    sgen, sgen >= t->sk__gen_limit ? ", retired" : "");
+	} else if (hgen > sgen || !(w & LIVE)) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx: slot %llu never issued generation %u (forged handle?)",
+			    (unsigned long long)v, idx, hgen);
+	} else if (op == OP_RELEASE || op == OP_TRANSFER) {
+		if (v & BORROWED)
+			verdict_set(out, SK_VIOLATION_HANDLE_WRONG_OWNER, -EPERM,
+				    "%s() through a borrowed handle %#llx (slot %llu)", op_names[op],
+				    (unsigned long long)v, idx);
+		else if (w_owner(w) != oid)
+			verdict_set(out, SK_VIOLATION_HANDLE_WRONG_OWNER, -EPERM,
+				    "%s() of slot %llu by owner '%s' (%u); its owner is '%s' (%u)",
+				    op_names[op], idx, owner_name(oid), oid, owner_name(w_owner(w)),
+				    w_owner(w));
+	} else if (op == OP_LOOKUP && w_count(w) <= 0) {
+		verdict_set(out, SK_VIOLATION_REFCOUNT_INC_FROM_ZERO, -EINVAL,
+			    "handle %#llx: the live object's count is %lld (a put dropped a reference "
+			    "it did not hold)",
+			    (unsigned long long)v, (long long)w_count(w));
+	} else if (op == OP_LOOKUP && w_count(w) >= SK_HANDLE_MAX_REFS + 1) {
+		verdict_set(out, SK_VIOLATION_REFCOUNT_OVERFLOW, -EOVERFLOW,
+			    "handle %#llx: %d references held already (the most is %d)",
+			    (unsigned long long)v, (int)w_count(w) - 1, SK_HANDLE_MAX_REFS);
+	}
+}
+
+static void report(struct sk_handle_table *t, const struct verdict *v,
+		   const struct sk_callsite *cs, const void *caller)
+{
+	sk__violation(v->kind, t, cs, caller, "%s", v->detail);
+}
+
+/* ------------------------------------------------------------------------
+ * Cold paths of the inline operations
+ * ------------------------------------------------------------------------ */
+
+void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
+			     uint64_t old, unsigned int flags, const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t v = h.sk__v;
+	struct verdict verdict;
+
+	/* Undo the fast path's add; it may have held the last reference of an
+	 * object released meanwhile: claim it then. */
+	if (s)
+		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+	if (!check_structure(t, v, &verdict)) {
+		report(t, &verdict, cs, caller);
+		return NULL;
+	}
+	if (!s) {
+		/* Cannot be a live handle (its chunk was not there): classify. */
+		s = slot_at(t, h_index(v));
+		old = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	}
+	for (int tries = 0; w_count(old) < 0 && !((old ^ v) & SK__HANDLE_ID_MASK) && tries < 100;
+	     tries++) {
+		/*
+		 * A count below zero is a put without a reference (reported on
+		 * its own thread) between its add and its undo: wait for the
+		 * undo and retry, so that a correct lookup is not refused.
+		 */
+		while (w_count(__atomic_load_n(&s->sk__word, __ATOMIC_RELAXED)) < 0)
+			sched_yield();
+		old = __atomic_fetch_add(&s->sk__word, REF_ONE, __ATOMIC_ACQUIRE);
+		if (!((old ^ v) & SK__HANDLE_KEY_MASK)) {
+			SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
+			return (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
+		}
+		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+	}
+	check_generation(t, v, old, OP_LOOKUP, 0, &verdict);
+	if (verdict.kind == VERDICT_OK) /* cannot happen: the fast path failed */
+		verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL, "handle %#llx refused",
+			    (unsigned long long)v);
+	if (!(verdict.kind == SK_VIOLATION_HANDLE_STALE && (flags & SK__HANDLE_QUIET_STALE)))
+		report(t, &verdict, cs, caller);
+	return NULL;
+}
+
+void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
+			 const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t v = h.sk__v, w;
+	struct verdict verdict;
+
+	if (!s) {
+		/* Refused before the count was touched. */
+		if (check_structure(t, v, &verdict))
+			verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+				    "handle %#llx refused", (unsigned long long)v);
+		report(t, &verdict, cs, caller);
+		return;
+	}
+	/*
+	 * This put took the count to zero or below.  Zero on a released object
+	 * is the last reference going: not a misuse.  A correct program gets
+	 * here only then, and the slot cannot change under us but for lookups
+	 * that add and undo (the claim copes with those).  Anything else was a
+	 * put without a reference: undo it.
+	 */
+	w = __atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE);
+	if ((w & OBJ) && !(w & LIVE) && w_count(w) >= 0) {
+		claim(t, s, h_index(v), w);
+		return;
+	}
+	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+	if (!check_structure(t, v, &verdict)) {
+		/* A never-used slot of an allocated chunk. */
+		report(t, &verdict, cs, caller);
+		return;
+	}
+	verdict_set(&verdict, SK_VIOLATION_REFCOUNT_UNDERFLOW, -EINVAL,
+		    "sk_handle_put(%#llx) without a reference held (slot %llu: %s, %lld "
+		    "lookup references)",
+		    (unsigned long long)v, (unsigned long long)h_index(v),
+		    (w & LIVE) ? "live" : (w & OBJ) ? "released" : "free",
+		    (long long)(w_count(w) + 1 - ((w & LIVE) ? 1 : 0)));
+	report(t, &verdict, cs, caller);
+}
+
+void sk__handle_borrow_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
+			    uint64_t word, const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t v = h.sk__v;
+	struct verdict verdict;
+
+	if (check_structure(t, v, &verdict)) {
+		if (!s) {
+			s = slot_at(t, h_index(v));
+			word = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+		}
+		check_generation(t, v, word, OP_BORROW, 0, &verdict);
+		if (verdict.kind == VERDICT_OK)
+			verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+				    "handle %#llx refused", (unsigned long long)v);
+	}
+	report(t, &verdict, cs, caller);
+}
+
+/* ------------------------------------------------------------------------
+ * Insert, release, transfer
+ * ------------------------------------------------------------------------ */
+
+static bool check_table(struct sk_handle_table *t, const char *op, const struct sk_callsite *cs,
+			const void *caller)
+{
+	if (sk_unlikely(!t || !t->sk__key)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, cs, caller,
+			      "%s() on a table that is not initialised (or destroyed)", op);
+		return false;
+	}
+	return true;
+}
+
+sk_handle_t sk__handle_insert(struct sk_handle_table *t, void *obj, struct sk_handle_owner *owner,
+			      const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	struct sk__handle_slot *s;
+	uint32_t oid, gen;
+	int64_t idx;
+
+	if (!check_table(t, "sk_handle_insert", cs, caller))
+		goto einval;
+	if (sk_unlikely(!obj || !owner)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, cs, caller,
+			      "sk_handle_insert() with a NULL %s", obj ? "owner" : "object");
+		goto einval;
+	}
+	oid = owner_id(owner);
+	idx = take_slot(t);
+	if (idx < 0)
+		return sk_handle_null();
+	s = slot_at(t, (uint64_t)idx);
+	gen = publish(t, s, obj, oid, 1);
+	return make_handle(t, (uint64_t)idx, gen);
+einval:
+	errno = EINVAL;
+	return sk_handle_null();
+}
+
+/*
+ * Whether @w is the live slot of owned handle @v, owned by @oid: identity
+ * bits equal, the handle not borrowed (the slot word has OBJ where the
+ * handle has BORROWED), the owner equal.  The common case of release and
+ * transfer; anything else goes through the full classification.
+ */
+static inline bool owned_by(uint64_t w, uint64_t v, uint32_t oid)
+{
+	/* The tag bit first: equal identity bits mean "live" only with it. */
+	return (v & LIVE) && !((w ^ v ^ OBJ) & (SK__HANDLE_ID_MASK | OBJ)) &&
+	       (w & OWNER_MASK) == (uint64_t)oid << OWNER_SHIFT;
+}
+
+/* Classifies and reports a refused release or transfer; returns -errno. */
+static SK_COLD int refuse_owned(struct sk_handle_table *t, uint64_t v, uint64_t w, enum op op,
+				uint32_t oid, const struct sk_callsite *cs, const void *caller)
+{
+	struct verdict verdict;
+
+	if (check_structure(t, v, &verdict)) {
+		check_generation(t, v, w, op, oid, &verdict);
+		if (verdict.kind == VERDICT_OK) /* cannot happen: owned_by() said no */
+			verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+				    "handle %#llx refused", (unsigned long long)v);
+	}
+	report(t, &verdict, cs, caller);
+	return verdict.err;
+}
+
+int sk__handle_release(struct sk_handle_table *t, sk_handle_t h, struct sk_handle_owner *owner,
+		       const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t v = h.sk__v, idx = h_index(v), w = 0, nw;
+	struct sk__handle_slot *s;
+	uint32_t oid;
+
+	if (!check_table(t, "sk_handle_release", cs, caller))
+		return -EINVAL;
+	if (sk_unlikely(!owner)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, cs, caller,
+			      "sk_handle_release() with a NULL owner");
+		return -EINVAL;
+	}
+	oid = owner_id(owner);
+	s = slot_at(t, idx);
+	if (sk_unlikely(!s))
+		return refuse_owned(t, v, w, OP_RELEASE, oid, cs, caller);
+	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	do {
+		if (sk_unlikely(!owned_by(w, v, oid)))
+			return refuse_owned(t, v, w, OP_RELEASE, oid, cs, caller);
+		/* End the generation, drop the owner's reference. */
+		nw = ((w - REF_ONE) & ~(GEN_MASK | LIVE)) |
+		     ((uint64_t)(w_gen(w) + 1) << GEN_SHIFT) | PREV;
+		if (w_count(nw) == 0)
+			nw &= ~OBJ; /* no lookup holds it: claim it in the same step */
+	} while (!__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	if (!(nw & OBJ))
+		finalize(t, s, idx, nw);
+	return 0;
+}
+
+/* The transfer out of a slot's last generation: see "Forwarding". */
+static sk_handle_t transfer_forward(struct sk_handle_table *t, uint64_t v,
+				    struct sk__handle_slot *s, uint32_t from, uint32_t to,
+				    const struct sk_callsite *cs, const void *caller)
+{
+	struct sk__handle_forward *rec = sk_kmalloc(sizeof(*rec));
+	struct sk__handle_slot *s2;
+	uint64_t idx = h_index(v), w, nw;
+	int64_t idx2;
+	uint32_t gen2;
+
+	if (!rec)
+		return sk_handle_null(); /* errno ENOMEM */
+	idx2 = take_slot(t);
+	if (idx2 < 0) {
+		int err = errno;
+
+		sk_kfree_sized(rec, sizeof(*rec));
+		errno = err;
+		return sk_handle_null();
+	}
+	s2 = slot_at(t, (uint64_t)idx2);
+	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	for (;;) {
+		if (!owned_by(w, v, from)) {
+			/* Lost a race with another release or transfer. */
+			push_free(t, s2, (uint64_t)idx2);
+			sk_kfree_sized(rec, sizeof(*rec));
+			errno = -refuse_owned(t, v, w, OP_TRANSFER, from, cs, caller);
+			return sk_handle_null();
+		}
+		/* Retire the slot; the owner's reference becomes ours. */
+		nw = (w & ~(GEN_MASK | LIVE | PREV)) | ((uint64_t)t->sk__gen_limit << GEN_SHIFT);
+		if (__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			break;
+	}
+	/* The new slot: the new owner's reference plus one for the old slot. */
+	gen2 = publish(t, s2, (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED), to, 2);
+	rec->from = idx;
+	rec->to = (uint64_t)idx2;
+	pthread_mutex_lock(&t->sk__lock);
+	rec->next = t->sk__forward;
+	t->sk__forward = rec;
+	pthread_mutex_unlock(&t->sk__lock);
+	slot_unref(t, s, idx);
+	return make_handle(t, (uint64_t)idx2, gen2);
+}
+
+sk_handle_t sk__handle_transfer(struct sk_handle_table *t, sk_handle_t h,
+				struct sk_handle_owner *from, struct sk_handle_owner *to,
+				const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t v = h.sk__v, idx = h_index(v), w = 0, nw;
+	struct sk__handle_slot *s;
+	uint32_t fid, toid;
+
+	if (!check_table(t, "sk_handle_transfer", cs, caller))
+		goto einval;
+	if (sk_unlikely(!from || !to)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, cs, caller,
+			      "sk_handle_transfer() with a NULL owner");
+		goto einval;
+	}
+	fid = owner_id(from);
+	toid = owner_id(to);
+	s = slot_at(t, idx);
+	if (sk_likely(s))
+		w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
+	do {
+		if (sk_unlikely(!s || !owned_by(w, v, fid))) {
+			errno = -refuse_owned(t, v, w, OP_TRANSFER, fid, cs, caller);
+			return sk_handle_null();
+		}
+		if (w_gen(w) + 1 >= t->sk__gen_limit)
+			return transfer_forward(t, v, s, fid, toid, cs, caller);
+		nw = (w & ~(GEN_MASK | OWNER_MASK | PREV)) |
+		     ((uint64_t)(w_gen(w) + 1) << GEN_SHIFT) | ((uint64_t)toid << OWNER_SHIFT);
+	} while (!__atomic_compare_exchange_n(&s->sk__word, &w, nw, false, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return make_handle(t, idx, w_gen(nw));
+einval:
+	errno = EINVAL;
+	return sk_handle_null();
+}
+
+/* ------------------------------------------------------------------------
+ * Tables
+ * ------------------------------------------------------------------------ */
+
+void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, void *arg)
+{
+	uint32_t tid;
+
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_lock(&ids_lock);
+	tid = id_alloc(tid_used, NR_TIDS, &tid_next);
+	pthread_mutex_unlock(&ids_lock);
+	t->sk__tid = tid;
+	t->sk__dtor = dtor;
+	t->sk__dtor_arg = arg;
+	t->sk__gen_limit = SK_HANDLE_GENERATIONS;
+	t->sk__max_slots = SK_HANDLE_MAX_SLOTS;
+	pthread_mutex_init(&t->sk__lock, NULL);
+	/* Read and written only with atomics: tell helgrind and drd. */
+	SK_ANNOTATE_BENIGN_RACE_SIZED(t->sk__chunk, sizeof(t->sk__chunk), "handle chunk bases");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&t->sk__free, 3 * sizeof(uint64_t),
+				      "handle free list and growth");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&t->sk__retired, sizeof(t->sk__retired),
+				      "handle retired count");
+	__atomic_store_n(&t->sk__key, (uint64_t)tid | LIVE, __ATOMIC_RELEASE);
+}
+
+int sk__handle_table_set_limits(struct sk_handle_table *t, uint32_t gen_limit, uint64_t max_slots)
+{
+	if (!t || !t->sk__key || gen_limit < 1 || gen_limit > SK_HANDLE_GENERATIONS ||
+	    max_slots < 1 || max_slots > SK_HANDLE_MAX_SLOTS || t->sk__next)
+		return -EINVAL;
+	t->sk__gen_limit = gen_limit;
+	t->sk__max_slots = max_slots;
+	return 0;
+}
+
+uint64_t sk_handle_table_count(struct sk_handle_table *t)
+{
+	uint64_t n = 0, used;
+
+	if (!t || !t->sk__key)
+		return 0;
+	used = __atomic_load_n(&t->sk__next, __ATOMIC_ACQUIRE);
+	for (uint64_t i = 0; i < used; i++) {
+		struct sk__handle_slot *s = slot_at(t, i);
+		uint64_t w = s ? __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED) : 0;
+
+		if ((w & OBJ) && !w_moved(t, w))
+			n++;
+	}
+	return n;
+}
+
+void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	uint64_t live = 0, held = 0, used;
+	char first[96] = "";
+	size_t flen = 0;
+
+	if (!check_table(t, "sk_handle_table_destroy", cs, caller))
+		return;
+	used = t->sk__next;
+	for (uint64_t i = 0; i < used; i++) {
+		struct sk__handle_slot *s = slot_at(t, i);
+		uint64_t w = __atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE);
+
+		if (!(w & OBJ) || w_moved(t, w))
+			continue;
+		if (w & LIVE)
+			live++;
+		else
+			held++;
+		if (live + held <= 4 && flen < sizeof(first)) {
+			int n = snprintf(first + flen, sizeof(first) - flen, "%s%llu (%s)",
+					 flen ? ", " : "", (unsigned long long)i,
+					 (w & LIVE) ? owner_name(w_owner(w)) : "released, held");
+
+			if (n > 0)
+				flen += (size_t)n;
+		}
+	}
+	if (live + held)
+		sk__violation(SK_VIOLATION_HANDLE_LEAK, t, cs, caller,
+			      "handle table destroyed with %llu objects in it (%llu live, %llu "
+			      "released but held by lookups); their destructors do not run and they "
+			      "are leaked; slots (owner): %s%s",
+			      (unsigned long long)(live + held), (unsigned long long)live,
+			      (unsigned long long)held, first, live + held > 4 ? ", ..." : "");
+
+	while (t->sk__forward) {
+		struct sk__handle_forward *rec = t->sk__forward;
+
+		t->sk__forward = rec->next;
+		sk_kfree_sized(rec, sizeof(*rec));
+	}
+	for (unsigned int hb = 0; hb < SK__HANDLE_NCHUNK; hb++) {
+		uintptr_t base = t->sk__chunk[hb];
+		size_t bytes = ((size_t)1 << hb) * SLOT_SIZE;
+
+		if (base)
+			sk_kfree_sized((void *)(base + bytes), bytes);
+	}
+	pthread_mutex_lock(&ids_lock);
+	id_free(tid_used, t->sk__tid);
+	pthread_mutex_unlock(&ids_lock);
+	pthread_mutex_destroy(&t->sk__lock);
+	memset(t, 0, sizeof(*t));
+}
+
+struct sk_handle_table *sk_handle_table_create(sk_handle_dtor_fn dtor, void *arg)
+{
+	struct sk_handle_table *t = sk_kmalloc(sizeof(*t));
+
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	sk_handle_table_init(t, dtor, arg);
+	return t;
+}
+
+void sk__handle_table_free(struct sk_handle_table *t, const struct sk_callsite *cs)
+{
+	if (!t)
+		return;
+	sk__handle_table_destroy(t, cs);
+	sk_kfree_sized(t, sizeof(*t));
+}

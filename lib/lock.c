@@ -1,0 +1,691 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/lock.c - sk_mutex, sk_spinlock, sk_rwlock: the pthread call plus the
+ * hardened owner checks, and the slow paths into the validator.
+ *
+ * The owner word
+ * ==============
+ *
+ * Each lock records the thread that holds it exclusively: the thread
+ * pointer (unique among live threads, aligned, so the low bits are free):
+ *
+ *   bit 0  OWNER_REFUSED  a relock by the owner was refused; dep_map.refused
+ *                         counts the unlocks still to absorb
+ *   bit 1  OWNER_TRACKED  the acquisition is on the validator's held-lock
+ *                         stack; the unlock must pop it
+ *
+ * The owner writes it after acquiring and clears it before releasing, so
+ * "owner == me" is exact for the calling thread (it only ever sees its own
+ * writes of its own value), and any other value means "not mine".  The
+ * fast paths are therefore: lock = one predicted branch on sk__lock_slow,
+ * a compare of the owner word, the pthread call, a store; unlock = a
+ * compare of the owner word (which also catches OWNER_TRACKED and
+ * OWNER_REFUSED: no separate flag load), a store, the pthread call.  The
+ * spinlock tries the lock first and reads the owner only when that fails,
+ * since a spinlock's cost is all in the atomic operation.
+ *
+ * The owner word is read without the lock (relaxed atomics, so TSan
+ * agrees): helgrind and drd would call that a race, so under them every
+ * operation takes the slow path, which declares the word benign first.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <safekern/annotate.h>
+#include <safekern/lock.h>
+#include <safekern/violation.h>
+
+#include "lockdep-internal.h"
+#include "violation-internal.h"
+
+#define OWNER_REFUSED ((uintptr_t)1)
+#define OWNER_TRACKED ((uintptr_t)2)
+#define OWNER_FLAGS ((uintptr_t)3)
+
+#define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* The calling thread's identity: its thread pointer (== pthread_self() on
+ * glibc), one register read on x86-64 and arm64. */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__)
+#define SELF() ((uintptr_t)__builtin_thread_pointer())
+#else
+#define SELF() ((uintptr_t)pthread_self())
+#endif
+
+static const char *lock_name(const struct sk_lockdep_map *map)
+{
+	return map->name ? map->name : "(unnamed)";
+}
+
+/* Under helgrind or drd: declare the owner word a benign race (once). */
+static void annotate(uintptr_t *owner, struct sk_lockdep_map *map)
+{
+	if (RD(sk__lock_race_tool))
+		sk__lock_annotate(owner, map);
+}
+
+/* ------------------------------------------------------------------------
+ * Shared cold paths
+ * ------------------------------------------------------------------------ */
+
+/* A relock by the owner: remember it so that its unlock is absorbed, then
+ * report.  Only the owner touches map->refused. */
+static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_lockdep_map *map,
+						 const void *lock, const char *what,
+						 const struct sk_callsite *cs, const void *ip)
+{
+	const struct sk_callsite *first = RD(sk__lockdep_on) ? sk__lockdep_held_site(lock) : NULL;
+
+	map->refused++;
+	WR(*owner, RD(*owner) | OWNER_REFUSED);
+	if (first && first->file)
+		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
+			      "%s \"%s\" is already held by this thread (acquired at %s:%u): "
+			      "refused instead of deadlocking",
+			      what, lock_name(map), first->file, first->line);
+	else
+		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
+			      "%s \"%s\" is already held by this thread: refused instead of "
+			      "deadlocking",
+			      what, lock_name(map));
+}
+
+static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_lockdep_map *map,
+						const void *lock, const char *what,
+						const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(SK_VIOLATION_LOCK_NOT_HELD, lock, cs, ip,
+		      "%s of \"%s\", which this thread does not hold (%s): refused", what,
+		      lock_name(map), o ? "another thread holds it" : "it is not locked");
+}
+
+/* The owner's unlock of a lock whose relock was refused: absorbed. */
+static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr_t o)
+{
+	if (--map->refused == 0)
+		WR(*owner, o & ~OWNER_REFUSED);
+}
+
+static SK_COLD SK_NOINLINE void report_destroy_held(uintptr_t o, const struct sk_lockdep_map *map,
+						    const void *lock, const char *what,
+						    const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(SK_VIOLATION_LOCK_HELD, lock, cs, ip,
+		      "destroying %s \"%s\" while %s holds it: refused, the lock is left as it was",
+		      what, lock_name(map),
+		      (o & ~OWNER_FLAGS) == SELF() ? "this thread" :
+		      o ? "another thread" : "a thread");
+}
+
+static SK_COLD SK_NOINLINE unsigned int bad_subclass(unsigned int subclass, const void *lock,
+						    const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, lock, cs, ip,
+		      "lock subclass %u out of range (0..%u): using 0", subclass,
+		      SK_LOCKDEP_MAX_SUBCLASSES - 1);
+	return 0;
+}
+
+static void init_lock(uintptr_t *owner, struct sk_lockdep_map *map, const char *name,
+		      const struct sk_lock_class_key *key)
+{
+	*owner = 0;
+	map->key = key;
+	map->name = name;
+	map->class_id = 0;
+	map->refused = 0;
+	/* Before other threads see the lock, where that is possible. */
+	annotate(owner, map);
+}
+
+/* Exclusive unlock, slow path: not the owner, a refused relock to absorb,
+ * or a validator entry to pop. */
+static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map *map,
+					 const void *lock, const char *what, bool rwlock,
+					 const struct sk_callsite *cs, const void *ip)
+{
+	uintptr_t o = RD(*owner);
+
+	if (sk_unlikely((o & ~OWNER_FLAGS) != SELF())) {
+		/* A write lock the validator refused (read-held by us) is absorbed. */
+		if (rwlock && RD(sk__lockdep_on) && sk__lockdep_release_refused(lock))
+			return false;
+		report_not_held(o, map, lock, what, cs, ip);
+		return false;
+	}
+	if (o & OWNER_REFUSED) {
+		absorb_refused(owner, map, o);
+		return false;
+	}
+	if (o & OWNER_TRACKED)
+		(void)sk__lockdep_release(map, lock, 0);
+	WR(*owner, 0);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Mutex
+ * ------------------------------------------------------------------------ */
+
+void sk__mutex_init(struct sk_mutex *m, const char *name, const struct sk_lock_class_key *key)
+{
+	pthread_mutex_init(&m->m, NULL);
+	init_lock(&m->owner, &m->dep_map, name, key);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_destroy(struct sk_mutex *m,
+						    const struct sk_callsite *cs)
+{
+	uintptr_t o;
+
+	annotate(&m->owner, &m->dep_map);
+	o = RD(m->owner);
+	if (sk_unlikely(o || pthread_mutex_trylock(&m->m))) {
+		report_destroy_held(o, &m->dep_map, m, "mutex", cs, SK__RET_IP);
+		return;
+	}
+	pthread_mutex_unlock(&m->m);
+	pthread_mutex_destroy(&m->m);
+}
+
+static SK_NOINLINE void mutex_lock_slow(struct sk_mutex *m, unsigned int subclass,
+					const struct sk_callsite *cs, const void *ip)
+{
+	uintptr_t self = SELF(), tracked = 0;
+
+	annotate(&m->owner, &m->dep_map);
+	if (sk_unlikely((RD(m->owner) ^ self) <= OWNER_FLAGS)) {
+		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", cs, ip);
+		return;
+	}
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&m->dep_map, m, subclass, 0, cs, ip) == SK__LD_TRACKED)
+		tracked = OWNER_TRACKED;
+	pthread_mutex_lock(&m->m);
+	WR(m->owner, self | tracked);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_lock(struct sk_mutex *m, const struct sk_callsite *cs)
+{
+	uintptr_t self = SELF();
+
+	if (sk_unlikely(RD(sk__lock_slow)) || sk_unlikely((RD(m->owner) ^ self) <= OWNER_FLAGS)) {
+		mutex_lock_slow(m, 0, cs, SK__RET_IP);
+		return;
+	}
+	pthread_mutex_lock(&m->m);
+	WR(m->owner, self);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_lock_nested(struct sk_mutex *m, unsigned int subclass,
+							const struct sk_callsite *cs)
+{
+	if (sk_unlikely(subclass >= SK_LOCKDEP_MAX_SUBCLASSES))
+		subclass = bad_subclass(subclass, m, cs, SK__RET_IP);
+	mutex_lock_slow(m, subclass, cs, SK__RET_IP);
+}
+
+static SK_NOINLINE int mutex_trylock_slow(struct sk_mutex *m, const struct sk_callsite *cs,
+					  const void *ip)
+{
+	uintptr_t tracked = 0;
+
+	annotate(&m->owner, &m->dep_map);
+	if (pthread_mutex_trylock(&m->m))
+		return 0;
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&m->dep_map, m, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
+		tracked = OWNER_TRACKED;
+	WR(m->owner, SELF() | tracked);
+	return 1;
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS int sk__mutex_trylock(struct sk_mutex *m, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)))
+		return mutex_trylock_slow(m, cs, SK__RET_IP);
+	if (pthread_mutex_trylock(&m->m))
+		return 0;
+	WR(m->owner, SELF());
+	return 1;
+}
+
+static SK_NOINLINE void mutex_unlock_slow(struct sk_mutex *m, const struct sk_callsite *cs,
+					  const void *ip)
+{
+	if (unlock_slow(&m->owner, &m->dep_map, m, "unlock", false, cs, ip))
+		pthread_mutex_unlock(&m->m);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_unlock(struct sk_mutex *m, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(m->owner) != SELF())) {
+		mutex_unlock_slow(m, cs, SK__RET_IP);
+		return;
+	}
+	WR(m->owner, 0);
+	pthread_mutex_unlock(&m->m);
+}
+
+/* ------------------------------------------------------------------------
+ * Spinlock
+ * ------------------------------------------------------------------------ */
+
+void sk__spin_lock_init(struct sk_spinlock *l, const char *name, const struct sk_lock_class_key *key)
+{
+	pthread_spin_init(&l->l, PTHREAD_PROCESS_PRIVATE);
+	init_lock(&l->owner, &l->dep_map, name, key);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock_destroy(struct sk_spinlock *l,
+							const struct sk_callsite *cs)
+{
+	uintptr_t o;
+
+	annotate(&l->owner, &l->dep_map);
+	o = RD(l->owner);
+	if (sk_unlikely(o || pthread_spin_trylock(&l->l))) {
+		report_destroy_held(o, &l->dep_map, l, "spinlock", cs, SK__RET_IP);
+		return;
+	}
+	pthread_spin_unlock(&l->l);
+	pthread_spin_destroy(&l->l);
+}
+
+static SK_NOINLINE void spin_lock_slow(struct sk_spinlock *l, unsigned int subclass,
+				       const struct sk_callsite *cs, const void *ip)
+{
+	uintptr_t self = SELF(), tracked = 0;
+
+	annotate(&l->owner, &l->dep_map);
+	if (sk_unlikely((RD(l->owner) ^ self) <= OWNER_FLAGS)) {
+		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", cs, ip);
+		return;
+	}
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&l->dep_map, l, subclass, 0, cs, ip) == SK__LD_TRACKED)
+		tracked = OWNER_TRACKED;
+	if (RD(sk__lock_race_tool)) {
+		/*
+		 * Under helgrind and drd: valgrind runs one thread at a time,
+		 * so spinning only burns the time slice, and helgrind 3.19's
+		 * model of glibc's x86 pthread_spin_lock (whose unlock is the
+		 * same function as its init) was seen to go wrong with it
+		 * ("recursive write lock granted") where trylock does not.
+		 */
+		while (pthread_spin_trylock(&l->l))
+			sched_yield();
+	} else {
+		pthread_spin_lock(&l->l);
+	}
+	WR(l->owner, self | tracked);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock(struct sk_spinlock *l, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)) || sk_unlikely(pthread_spin_trylock(&l->l))) {
+		/* Busy (or ours: the slow path tells which) or the slow mode. */
+		spin_lock_slow(l, 0, cs, SK__RET_IP);
+		return;
+	}
+	WR(l->owner, SELF());
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock_nested(struct sk_spinlock *l, unsigned int subclass,
+						       const struct sk_callsite *cs)
+{
+	if (sk_unlikely(subclass >= SK_LOCKDEP_MAX_SUBCLASSES))
+		subclass = bad_subclass(subclass, l, cs, SK__RET_IP);
+	spin_lock_slow(l, subclass, cs, SK__RET_IP);
+}
+
+static SK_NOINLINE int spin_trylock_slow(struct sk_spinlock *l, const struct sk_callsite *cs,
+					 const void *ip)
+{
+	uintptr_t tracked = 0;
+
+	annotate(&l->owner, &l->dep_map);
+	if (pthread_spin_trylock(&l->l))
+		return 0;
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&l->dep_map, l, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
+		tracked = OWNER_TRACKED;
+	WR(l->owner, SELF() | tracked);
+	return 1;
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS int sk__spin_trylock(struct sk_spinlock *l, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)))
+		return spin_trylock_slow(l, cs, SK__RET_IP);
+	if (pthread_spin_trylock(&l->l))
+		return 0;
+	WR(l->owner, SELF());
+	return 1;
+}
+
+static SK_NOINLINE void spin_unlock_slow(struct sk_spinlock *l, const struct sk_callsite *cs,
+					 const void *ip)
+{
+	if (unlock_slow(&l->owner, &l->dep_map, l, "unlock", false, cs, ip))
+		pthread_spin_unlock(&l->l);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_unlock(struct sk_spinlock *l, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(l->owner) != SELF())) {
+		spin_unlock_slow(l, cs, SK__RET_IP);
+		return;
+	}
+	WR(l->owner, 0);
+	pthread_spin_unlock(&l->l);
+}
+
+/* ------------------------------------------------------------------------
+ * Reader-writer lock
+ * ------------------------------------------------------------------------ */
+
+void sk__rwlock_init(struct sk_rwlock *rw, const char *name, const struct sk_lock_class_key *key)
+{
+	pthread_rwlock_init(&rw->rw, NULL);
+	init_lock(&rw->owner, &rw->dep_map, name, key);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__rwlock_destroy(struct sk_rwlock *rw,
+						     const struct sk_callsite *cs)
+{
+	uintptr_t o;
+
+	annotate(&rw->owner, &rw->dep_map);
+	o = RD(rw->owner);
+	/* Readers are not recorded: taking it for writing proves nobody holds it. */
+	if (sk_unlikely(o || pthread_rwlock_trywrlock(&rw->rw))) {
+		report_destroy_held(o, &rw->dep_map, rw, "rwlock", cs, SK__RET_IP);
+		return;
+	}
+	pthread_rwlock_unlock(&rw->rw);
+	pthread_rwlock_destroy(&rw->rw);
+}
+
+static SK_NOINLINE void write_lock_slow(struct sk_rwlock *rw, unsigned int subclass,
+					const struct sk_callsite *cs, const void *ip)
+{
+	uintptr_t self = SELF(), tracked = 0;
+
+	annotate(&rw->owner, &rw->dep_map);
+	if (sk_unlikely((RD(rw->owner) ^ self) <= OWNER_FLAGS)) {
+		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", cs, ip);
+		return;
+	}
+	if (RD(sk__lockdep_on)) {
+		switch (sk__lockdep_acquire(&rw->dep_map, rw, subclass, SK__LD_RWLOCK, cs, ip)) {
+		case SK__LD_REFUSED:
+			return; /* read-held by this thread: reported, not locked */
+		case SK__LD_TRACKED:
+			tracked = OWNER_TRACKED;
+			break;
+		case SK__LD_UNTRACKED:
+			break;
+		}
+	}
+	pthread_rwlock_wrlock(&rw->rw);
+	WR(rw->owner, self | tracked);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	uintptr_t self = SELF();
+
+	if (sk_unlikely(RD(sk__lock_slow)) || sk_unlikely((RD(rw->owner) ^ self) <= OWNER_FLAGS)) {
+		write_lock_slow(rw, 0, cs, SK__RET_IP);
+		return;
+	}
+	pthread_rwlock_wrlock(&rw->rw);
+	WR(rw->owner, self);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_lock_nested(struct sk_rwlock *rw, unsigned int subclass,
+							const struct sk_callsite *cs)
+{
+	if (sk_unlikely(subclass >= SK_LOCKDEP_MAX_SUBCLASSES))
+		subclass = bad_subclass(subclass, rw, cs, SK__RET_IP);
+	write_lock_slow(rw, subclass, cs, SK__RET_IP);
+}
+
+static SK_NOINLINE int write_trylock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+					  const void *ip)
+{
+	uintptr_t tracked = 0;
+
+	annotate(&rw->owner, &rw->dep_map);
+	if (pthread_rwlock_trywrlock(&rw->rw))
+		return 0;
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_TRY | SK__LD_RWLOCK, cs, ip) ==
+		    SK__LD_TRACKED)
+		tracked = OWNER_TRACKED;
+	WR(rw->owner, SELF() | tracked);
+	return 1;
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS int sk__write_trylock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)))
+		return write_trylock_slow(rw, cs, SK__RET_IP);
+	if (pthread_rwlock_trywrlock(&rw->rw))
+		return 0;
+	WR(rw->owner, SELF());
+	return 1;
+}
+
+static SK_NOINLINE void write_unlock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+					  const void *ip)
+{
+	if (unlock_slow(&rw->owner, &rw->dep_map, rw, "write_unlock", true, cs, ip))
+		pthread_rwlock_unlock(&rw->rw);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(rw->owner) != SELF())) {
+		write_unlock_slow(rw, cs, SK__RET_IP);
+		return;
+	}
+	WR(rw->owner, 0);
+	pthread_rwlock_unlock(&rw->rw);
+}
+
+static SK_NOINLINE void read_lock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+				       const void *ip)
+{
+	annotate(&rw->owner, &rw->dep_map);
+	if (sk_unlikely((RD(rw->owner) ^ SELF()) <= OWNER_FLAGS)) {
+		/* The write lock is ours: a read lock would deadlock. */
+		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (read after write)", cs,
+				 ip);
+		return;
+	}
+	if (RD(sk__lockdep_on))
+		(void)sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_READ | SK__LD_RWLOCK, cs, ip);
+	pthread_rwlock_rdlock(&rw->rw);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)) || sk_unlikely((RD(rw->owner) ^ SELF()) <= OWNER_FLAGS)) {
+		read_lock_slow(rw, cs, SK__RET_IP);
+		return;
+	}
+	pthread_rwlock_rdlock(&rw->rw);
+}
+
+static SK_NOINLINE int read_trylock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+					 const void *ip)
+{
+	annotate(&rw->owner, &rw->dep_map);
+	if (pthread_rwlock_tryrdlock(&rw->rw))
+		return 0;
+	if (RD(sk__lockdep_on))
+		(void)sk__lockdep_acquire(&rw->dep_map, rw, 0,
+					  SK__LD_READ | SK__LD_TRY | SK__LD_RWLOCK, cs, ip);
+	return 1;
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS int sk__read_trylock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)))
+		return read_trylock_slow(rw, cs, SK__RET_IP);
+	return pthread_rwlock_tryrdlock(&rw->rw) == 0;
+}
+
+/* Nobody holds @rw at all: then a read_unlock is certainly unbalanced. */
+static bool rwlock_unheld(struct sk_rwlock *rw)
+{
+	if (pthread_rwlock_trywrlock(&rw->rw))
+		return false;
+	pthread_rwlock_unlock(&rw->rw);
+	return true;
+}
+
+static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+					 const void *ip)
+{
+	uintptr_t o;
+
+	annotate(&rw->owner, &rw->dep_map);
+	o = RD(rw->owner);
+	if (sk_unlikely(o)) {
+		if ((o & ~OWNER_FLAGS) == SELF() && (o & OWNER_REFUSED)) {
+			absorb_refused(&rw->owner, &rw->dep_map, o);
+			return;
+		}
+		sk__violation(SK_VIOLATION_LOCK_NOT_HELD, rw, cs, ip,
+			      "read_unlock of \"%s\" while %s holds it for writing: refused",
+			      lock_name(&rw->dep_map),
+			      (o & ~OWNER_FLAGS) == SELF() ? "this thread" : "another thread");
+		return;
+	}
+	if (RD(sk__lockdep_on)) {
+		switch (sk__lockdep_release(&rw->dep_map, rw, SK__LD_READ)) {
+		case SK__LD_REL_FOUND:
+			break;
+		case SK__LD_REL_MISSING:
+			sk__violation(SK_VIOLATION_LOCK_NOT_HELD, rw, cs, ip,
+				      "read_unlock of \"%s\", which this thread has not read-locked: "
+				      "refused",
+				      lock_name(&rw->dep_map));
+			return;
+		case SK__LD_REL_UNKNOWN:
+			/* Maybe read-locked before the validator was on; certain only
+			 * if nobody holds it at all. */
+			if (rwlock_unheld(rw)) {
+				sk__violation(SK_VIOLATION_LOCK_NOT_HELD, rw, cs, ip,
+					      "read_unlock of \"%s\", which nobody holds: refused",
+					      lock_name(&rw->dep_map));
+				return;
+			}
+			break;
+		}
+	}
+	pthread_rwlock_unlock(&rw->rw);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
+{
+	if (sk_unlikely(RD(sk__lock_slow)) || sk_unlikely(RD(rw->owner) != 0)) {
+		read_unlock_slow(rw, cs, SK__RET_IP);
+		return;
+	}
+	pthread_rwlock_unlock(&rw->rw);
+}
+
+/* ------------------------------------------------------------------------
+ * Assertions (called from -DSK_DEBUG units)
+ * ------------------------------------------------------------------------ */
+
+static SK_COLD SK_NOINLINE void report_assert(bool held, const struct sk_lockdep_map *map,
+					      const void *lock, const char *how,
+					      const struct sk_callsite *cs, const void *ip)
+{
+	if (held) {
+		const struct sk_callsite *site =
+			RD(sk__lockdep_on) ? sk__lockdep_held_site(lock) : NULL;
+
+		if (site && site->file)
+			sk__violation(SK_VIOLATION_LOCK_HELD, lock, cs, ip,
+				      "\"%s\" is held by this thread (acquired at %s:%u) but "
+				      "must not be",
+				      lock_name(map), site->file, site->line);
+		else
+			sk__violation(SK_VIOLATION_LOCK_HELD, lock, cs, ip,
+				      "\"%s\" is held by this thread but must not be",
+				      lock_name(map));
+	} else {
+		sk__violation(SK_VIOLATION_LOCK_NOT_HELD, lock, cs, ip,
+			      "\"%s\" must be held%s by this thread, and is not", lock_name(map),
+			      how);
+	}
+}
+
+static void assert_exclusive(const uintptr_t *owner, const struct sk_lockdep_map *map,
+			     const void *lock, enum sk__lock_assert what,
+			     const struct sk_callsite *cs, const void *ip)
+{
+	bool held;
+
+	annotate((uintptr_t *)owner, (struct sk_lockdep_map *)map);
+	held = (RD(*owner) & ~OWNER_FLAGS) == SELF();
+	if (what == SK__ASSERT_NOT_HELD ? held : !held)
+		report_assert(held, map, lock, "", cs, ip);
+}
+
+void sk__mutex_assert(const struct sk_mutex *m, enum sk__lock_assert what,
+		      const struct sk_callsite *cs)
+{
+	assert_exclusive(&m->owner, &m->dep_map, m, what, cs, SK__RET_IP);
+}
+
+void sk__spin_assert(const struct sk_spinlock *l, enum sk__lock_assert what,
+		     const struct sk_callsite *cs)
+{
+	assert_exclusive(&l->owner, &l->dep_map, l, what, cs, SK__RET_IP);
+}
+
+void sk__rwlock_assert(const struct sk_rwlock *crw, enum sk__lock_assert what,
+		       const struct sk_callsite *cs)
+{
+	struct sk_rwlock *rw = (struct sk_rwlock *)crw; /* the probe locks it */
+	const void *ip = SK__RET_IP;
+	bool wheld, rheld = false, rknown;
+	int mode;
+
+	annotate(&rw->owner, &rw->dep_map);
+	wheld = (RD(rw->owner) & ~OWNER_FLAGS) == SELF();
+	mode = RD(sk__lockdep_on) ? sk__lockdep_held_mode(rw) : -1;
+	rheld = mode == (int)SK__LD_READ;
+	/* Not on our stack: certain only if the validator saw everything, or
+	 * if nobody holds the lock at all. */
+	rknown = rheld || (RD(sk__lockdep_on) && sk__lockdep_authoritative(&rw->dep_map)) ||
+		 (!wheld && rwlock_unheld(rw));
+
+	switch (what) {
+	case SK__ASSERT_NOT_HELD:
+		if (wheld || rheld)
+			report_assert(true, &rw->dep_map, rw, "", cs, ip);
+		break;
+	case SK__ASSERT_HELD:
+		if (!wheld && !rheld && rknown)
+			report_assert(false, &rw->dep_map, rw, "", cs, ip);
+		break;
+	case SK__ASSERT_HELD_READ:
+		if (wheld || (!rheld && rknown))
+			report_assert(false, &rw->dep_map, rw, " for reading", cs, ip);
+		break;
+	case SK__ASSERT_HELD_WRITE:
+		if (!wheld)
+			report_assert(false, &rw->dep_map, rw, " for writing", cs, ip);
+		break;
+	}
+}

@@ -1,0 +1,1256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/slab.c - object caches on the allocation layer.
+ *
+ * Hot path (hardened cache, plain mode): one predicted branch on the
+ * cache's "slow" word, the allocator's fast entry point, an alignment
+ * test, and the statistics: plain stores into the calling thread's own
+ * cache-line shard of the cache (see slab.h for what is exact).
+ *
+ * Everything else - constructors, tool mode, debug caches, destroyed
+ * caches, threads beyond the shards - is behind the slow word.
+ *
+ * Debug caches keep their state under one library-wide mutex (dbg_lock):
+ * a registry of every debug object (address -> cache, state, call sites),
+ * and per cache a list of live objects and a FIFO quarantine of freed
+ * ones.  Registry keys hold object addresses bit-inverted, so that leak
+ * checkers do not see them as references: an object the program leaks is
+ * reported as lost, not "still reachable through the registry".
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <safekern/annotate.h>
+#include <safekern/slab.h>
+#include <safekern/violation.h>
+
+#include "alloc-internal.h"
+#include "violation-internal.h"
+
+#ifdef SK__ANNOTATE
+#define HG_ENABLE_CHECKING(p, n) VALGRIND_HG_ENABLE_CHECKING(p, n)
+#else
+#define HG_ENABLE_CHECKING(p, n) ((void)(p), (void)(n))
+#endif
+
+#define SLAB_SHARDS 64          /* exclusively owned shards; one more is shared */
+#define SLAB_RZ 16              /* minimum debug red zone */
+#define QUARANTINE_OBJS 1024
+#define QUARANTINE_BYTES ((size_t)1 << 20)
+#define MAX_ALIGN ((size_t)1 << 20)
+
+/* The kernel's poison values (include/linux/poison.h). */
+#define POISON_INUSE 0x5a
+#define POISON_FREE 0x6b
+#define POISON_END 0xa5
+#define RED_ACTIVE 0xcc
+#define RED_INACTIVE 0xbb
+
+enum {
+	SLOW_CTOR = 1u << 0,  /* alloc: run the constructor */
+	SLOW_ALIGN = 1u << 1, /* alloc: natural alignment is not enough */
+	SLOW_TOOL = 1u << 2,  /* tool mode */
+	SLOW_DEBUG = 1u << 3, /* debug cache */
+	SLOW_DEAD = 1u << 4,  /* destroyed with live objects */
+};
+
+/* One thread's counters in one cache: written only by that thread. */
+struct slab_shard {
+	uint64_t allocs;
+	uint64_t frees;
+	/*
+	 * Sampling threshold: this shard's live count (allocs - frees) above
+	 * which the cache's live count may exceed its recorded peak, as of
+	 * the last sample: peak - (live - own) then.
+	 */
+	int64_t limit;
+} SK_CACHELINE_ALIGNED;
+
+struct dbg_obj;
+
+struct slab_debug {
+	struct dbg_obj *live;           /* doubly linked */
+	struct dbg_obj *q_head, *q_tail; /* quarantine, oldest first */
+	size_t q_count, q_bytes;
+	unsigned long nlive, peak, allocs, frees;
+};
+
+struct sk_kmem_cache {
+	/* Read by every operation: one line. */
+	unsigned int slow_alloc;
+	unsigned int slow_free;
+	size_t alloc_size; /* plain fast path: size rounded up to the alignment */
+	uintptr_t align_mask;
+	size_t size;
+	size_t align; /* 0: natural */
+	size_t rz;    /* debug: red zone bytes after each object */
+	void (*ctor)(void *);
+	struct slab_debug *dbg;
+
+	unsigned int flags;
+	char *name;
+	uint64_t peak; /* under stat_lock */
+	pthread_mutex_t stat_lock;
+	struct slab_shard shards[SLAB_SHARDS + 1]; /* the last one is shared */
+};
+
+static bool slab_debug_env;
+
+/* ------------------------------------------------------------------------
+ * Per-thread shard index
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Shard index + 1; 0 until the thread first touches a cache.  slab_off is
+ * the byte offset of the thread's own shard in a cache, or 0 when it has
+ * none (not assigned yet, or sharing the overflow shard): the hot path
+ * tests and adds that one word.
+ */
+static __thread unsigned int slab_tid __attribute__((tls_model("initial-exec")));
+static __thread size_t slab_off __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t tid_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t tid_used; /* bit i: shard i is owned by a live thread */
+static pthread_key_t tid_key;
+static int tid_key_state; /* under tid_lock: 0 not yet, 1 created, -1 failed */
+
+static void tid_release(void *v)
+{
+	unsigned int t = (unsigned int)(uintptr_t)v - 1;
+
+	if (t < SLAB_SHARDS) {
+		pthread_mutex_lock(&tid_lock);
+		tid_used &= ~((uint64_t)1 << t);
+		pthread_mutex_unlock(&tid_lock);
+	}
+	slab_tid = 0;
+	slab_off = 0;
+}
+
+/*
+ * Give the calling thread a shard of its own, or the shared one when all
+ * are taken (or the thread-exit hook cannot be installed).  The key is
+ * created under the mutex rather than with pthread_once, which helgrind
+ * does not model.
+ */
+static unsigned int tid_assign(void)
+{
+	unsigned int t = SLAB_SHARDS;
+
+	pthread_mutex_lock(&tid_lock);
+	if (tid_key_state == 0)
+		tid_key_state = pthread_key_create(&tid_key, tid_release) == 0 ? 1 : -1;
+	if (tid_key_state > 0 && ~tid_used) {
+		t = (unsigned int)__builtin_ctzll(~tid_used);
+		tid_used |= (uint64_t)1 << t;
+	}
+	pthread_mutex_unlock(&tid_lock);
+	/* Non-NULL, so that the destructor runs at thread exit. */
+	if (t < SLAB_SHARDS) {
+		pthread_setspecific(tid_key, (void *)(uintptr_t)(t + 1));
+		slab_off = offsetof(struct sk_kmem_cache, shards) + t * sizeof(struct slab_shard);
+	}
+	slab_tid = t + 1;
+	return t;
+}
+
+/* ------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------ */
+
+/* Sum the shards: allocations first, then frees, so live is never over. */
+static void shard_sums(struct sk_kmem_cache *c, uint64_t *allocs, uint64_t *frees)
+{
+	uint64_t a = 0, f = 0;
+
+	for (unsigned int i = 0; i <= SLAB_SHARDS; i++)
+		a += __atomic_load_n(&c->shards[i].allocs, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned int i = 0; i <= SLAB_SHARDS; i++)
+		f += __atomic_load_n(&c->shards[i].frees, __ATOMIC_RELAXED);
+	*allocs = a;
+	*frees = f;
+}
+
+static uint64_t live_of(uint64_t a, uint64_t f)
+{
+	return a > f ? a - f : 0;
+}
+
+/* A thread's view says a new peak may have been reached: sample. */
+static SK_COLD SK_NOINLINE void peak_sample(struct sk_kmem_cache *c, struct slab_shard *s)
+{
+	uint64_t a, f, live, own;
+
+	pthread_mutex_lock(&c->stat_lock);
+	shard_sums(c, &a, &f);
+	live = live_of(a, f);
+	if (live > c->peak)
+		c->peak = live;
+	own = __atomic_load_n(&s->allocs, __ATOMIC_RELAXED) -
+	      __atomic_load_n(&s->frees, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->limit, (int64_t)(c->peak - live + own), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&c->stat_lock);
+}
+
+static SK_NOINLINE void stat_alloc_slow(struct sk_kmem_cache *c);
+static SK_NOINLINE void stat_free_slow(struct sk_kmem_cache *c);
+
+static inline struct slab_shard *my_shard(struct sk_kmem_cache *c, size_t off)
+{
+	return (struct slab_shard *)(void *)((char *)c + off);
+}
+
+static inline void stat_alloc(struct sk_kmem_cache *c)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+	uint64_t a;
+
+	if (sk_unlikely(!off)) {
+		stat_alloc_slow(c);
+		return;
+	}
+	s = my_shard(c, off);
+	a = s->allocs + 1;
+	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
+	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
+		peak_sample(c, s);
+}
+
+static inline void stat_free(struct sk_kmem_cache *c)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+
+	if (sk_unlikely(!off)) {
+		stat_free_slow(c);
+		return;
+	}
+	s = my_shard(c, off);
+	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+}
+
+static void stat_alloc_slow(struct sk_kmem_cache *c)
+{
+	struct slab_shard *s;
+	uint64_t a;
+
+	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS) {
+		stat_alloc(c);
+		return;
+	}
+	s = &c->shards[SLAB_SHARDS];
+	/* The shared shard: atomic read-modify-write. */
+	a = __atomic_add_fetch(&s->allocs, 1, __ATOMIC_RELAXED);
+	if ((int64_t)(a - __atomic_load_n(&s->frees, __ATOMIC_RELAXED)) >
+	    __atomic_load_n(&s->limit, __ATOMIC_RELAXED))
+		peak_sample(c, s);
+}
+
+static void stat_free_slow(struct sk_kmem_cache *c)
+{
+	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS) {
+		stat_free(c);
+		return;
+	}
+	__atomic_add_fetch(&c->shards[SLAB_SHARDS].frees, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------
+ * Reports
+ * ------------------------------------------------------------------------ */
+
+static void fmt_site(char *buf, size_t n, const struct sk_callsite *cs, const void *ip)
+{
+	if (cs)
+		snprintf(buf, n, "%s:%u in %s()", cs->file, cs->line,
+			 cs->func && cs->func[0] ? cs->func : "?");
+	else if (ip)
+		snprintf(buf, n, "%p", ip);
+	else
+		snprintf(buf, n, "?");
+}
+
+static void *dead_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, c, cs, ip,
+		      "allocation from destroyed cache \"%s\"; refused", c->name);
+	errno = EINVAL;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Cache release
+ * ------------------------------------------------------------------------ */
+
+static void cache_release(struct sk_kmem_cache *c)
+{
+	HG_ENABLE_CHECKING(c->shards, sizeof(c->shards));
+	HG_ENABLE_CHECKING(&c->slow_alloc, 2 * sizeof(c->slow_alloc));
+	pthread_mutex_destroy(&c->stat_lock);
+	sk_kfree(c->dbg);
+	sk_kfree(c->name);
+	sk_kfree(c);
+}
+
+/* Serialises frees into destroyed hardened caches with their release. */
+static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void mark_dead(struct sk_kmem_cache *c)
+{
+	__atomic_or_fetch(&c->slow_alloc, SLOW_DEAD, __ATOMIC_RELAXED);
+	__atomic_or_fetch(&c->slow_free, SLOW_DEAD, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------------
+ * Debug caches
+ * ------------------------------------------------------------------------ */
+
+enum { DBG_LIVE = 1, DBG_FREE = 2 };
+
+struct dbg_obj {
+	uintptr_t key; /* ~address: not a pointer to leak checkers */
+	struct dbg_obj *hnext;
+	struct dbg_obj *prev, *next; /* live list, or quarantine (next only) */
+	struct sk_kmem_cache *cache;
+	const struct sk_callsite *alloc_cs, *free_cs;
+	const void *alloc_ip, *free_ip;
+	unsigned int state;
+};
+
+/* Adaptive: critical sections are a few hundred instructions; spin first. */
+static pthread_mutex_t dbg_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static struct dbg_obj **reg;
+static unsigned int reg_bits;
+static size_t reg_count;
+
+/* Objects kept forever because they were written after free. */
+struct abandoned {
+	struct abandoned *next;
+	void *obj;
+};
+static struct abandoned *abandoned_list;
+
+static uintptr_t obj_key(const void *obj)
+{
+	return ~(uintptr_t)obj;
+}
+
+static void *key_obj(uintptr_t key)
+{
+	return (void *)~key;
+}
+
+static size_t reg_slot(uintptr_t key)
+{
+	return (size_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> (64 - reg_bits));
+}
+
+static struct dbg_obj *reg_find(const void *obj)
+{
+	uintptr_t key = obj_key(obj);
+
+	if (!reg)
+		return NULL;
+	for (struct dbg_obj *e = reg[reg_slot(key)]; e; e = e->hnext)
+		if (e->key == key)
+			return e;
+	return NULL;
+}
+
+static void reg_grow(void)
+{
+	unsigned int bits = reg ? reg_bits + 1 : 8;
+	struct dbg_obj **nr = sk_kcalloc((size_t)1 << bits, sizeof(*nr));
+	struct dbg_obj **old = reg;
+	size_t oldn = reg ? (size_t)1 << reg_bits : 0;
+
+	if (!nr)
+		return; /* longer chains; still correct */
+	reg = nr;
+	reg_bits = bits;
+	for (size_t i = 0; i < oldn; i++) {
+		for (struct dbg_obj *e = old[i], *next; e; e = next) {
+			size_t s = reg_slot(e->key);
+
+			next = e->hnext;
+			e->hnext = reg[s];
+			reg[s] = e;
+		}
+	}
+	sk_kfree(old);
+}
+
+static bool reg_insert(struct dbg_obj *e)
+{
+	size_t s;
+
+	if (!reg || reg_count >= (size_t)1 << reg_bits)
+		reg_grow();
+	if (!reg)
+		return false;
+	s = reg_slot(e->key);
+	e->hnext = reg[s];
+	reg[s] = e;
+	reg_count++;
+	return true;
+}
+
+static void reg_remove(struct dbg_obj *e)
+{
+	struct dbg_obj **pp = &reg[reg_slot(e->key)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	reg_count--;
+}
+
+static void live_link(struct slab_debug *d, struct dbg_obj *e)
+{
+	e->prev = NULL;
+	e->next = d->live;
+	if (d->live)
+		d->live->prev = e;
+	d->live = e;
+}
+
+static void live_unlink(struct slab_debug *d, struct dbg_obj *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		d->live = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+}
+
+/* A report to make once dbg_lock is dropped (reporters may call handlers). */
+struct pending {
+	enum sk_violation_kind kind;
+	const void *obj;
+	char detail[768];
+};
+
+struct pendings {
+	struct pending one[4];
+	unsigned int n;
+	unsigned long dropped;
+};
+
+static void pendings_init(struct pendings *p)
+{
+	p->n = 0;
+	p->dropped = 0;
+}
+
+static struct pending *pending_add(struct pendings *p)
+{
+	if (p->n == SK_ARRAY_SIZE(p->one)) {
+		p->dropped++;
+		return NULL;
+	}
+	return &p->one[p->n++];
+}
+
+static void pendings_report_all(struct pendings *p, const struct sk_callsite *cs,
+				const void *ip)
+{
+	for (unsigned int i = 0; i < p->n; i++)
+		sk__violation(p->one[i].kind, p->one[i].obj, cs, ip, "%s", p->one[i].detail);
+	/* Never lost: each damaged object is one violation, even unprinted. */
+	for (unsigned long i = 0; i < p->dropped; i++)
+		sk__violation(SK_VIOLATION_ALLOC_USE_AFTER_FREE, NULL, cs, ip,
+			      "(further damaged object in the same operation)");
+}
+
+/* Index of the first byte of @p[0..@n) that is not @v, or @n. */
+static size_t mismatch(const unsigned char *p, size_t n, unsigned char v)
+{
+	uint64_t pat = 0x0101010101010101ull * v;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w != pat)
+			break;
+	}
+	for (; i < n; i++)
+		if (p[i] != v)
+			return i;
+	return n;
+}
+
+static inline void pendings_report(struct pendings *p, const struct sk_callsite *cs,
+				   const void *ip)
+{
+	if (sk_unlikely(p->n))
+		pendings_report_all(p, cs, ip);
+}
+
+/*
+ * Check a quarantined object's poison and red zone.  Returns true if
+ * intact; otherwise queues a use-after-free report.
+ */
+static bool dbg_check_free(struct sk_kmem_cache *c, struct dbg_obj *e, struct pendings *pend)
+{
+	unsigned char *o = key_obj(e->key);
+	size_t n = c->size + c->rz, bad;
+	unsigned char want = POISON_FREE;
+
+	sk__tool_open(o, n);
+	bad = mismatch(o, c->size - 1, POISON_FREE);
+	if (bad == c->size - 1 && o[bad] != POISON_END)
+		want = POISON_END;
+	else if (bad == c->size - 1)
+		bad = c->size + mismatch(o + c->size, c->rz, want = RED_INACTIVE);
+	if (bad < n) {
+		struct pending *p = pending_add(pend);
+
+		if (p) {
+			char as[256], fs[256];
+
+			fmt_site(as, sizeof(as), e->alloc_cs, e->alloc_ip);
+			fmt_site(fs, sizeof(fs), e->free_cs, e->free_ip);
+			p->kind = SK_VIOLATION_ALLOC_USE_AFTER_FREE;
+			p->obj = o;
+			snprintf(p->detail, sizeof(p->detail),
+				 "object %p of cache \"%s\" (%zu bytes) written after free: "
+				 "byte %zu is 0x%02x, expected 0x%02x; allocated at %s, freed at %s; "
+				 "the object is never reused",
+				 (void *)o, c->name, c->size, bad, o[bad], want, as, fs);
+		}
+	}
+	sk__tool_close(o, n);
+	return bad == n;
+}
+
+/* Return a debug object's memory to the allocator. */
+static void dbg_release_mem(void *obj)
+{
+	if (sk__alloc_mode() == SK__MODE_TOOL) {
+		struct sk__tb_hdr h;
+
+		sk__tb_read(obj, &h);
+		sk__tb_release(obj, &h);
+	} else {
+		sk__raw_free(obj);
+	}
+}
+
+/* Keep a damaged object's memory forever, reachable (not a leak). */
+static void dbg_abandon(void *obj)
+{
+	struct abandoned *a = sk_kmalloc(sizeof(*a));
+
+	if (a) {
+		a->obj = obj;
+		a->next = abandoned_list;
+		abandoned_list = a;
+	}
+}
+
+/*
+ * Take the oldest object out of the quarantine, checked.  Returns its
+ * entry, or NULL if the object was damaged: then it is abandoned and its
+ * entry freed.
+ */
+static struct dbg_obj *q_pop(struct sk_kmem_cache *c, struct pendings *pend)
+{
+	struct slab_debug *d = c->dbg;
+	struct dbg_obj *e = d->q_head;
+
+	d->q_head = e->next;
+	if (!d->q_head)
+		d->q_tail = NULL;
+	d->q_count--;
+	d->q_bytes -= c->size + c->rz;
+	if (dbg_check_free(c, e, pend))
+		return e;
+	reg_remove(e);
+	dbg_abandon(key_obj(e->key));
+	sk_kfree(e);
+	return NULL;
+}
+
+/* Drop quarantined objects (checked) until within @max_objs/@max_bytes. */
+static void q_trim(struct sk_kmem_cache *c, size_t max_objs, size_t max_bytes,
+		   struct pendings *pend)
+{
+	struct slab_debug *d = c->dbg;
+
+	while (d->q_head && (d->q_count > max_objs || d->q_bytes > max_bytes)) {
+		struct dbg_obj *e = q_pop(c, pend);
+
+		if (e) {
+			reg_remove(e);
+			dbg_release_mem(key_obj(e->key));
+			sk_kfree(e);
+		}
+	}
+}
+
+static void fill_new(struct sk_kmem_cache *c, unsigned char *o, bool zero)
+{
+	sk__tool_open(o + c->size, c->rz);
+	memset(o + c->size, RED_ACTIVE, c->rz);
+	sk__tool_close(o + c->size, c->rz);
+	if (zero) {
+		memset(o, 0, c->size);
+	} else {
+		memset(o, POISON_INUSE, c->size);
+		sk__tool_undefined(o, c->size);
+	}
+}
+
+static void *debug_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_callsite *cs,
+			 const void *ip)
+{
+	struct slab_debug *d = c->dbg;
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
+	struct dbg_obj *e = NULL;
+	unsigned char *o;
+	bool tool = sk__alloc_mode() == SK__MODE_TOOL;
+
+	pendings_init(&pend);
+	pthread_mutex_lock(&dbg_lock);
+	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
+		pthread_mutex_unlock(&dbg_lock);
+		return dead_alloc(c, cs, ip);
+	}
+	if (d->q_head)
+		e = q_pop(c, &pend);
+	if (e) {
+		o = key_obj(e->key);
+		if (tool)
+			sk__tb_set_state(o, SK__TB_LIVE);
+		sk__tool_mark_alloc(o, c->size);
+	} else {
+		o = tool ? sk__tb_alloc(c->size, c->align, SLAB_RZ, c, false)
+			 : sk__raw_alloc(c->size + c->rz, c->align);
+		e = o ? sk_kzalloc(sizeof(*e)) : NULL;
+		if (e) {
+			e->key = obj_key(o);
+			e->cache = c;
+		}
+		if (!e || !reg_insert(e)) {
+			if (o)
+				dbg_release_mem(o);
+			sk_kfree(e);
+			pthread_mutex_unlock(&dbg_lock);
+			pendings_report(&pend, cs, ip);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	fill_new(c, o, zero);
+	e->state = DBG_LIVE;
+	e->alloc_cs = cs;
+	e->alloc_ip = ip;
+	e->free_cs = NULL;
+	e->free_ip = NULL;
+	live_link(d, e);
+	d->allocs++;
+	if (++d->nlive > d->peak)
+		d->peak = d->nlive;
+	pthread_mutex_unlock(&dbg_lock);
+
+	pendings_report(&pend, cs, ip);
+	if (c->ctor)
+		c->ctor(o);
+	return o;
+}
+
+static void debug_release_cache_locked(struct sk_kmem_cache *c, struct pendings *pend)
+{
+	q_trim(c, 0, 0, pend);
+}
+
+static void debug_free(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs,
+		       const void *ip)
+{
+	struct slab_debug *d = c->dbg;
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
+	enum sk_violation_kind kind;
+	unsigned char *o = obj, *rz;
+	struct dbg_obj *e;
+	char site[256], detail[768];
+	bool release = false;
+	size_t bad;
+
+	pendings_init(&pend);
+	pthread_mutex_lock(&dbg_lock);
+	e = reg_find(obj);
+	if (sk_unlikely(!e || e->cache != c || e->state != DBG_LIVE)) {
+		if (!e) {
+			kind = SK_VIOLATION_ALLOC_WRONG_CACHE;
+			snprintf(detail, sizeof(detail),
+				 "%p was not allocated from cache \"%s\" (nor from any debug cache, "
+				 "or it was released long ago); refused",
+				 obj, c->name);
+		} else if (e->cache != c) {
+			kind = SK_VIOLATION_ALLOC_WRONG_CACHE;
+			fmt_site(site, sizeof(site), e->alloc_cs, e->alloc_ip);
+			snprintf(detail, sizeof(detail),
+				 "%p belongs to cache \"%s\" (allocated at %s), not to cache \"%s\"; "
+				 "refused",
+				 obj, e->cache->name, site, c->name);
+		} else {
+			kind = SK_VIOLATION_ALLOC_DOUBLE_FREE;
+			fmt_site(site, sizeof(site), e->free_cs, e->free_ip);
+			snprintf(detail, sizeof(detail),
+				 "object %p of cache \"%s\" is already free (freed at %s); refused",
+				 obj, c->name, site);
+		}
+		pthread_mutex_unlock(&dbg_lock);
+		sk__violation(kind, obj, cs, ip, "%s", detail);
+		return;
+	}
+
+	/* Red zone: still 0xcc? */
+	rz = o + c->size;
+	sk__tool_open(rz, c->rz);
+	bad = mismatch(rz, c->rz, RED_ACTIVE);
+	if (sk_unlikely(bad < c->rz)) {
+		fmt_site(site, sizeof(site), e->alloc_cs, e->alloc_ip);
+		snprintf(detail, sizeof(detail),
+			 "object %p of cache \"%s\" (%zu bytes, allocated at %s) overflowed: "
+			 "red zone byte %zu (object offset %zu) is 0x%02x, expected 0x%02x; "
+			 "red zone restored, object freed",
+			 obj, c->name, c->size, site, bad, c->size + bad, rz[bad], RED_ACTIVE);
+	}
+	memset(rz, RED_INACTIVE, c->rz);
+	sk__tool_close(rz, c->rz);
+
+	/* Poison and quarantine. */
+	if (sk__alloc_mode() == SK__MODE_TOOL)
+		sk__tb_set_state(o, SK__TB_FREE);
+	sk__tool_mark_free(o, c->size);
+	sk__tool_open(o, c->size);
+	memset(o, POISON_FREE, c->size - 1);
+	o[c->size - 1] = POISON_END;
+	/* Object and red zone together, so that ASan's last granule is covered. */
+	sk__tool_close(o, c->size + c->rz);
+
+	e->state = DBG_FREE;
+	e->free_cs = cs;
+	e->free_ip = ip;
+	live_unlink(d, e);
+	e->next = NULL;
+	if (d->q_tail)
+		d->q_tail->next = e;
+	else
+		d->q_head = e;
+	d->q_tail = e;
+	d->q_count++;
+	d->q_bytes += c->size + c->rz;
+	d->nlive--;
+	d->frees++;
+	q_trim(c, QUARANTINE_OBJS, QUARANTINE_BYTES, &pend);
+	if ((__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED) & SLOW_DEAD) && d->nlive == 0) {
+		debug_release_cache_locked(c, &pend);
+		release = true;
+	}
+	pthread_mutex_unlock(&dbg_lock);
+
+	if (bad < c->rz)
+		sk__violation(SK_VIOLATION_ALLOC_OVERFLOW, obj, cs, ip, "%s", detail);
+	pendings_report(&pend, cs, ip);
+	if (release)
+		cache_release(c);
+}
+
+/* Same allocation site: the call site, or without one the return address. */
+static bool same_site(const struct dbg_obj *a, const struct dbg_obj *b)
+{
+	return a->alloc_cs == b->alloc_cs && (a->alloc_cs || a->alloc_ip == b->alloc_ip);
+}
+
+/* Leak report of a debug cache: allocation sites with counts and addresses. */
+static void debug_leak_detail(struct sk_kmem_cache *c, char *buf, size_t n)
+{
+	struct slab_debug *d = c->dbg;
+	size_t len;
+	unsigned int sites = 0;
+	unsigned long more_sites = 0;
+
+	len = (size_t)snprintf(buf, n,
+			       "cache \"%s\" destroyed with %lu live objects (memory kept; the "
+			       "cache is released with its last object); allocated at:",
+			       c->name, d->nlive);
+	/* Group by site: for each first occurrence, count the others. */
+	for (struct dbg_obj *e = d->live; e; e = e->next) {
+		bool seen = false;
+		unsigned long count = 0;
+		char site[256];
+		int shown = 0;
+
+		for (struct dbg_obj *f = d->live; f != e; f = f->next)
+			if (same_site(f, e))
+				seen = true;
+		if (seen)
+			continue;
+		if (len >= n - 64) {
+			more_sites++;
+			continue;
+		}
+		for (struct dbg_obj *f = e; f; f = f->next)
+			if (same_site(f, e))
+				count++;
+		fmt_site(site, sizeof(site), e->alloc_cs, e->alloc_ip);
+		len += (size_t)snprintf(buf + len, n - len, "%s %s x%lu (", sites ? ";" : "", site,
+					count);
+		for (struct dbg_obj *f = e; f && shown < 3 && len < n; f = f->next) {
+			if (same_site(f, e))
+				len += (size_t)snprintf(buf + len, n - len, "%s%p", shown++ ? " " : "",
+							key_obj(f->key));
+		}
+		if (len < n)
+			len += (size_t)snprintf(buf + len, n - len, "%s)", count > 3 ? " ..." : "");
+		sites++;
+	}
+	if (more_sites && len < n)
+		snprintf(buf + len, n - len, "; and %lu more sites", more_sites);
+}
+
+static int debug_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs, const void *ip)
+{
+	struct slab_debug *d = c->dbg;
+	struct pendings pend; /* 3 KB: pendings_init(), no zeroing */
+	char detail[900];
+	unsigned long nlive;
+
+	pendings_init(&pend);
+	pthread_mutex_lock(&dbg_lock);
+	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
+		pthread_mutex_unlock(&dbg_lock);
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, c, cs, ip,
+			      "cache \"%s\" destroyed twice (it still has objects)", c->name);
+		return -EBUSY;
+	}
+	debug_release_cache_locked(c, &pend);
+	nlive = d->nlive;
+	if (nlive) {
+		debug_leak_detail(c, detail, sizeof(detail));
+		mark_dead(c);
+	}
+	pthread_mutex_unlock(&dbg_lock);
+
+	pendings_report(&pend, cs, ip);
+	if (nlive) {
+		sk__violation(SK_VIOLATION_ALLOC_LEAK, c, cs, ip, "%s", detail);
+		return -EBUSY;
+	}
+	cache_release(c);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Slow paths of hardened caches
+ * ------------------------------------------------------------------------ */
+
+static void *plain_aligned(struct sk_kmem_cache *c)
+{
+	return sk__be.aligned_alloc(c->align, c->alloc_size);
+}
+
+static SK_NOINLINE void *cache_alloc_slow(struct sk_kmem_cache *c, bool zero,
+					  const struct sk_callsite *cs, const void *ip)
+{
+	unsigned int slow = __atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED);
+	void *p;
+
+	if (slow & SLOW_DEBUG)
+		return debug_alloc(c, zero, cs, ip);
+	if (slow & SLOW_DEAD)
+		return dead_alloc(c, cs, ip);
+	if (slow & SLOW_TOOL) {
+		p = sk__tb_alloc(c->size, c->align, SK__TB_TAIL, c, zero);
+		if (!p)
+			return NULL;
+	} else {
+		p = slow & SLOW_ALIGN ? plain_aligned(c) : sk__be.malloc(c->alloc_size);
+		if (sk_unlikely(!p)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		if (zero)
+			memset(p, 0, c->size);
+	}
+	stat_alloc(c);
+	if (c->ctor)
+		c->ctor(p);
+	return p;
+}
+
+/* The fast path got NULL, or memory not aligned as the cache needs. */
+static SK_NOINLINE void *cache_alloc_fixup(struct sk_kmem_cache *c, void *p, bool zero)
+{
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/*
+	 * The allocator's natural alignment did not cover this size (large
+	 * classes may be offset by cache lines): ask for the alignment, now
+	 * and from now on.
+	 */
+	sk__be.free(p);
+	__atomic_or_fetch(&c->slow_alloc, SLOW_ALIGN, __ATOMIC_RELAXED);
+	p = plain_aligned(c);
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (zero)
+		memset(p, 0, c->size);
+	stat_alloc(c);
+	return p;
+}
+
+/* Out-of-line tails of the fast path, returning the object (tail calls). */
+static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, void *p)
+{
+	stat_alloc_slow(c);
+	return p;
+}
+
+static SK_COLD SK_NOINLINE void *alloc_sample(struct sk_kmem_cache *c, struct slab_shard *s,
+					      void *p)
+{
+	peak_sample(c, s);
+	return p;
+}
+
+static inline void *cache_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_callsite *cs,
+				const void *ip)
+{
+	struct slab_shard *s;
+	size_t off;
+	uint64_t a;
+	void *p;
+
+	if (sk_unlikely(__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED)))
+		return cache_alloc_slow(c, zero, cs, ip);
+	p = sk__be.malloc(c->alloc_size);
+	if (sk_unlikely(!p || ((uintptr_t)p & c->align_mask)))
+		return cache_alloc_fixup(c, p, zero);
+	if (zero)
+		memset(p, 0, c->size);
+	off = slab_off;
+	if (sk_unlikely(!off))
+		return alloc_unsharded(c, p);
+	s = my_shard(c, off);
+	a = s->allocs + 1;
+	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
+	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
+		return alloc_sample(c, s, p);
+	return p;
+}
+
+void *sk__kmem_cache_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
+{
+	return cache_alloc(c, false, cs, SK__RET_IP);
+}
+
+void *sk__kmem_cache_zalloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
+{
+	return cache_alloc(c, true, cs, SK__RET_IP);
+}
+
+/* Tool mode, hardened cache: the header says whether the free is valid. */
+static bool tool_free_ok(struct sk_kmem_cache *c, void *obj, struct sk__tb_hdr *h,
+			 const struct sk_callsite *cs, const void *ip)
+{
+	sk__tb_read(obj, h);
+	if (sk_likely(h->owner == c && h->state == SK__TB_LIVE))
+		return true;
+	if (h->owner == c && h->state == SK__TB_FREE)
+		sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, ip,
+			      "object %p of cache \"%s\" is already free; refused", obj, c->name);
+	else if (h->owner == sk__kmalloc_owner && h->state == SK__TB_LIVE)
+		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
+			      "%p was allocated by sk_kmalloc, not from cache \"%s\"; refused", obj,
+			      c->name);
+	else if (h->state == SK__TB_LIVE || h->state == SK__TB_FREE)
+		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
+			      "%p belongs to another cache, not to cache \"%s\"; refused", obj,
+			      c->name);
+	else
+		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
+			      "%p was not allocated from cache \"%s\"; refused", obj, c->name);
+	return false;
+}
+
+static void free_one(struct sk_kmem_cache *c, void *obj, unsigned int slow,
+		     const struct sk_callsite *cs, const void *ip)
+{
+	if (slow & SLOW_TOOL) {
+		struct sk__tb_hdr h;
+
+		if (!tool_free_ok(c, obj, &h, cs, ip))
+			return;
+		stat_free(c);
+		sk__tb_free(obj, &h);
+		return;
+	}
+	stat_free(c);
+	sk__be.free(obj);
+}
+
+static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
+					const struct sk_callsite *cs, const void *ip)
+{
+	unsigned int slow = __atomic_load_n(&c->slow_free, __ATOMIC_RELAXED);
+	uint64_t a, f;
+	bool release;
+
+	if (slow & SLOW_DEBUG) {
+		debug_free(c, obj, cs, ip);
+		return;
+	}
+	if (!(slow & SLOW_DEAD)) {
+		free_one(c, obj, slow, cs, ip);
+		return;
+	}
+	/* Destroyed: the free that takes the last object releases the cache. */
+	pthread_mutex_lock(&dead_lock);
+	free_one(c, obj, slow, cs, ip);
+	shard_sums(c, &a, &f);
+	release = live_of(a, f) == 0;
+	pthread_mutex_unlock(&dead_lock);
+	if (release)
+		cache_release(c);
+}
+
+/* Plain free by a thread without a shard of its own yet. */
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj)
+{
+	stat_free_slow(c);
+	sk__be.free(obj);
+}
+
+void sk__kmem_cache_free(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+
+	if (sk_unlikely(!obj))
+		return;
+	if (sk_unlikely(__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED))) {
+		cache_free_slow(c, obj, cs, SK__RET_IP);
+		return;
+	}
+	if (sk_unlikely(!off)) {
+		free_unsharded(c, obj);
+		return;
+	}
+	s = my_shard(c, off);
+	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+	sk__be.free(obj);
+}
+
+/* ------------------------------------------------------------------------
+ * Create, destroy, introspection
+ * ------------------------------------------------------------------------ */
+
+static struct sk_kmem_cache *bad_create(const struct sk_callsite *cs, const void *ip,
+					const char *name, const char *why, size_t v)
+{
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, NULL, cs, ip,
+		      "sk_kmem_cache_create(\"%s\"): %s (%zu); no cache created", name ? name : "?",
+		      why, v);
+	errno = EINVAL;
+	return NULL;
+}
+
+struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_t align,
+					    unsigned int flags, void (*ctor)(void *),
+					    const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	struct sk_kmem_cache *c;
+	bool tool = sk__alloc_mode() == SK__MODE_TOOL;
+	size_t alloc_size, lead, rz, block;
+	unsigned int slow = 0;
+
+	if (flags & ~(SK_SLAB_HWCACHE_ALIGN | SK_SLAB_DEBUG))
+		return bad_create(cs, ip, name, "unknown flags", flags);
+	if (size == 0)
+		return bad_create(cs, ip, name, "object size", size);
+	if (align & (align - 1) || align > MAX_ALIGN)
+		return bad_create(cs, ip, name, "alignment not a power of two up to 1 MiB", align);
+	if (size > SIZE_MAX / 4)
+		return sk__alloc_overflowed();
+	if (flags & SK_SLAB_HWCACHE_ALIGN) {
+		size_t ralign = SK_CACHELINE_SIZE;
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		if (ralign > align)
+			align = ralign;
+	}
+	if (slab_debug_env)
+		flags |= SK_SLAB_DEBUG;
+
+	/* The layouts must fit in a size_t with room to spare. */
+	lead = sk__tb_lead(align);
+	rz = sk__tb_tail(size, SLAB_RZ);
+	alloc_size = align > 1 ? (size + align - 1) & ~(align - 1) : size;
+	if (sk_check_add_overflow(size, align, &block) ||
+	    sk_check_add_overflow(block, lead + rz, &block) || block > SIZE_MAX / 2)
+		return sk__alloc_overflowed();
+
+	c = sk__kzalloc_aligned(sizeof(*c), SK_CACHELINE_SIZE);
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->name = sk_kmalloc(strlen(name ? name : "?") + 1);
+	if (!c->name) {
+		sk_kfree(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	strcpy(c->name, name ? name : "?");
+	c->flags = flags;
+	c->size = size;
+	c->align = align;
+	c->alloc_size = alloc_size;
+	c->align_mask = align > 1 ? align - 1 : 0;
+	c->ctor = ctor;
+	pthread_mutex_init(&c->stat_lock, NULL);
+
+	if (ctor)
+		slow |= SLOW_CTOR;
+#ifdef SK_ALLOC_LIBC
+	if (align > 16)
+		slow |= SLOW_ALIGN; /* glibc's malloc is only 16-aligned */
+#endif
+	if (tool)
+		slow |= SLOW_TOOL;
+	if (flags & SK_SLAB_DEBUG) {
+		c->rz = rz;
+		c->dbg = sk__kzalloc_aligned(sizeof(*c->dbg), 0);
+		if (!c->dbg) {
+			sk_kfree(c->name);
+			sk_kfree(c);
+			errno = ENOMEM;
+			return NULL;
+		}
+		slow |= SLOW_DEBUG;
+	}
+	c->slow_alloc = slow;
+	c->slow_free = slow & (SLOW_TOOL | SLOW_DEBUG);
+
+	/* Owner-written counters read by others; flags flipped by destroy. */
+	SK_ANNOTATE_BENIGN_RACE_SIZED(c->shards, sizeof(c->shards), "kmem_cache shards");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&c->slow_alloc, 2 * sizeof(c->slow_alloc),
+				      "kmem_cache slow words");
+	return c;
+}
+
+int sk__kmem_cache_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	uint64_t a, f, live;
+
+	if (!c)
+		return 0;
+	if (c->dbg)
+		return debug_destroy(c, cs, ip);
+
+	pthread_mutex_lock(&dead_lock);
+	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
+		pthread_mutex_unlock(&dead_lock);
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, c, cs, ip,
+			      "cache \"%s\" destroyed twice (it still has objects)", c->name);
+		return -EBUSY;
+	}
+	shard_sums(c, &a, &f);
+	live = live_of(a, f);
+	if (live)
+		mark_dead(c);
+	pthread_mutex_unlock(&dead_lock);
+
+	if (live) {
+		sk__violation(SK_VIOLATION_ALLOC_LEAK, c, cs, ip,
+			      "cache \"%s\" destroyed with %llu live objects (memory kept; the "
+			      "cache is released with its last object; allocation sites are "
+			      "recorded by debug caches: SAFEKERN_SLAB_DEBUG=1)",
+			      c->name, (unsigned long long)live);
+		return -EBUSY;
+	}
+	cache_release(c);
+	return 0;
+}
+
+void sk_kmem_cache_stats(struct sk_kmem_cache *c, struct sk_kmem_cache_stats *st)
+{
+	uint64_t a, f, live;
+
+	if (c->dbg) {
+		pthread_mutex_lock(&dbg_lock);
+		st->live = c->dbg->nlive;
+		st->peak = c->dbg->peak;
+		st->allocs = c->dbg->allocs;
+		st->frees = c->dbg->frees;
+		st->quarantined = c->dbg->q_count;
+		pthread_mutex_unlock(&dbg_lock);
+		return;
+	}
+	pthread_mutex_lock(&c->stat_lock);
+	shard_sums(c, &a, &f);
+	live = live_of(a, f);
+	if (live > c->peak)
+		c->peak = live;
+	st->live = (unsigned long)live;
+	st->peak = (unsigned long)c->peak;
+	st->allocs = (unsigned long)a;
+	st->frees = (unsigned long)f;
+	st->quarantined = 0;
+	pthread_mutex_unlock(&c->stat_lock);
+}
+
+const char *sk_kmem_cache_name(const struct sk_kmem_cache *c)
+{
+	return c->name;
+}
+
+size_t sk_kmem_cache_size(const struct sk_kmem_cache *c)
+{
+	return c->size;
+}
+
+size_t sk_kmem_cache_align(const struct sk_kmem_cache *c)
+{
+	if (c->align > 8)
+		return c->align;
+	return c->size >= 16 ? 16 : 8;
+}
+
+unsigned int sk_kmem_cache_flags(const struct sk_kmem_cache *c)
+{
+	return c->flags;
+}
+
+__attribute__((constructor)) static void slab_init(void)
+{
+	const char *env = getenv("SAFEKERN_SLAB_DEBUG");
+
+	if (!env || !env[0] || !strcmp(env, "0"))
+		return;
+	if (!strcmp(env, "1")) {
+		slab_debug_env = true;
+		return;
+	}
+	fprintf(stderr, "libsafekern: invalid SAFEKERN_SLAB_DEBUG=\"%.64s\" (expected 0 or 1); "
+			"ignored\n",
+		env);
+}

@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test-handle.c - handle tables: every operation, every misuse kind
+ * (each reported exactly once and refused with the table unchanged),
+ * retirement and forwarding at the end of the generation space, growth,
+ * saturation, typed tables, call sites in reports, the abort policy.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <safekern/handle.h>
+
+#include "sk-test.h"
+
+/* ------------------------------------------------------------------------
+ * Fixture: one table of struct obj, two owners, destructor accounting.
+ * ------------------------------------------------------------------------ */
+
+struct obj {
+	int id;
+	int destroyed;
+};
+
+static struct sk_handle_table tab;
+static struct sk_handle_owner alice, bob;
+static unsigned int dtor_calls;
+static struct obj *last_destroyed;
+
+static void obj_dtor(void *p, void *arg)
+{
+	struct obj *o = p;
+
+	cr_assert_eq(arg, &tab, "destructor argument");
+	cr_assert_eq(o->destroyed, 0, "object %d destroyed twice", o->id);
+	o->destroyed = 1;
+	last_destroyed = o;
+	dtor_calls++;
+}
+
+static void setup(void)
+{
+	sk_test_count_policy();
+	dtor_calls = 0;
+	last_destroyed = NULL;
+	sk_handle_table_init(&tab, obj_dtor, &tab);
+	sk_handle_owner_init(&alice, "alice");
+	sk_handle_owner_init(&bob, "bob");
+}
+
+static void teardown(void)
+{
+	sk_handle_table_destroy(&tab);
+	sk_handle_owner_destroy(&alice);
+	sk_handle_owner_destroy(&bob);
+}
+
+TestSuite(handle, .init = setup, .fini = teardown);
+
+static sk_handle_t insert(struct obj *o, struct sk_handle_owner *owner)
+{
+	sk_handle_t h;
+
+	SK_EXPECT_NO_VIOLATION(h = sk_handle_insert(&tab, o, owner));
+	cr_assert(!sk_handle_is_null(h), "insert failed: errno %d", errno);
+	return h;
+}
+
+/* Looks @h up, expects @o, drops the reference again. */
+static void expect_live(sk_handle_t h, struct obj *o)
+{
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	cr_assert_eq(p, o, "lookup returned %p, expected %p", p, (void *)o);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+}
+
+static void expect_lookup_refused(sk_handle_t h, enum sk_violation_kind kind)
+{
+	void *p = (void *)1;
+
+	SK_EXPECT_VIOLATION(kind, p = sk_handle_lookup(&tab, h));
+	cr_assert_null(p);
+}
+
+static uint64_t slot_word(sk_handle_t h)
+{
+	uint64_t idx = sk_handle_bits(h) >> SK__HANDLE_INDEX_SHIFT;
+	uint64_t x = idx + SK__HANDLE_FIRST;
+	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
+
+	return sk__handle_slot_at(tab.sk__chunk[hb], x)->sk__word;
+}
+
+static uint64_t index_of(sk_handle_t h)
+{
+	return sk_handle_bits(h) >> SK__HANDLE_INDEX_SHIFT;
+}
+
+/* ------------------------------------------------------------------------
+ * Values
+ * ------------------------------------------------------------------------ */
+
+Test(handle, values)
+{
+	sk_handle_t z = sk_handle_null(), h;
+	struct obj o = { 1, 0 };
+
+	cr_assert_eq(sizeof(sk_handle_t), 8);
+	cr_assert_eq(sizeof(struct sk__handle_slot), 16, "16 bytes of table memory per slot");
+	cr_assert(sk_handle_is_null(z));
+	h = insert(&o, &alice);
+	cr_assert(!sk_handle_is_borrowed(h));
+	cr_assert(sk_handle_eq(h, sk_handle_from_bits(sk_handle_bits(h))));
+	cr_assert(!sk_handle_eq(h, z));
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The operations
+ * ------------------------------------------------------------------------ */
+
+Test(handle, insert_lookup_put_release)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+
+	expect_live(h, &o);
+	expect_live(h, &o);
+	cr_assert_eq(sk_handle_table_count(&tab), 1);
+	cr_assert_eq(dtor_calls, 0);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_handle_release(&tab, h, &alice), 0));
+	cr_assert_eq(dtor_calls, 1);
+	cr_assert_eq(last_destroyed, &o);
+	cr_assert_eq(sk_handle_table_count(&tab), 0);
+}
+
+Test(handle, release_while_held_defers_destructor)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	void *a, *b, *c;
+
+	SK_EXPECT_NO_VIOLATION(a = sk_handle_lookup(&tab, h));
+	SK_EXPECT_NO_VIOLATION(b = sk_handle_lookup(&tab, h));
+	SK_EXPECT_NO_VIOLATION(c = sk_handle_lookup(&tab, h));
+	cr_assert(a == &o && b == &o && c == &o);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 0, "destructor ran while lookups hold the object");
+	cr_assert_eq(sk_handle_table_count(&tab), 1, "a released, held object still counts");
+	/* New lookups fail at once, the held ones stay valid. */
+	expect_lookup_refused(h, SK_VIOLATION_HANDLE_STALE);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+	cr_assert_eq(dtor_calls, 0);
+	cr_assert_eq(o.destroyed, 0);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+	cr_assert_eq(dtor_calls, 1, "the last put runs the destructor");
+	cr_assert_eq(sk_handle_table_count(&tab), 0);
+}
+
+Test(handle, growth_keeps_slots_and_reuses_them)
+{
+	enum { N = 5000 };
+	struct obj *objs = calloc(N, sizeof(*objs));
+	sk_handle_t *hs = calloc(N, sizeof(*hs));
+	uint64_t cap;
+	struct sk__handle_slot *first;
+
+	cr_assert(objs && hs);
+	for (int i = 0; i < N; i++) {
+		objs[i].id = i;
+		hs[i] = insert(&objs[i], i % 2 ? &alice : &bob);
+		if (i == 0)
+			first = sk__handle_slot_at(tab.sk__chunk[6], SK__HANDLE_FIRST);
+	}
+	/* The first slot never moved while the table grew. */
+	cr_assert_eq(sk__handle_slot_at(tab.sk__chunk[6], SK__HANDLE_FIRST), first);
+	for (int i = 0; i < N; i++)
+		expect_live(hs[i], &objs[i]);
+	cr_assert_eq(sk_handle_table_count(&tab), N);
+	cap = tab.sk__capacity;
+	cr_assert_geq(cap, N);
+	cr_assert_lt(cap, 2 * N + 64, "capacity %lu for %d objects", (unsigned long)cap, N);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(sk_handle_release(&tab, hs[i], i % 2 ? &alice : &bob), 0);
+	cr_assert_eq(dtor_calls, N);
+	for (int i = 0; i < N; i++) {
+		objs[i].destroyed = 0;
+		hs[i] = insert(&objs[i], &alice);
+	}
+	cr_assert_eq(tab.sk__capacity, cap, "freed slots are reused before the table grows");
+	for (int i = 0; i < N; i++) {
+		expect_live(hs[i], &objs[i]);
+		cr_assert_eq(sk_handle_release(&tab, hs[i], &alice), 0);
+	}
+	free(objs);
+	free(hs);
+}
+
+Test(handle, free_slots_are_reused_lifo_with_a_new_generation)
+{
+	struct obj a = { 1, 0 }, b = { 2, 0 };
+	sk_handle_t ha = insert(&a, &alice), hb;
+
+	cr_assert_eq(sk_handle_release(&tab, ha, &alice), 0);
+	hb = insert(&b, &alice);
+	cr_assert_eq(index_of(ha), index_of(hb));
+	cr_assert(!sk_handle_eq(ha, hb));
+	expect_lookup_refused(ha, SK_VIOLATION_HANDLE_STALE);
+	expect_live(hb, &b);
+	cr_assert_eq(sk_handle_release(&tab, hb, &alice), 0);
+}
+
+Test(handle, try_lookup_refuses_stale_handles_quietly)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), n;
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_try_lookup(&tab, h));
+	cr_assert_eq(p, &o);
+	sk_handle_put(&tab, h);
+	n = sk_handle_transfer(&tab, h, &alice, &bob);
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_try_lookup(&tab, h));
+	cr_assert_null(p, "stale after a transfer");
+	cr_assert_eq(sk_handle_release(&tab, n, &bob), 0);
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_try_lookup(&tab, n));
+	cr_assert_null(p, "stale after a release");
+	/* Forged handles are still reported. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    p = sk_handle_try_lookup(&tab, sk_handle_from_bits(sk_handle_bits(n) ^ 1)));
+	cr_assert_null(p);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    p = sk_handle_try_lookup(&tab, sk_handle_null()));
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Borrowed handles
+ * ------------------------------------------------------------------------ */
+
+Test(handle, borrowed_handles_look_up_but_never_release)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), b, bb;
+	int rc;
+
+	SK_EXPECT_NO_VIOLATION(b = sk_handle_borrow(&tab, h));
+	cr_assert(sk_handle_is_borrowed(b));
+	cr_assert(!sk_handle_eq(b, h));
+	SK_EXPECT_NO_VIOLATION(bb = sk_handle_borrow(&tab, b));
+	cr_assert(sk_handle_eq(bb, b), "borrowing a borrowed handle copies it");
+	expect_live(b, &o);
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER, rc = sk_handle_release(&tab, b, &alice));
+	cr_assert_eq(rc, -EPERM);
+	cr_assert_eq(dtor_calls, 0);
+	expect_live(h, &o);
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, b, &alice, &bob))));
+	expect_live(h, &o);
+	expect_live(b, &o);
+
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	expect_lookup_refused(b, SK_VIOLATION_HANDLE_STALE);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE,
+			    cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, h))));
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Transfer
+ * ------------------------------------------------------------------------ */
+
+Test(handle, transfer_moves_ownership)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), b, n, n2;
+	int rc;
+
+	b = sk_handle_borrow(&tab, h);
+	SK_EXPECT_NO_VIOLATION(n = sk_handle_transfer(&tab, h, &alice, &bob));
+	cr_assert(!sk_handle_is_null(n));
+	cr_assert(!sk_handle_is_borrowed(n));
+	cr_assert_eq(index_of(n), index_of(h), "a transfer keeps the slot");
+	expect_live(n, &o);
+	expect_lookup_refused(h, SK_VIOLATION_HANDLE_STALE);
+	expect_lookup_refused(b, SK_VIOLATION_HANDLE_STALE);
+
+	/* The old handle can neither be released nor transferred again. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, rc = sk_handle_release(&tab, h, &alice));
+	cr_assert_eq(rc, -ESTALE);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, h, &alice, &bob))));
+	cr_assert_eq(errno, ESTALE);
+	/* The previous owner cannot release through the new handle. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER, rc = sk_handle_release(&tab, n, &alice));
+	cr_assert_eq(rc, -EPERM);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, n, &alice, &bob))));
+	cr_assert_eq(errno, EPERM);
+	expect_live(n, &o);
+
+	/* To the same owner: a new handle all the same. */
+	SK_EXPECT_NO_VIOLATION(n2 = sk_handle_transfer(&tab, n, &bob, &bob));
+	expect_lookup_refused(n, SK_VIOLATION_HANDLE_STALE);
+	cr_assert_eq(dtor_calls, 0);
+	cr_assert_eq(sk_handle_release(&tab, n2, &bob), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+Test(handle, transfer_keeps_held_references)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), n;
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	cr_assert_eq(p, &o);
+	n = sk_handle_transfer(&tab, h, &alice, &bob);
+	cr_assert(!sk_handle_is_null(n));
+	cr_assert_eq(sk_handle_release(&tab, n, &bob), 0);
+	cr_assert_eq(dtor_calls, 0);
+	/* The reference taken through the old handle is dropped through it. */
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Release misuse
+ * ------------------------------------------------------------------------ */
+
+Test(handle, double_release_is_told_from_stale)
+{
+	struct obj a = { 1, 0 }, b = { 2, 0 }, c = { 3, 0 };
+	sk_handle_t ha = insert(&a, &alice), hb, hc;
+	uint64_t w;
+	int rc;
+
+	cr_assert_eq(sk_handle_release(&tab, ha, &alice), 0);
+	w = slot_word(ha);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_DOUBLE_RELEASE,
+			    rc = sk_handle_release(&tab, ha, &alice));
+	cr_assert_eq(rc, -EALREADY);
+	cr_assert_eq(slot_word(ha), w, "a refused release changes nothing");
+	cr_assert_eq(dtor_calls, 1);
+
+	/* Still a double release once the slot holds a new object... */
+	hb = insert(&b, &bob);
+	cr_assert_eq(index_of(hb), index_of(ha));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_DOUBLE_RELEASE,
+			    rc = sk_handle_release(&tab, ha, &alice));
+	cr_assert_eq(rc, -EALREADY);
+	expect_live(hb, &b);
+	cr_assert_eq(dtor_calls, 1);
+
+	/* ...and stale once the slot moved on by one more generation. */
+	cr_assert_eq(sk_handle_release(&tab, hb, &bob), 0);
+	hc = insert(&c, &bob);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, rc = sk_handle_release(&tab, ha, &alice));
+	cr_assert_eq(rc, -ESTALE);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_DOUBLE_RELEASE,
+			    rc = sk_handle_release(&tab, hb, &bob));
+	expect_live(hc, &c);
+	cr_assert_eq(sk_handle_release(&tab, hc, &bob), 0);
+	cr_assert_eq(dtor_calls, 3);
+}
+
+Test(handle, double_release_while_held)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_DOUBLE_RELEASE, (void)sk_handle_release(&tab, h, &alice));
+	cr_assert_eq(dtor_calls, 0);
+	sk_handle_put(&tab, h);
+	cr_assert_eq(dtor_calls, 1);
+	(void)p;
+}
+
+Test(handle, release_after_transfer_is_stale)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), n = sk_handle_transfer(&tab, h, &alice, &bob);
+	int rc;
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, rc = sk_handle_release(&tab, h, &bob));
+	cr_assert_eq(rc, -ESTALE);
+	expect_live(n, &o);
+	cr_assert_eq(sk_handle_release(&tab, n, &bob), 0);
+}
+
+Test(handle, release_by_a_non_owner)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	uint64_t w = slot_word(h);
+	int rc;
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER, rc = sk_handle_release(&tab, h, &bob));
+	cr_assert_eq(rc, -EPERM);
+	cr_assert_eq(slot_word(h), w);
+	cr_assert_eq(dtor_calls, 0);
+	expect_live(h, &o);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Forged and garbage handles
+ * ------------------------------------------------------------------------ */
+
+/* Every operation refuses @bad with @kind, and the object of @good lives on. */
+static void expect_refused_everywhere(sk_handle_t bad, enum sk_violation_kind kind,
+				      sk_handle_t good, struct obj *o)
+{
+	uint64_t w = slot_word(good);
+	int rc;
+
+	expect_lookup_refused(bad, kind);
+	SK_EXPECT_VIOLATION(kind, cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, bad))));
+	SK_EXPECT_VIOLATION(kind, rc = sk_handle_release(&tab, bad, &alice));
+	cr_assert_lt(rc, 0);
+	SK_EXPECT_VIOLATION(kind,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, bad, &alice, &bob))));
+	cr_assert_eq(slot_word(good), w, "a refused operation changed the table");
+	expect_live(good, o);
+}
+
+Test(handle, forged_handles_are_invalid)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	uint64_t v = sk_handle_bits(h);
+
+	/* The zero handle. */
+	expect_refused_everywhere(sk_handle_null(), SK_VIOLATION_HANDLE_INVALID, h, &o);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, sk_handle_put(&tab, sk_handle_null()));
+	/* The tag bit cleared. */
+	expect_refused_everywhere(sk_handle_from_bits(v & ~SK__HANDLE_LIVE),
+				  SK_VIOLATION_HANDLE_INVALID, h, &o);
+	/* The must-be-zero bits set. */
+	expect_refused_everywhere(sk_handle_from_bits(v | (UINT64_C(1) << 63)),
+				  SK_VIOLATION_HANDLE_INVALID, h, &o);
+	/* Another table id. */
+	expect_refused_everywhere(sk_handle_from_bits(v ^ 1), SK_VIOLATION_HANDLE_INVALID, h, &o);
+	/* Index beyond the slots in use, in an allocated chunk and beyond. */
+	expect_refused_everywhere(sk_handle_from_bits(v + (UINT64_C(5) << SK__HANDLE_INDEX_SHIFT)),
+				  SK_VIOLATION_HANDLE_INVALID, h, &o);
+	expect_refused_everywhere(sk_handle_from_bits(v + (UINT64_C(1000000) << SK__HANDLE_INDEX_SHIFT)),
+				  SK_VIOLATION_HANDLE_INVALID, h, &o);
+	/* A generation the slot never issued. */
+	expect_refused_everywhere(sk_handle_from_bits(v + (UINT64_C(7) << SK__HANDLE_GEN_SHIFT)),
+				  SK_VIOLATION_HANDLE_INVALID, h, &o);
+	/* Puts of the same: refused before the count is touched. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, sk_handle_put(&tab, sk_handle_from_bits(v ^ 1)));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    sk_handle_put(&tab, sk_handle_from_bits(v & ~SK__HANDLE_LIVE)));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    sk_handle_put(&tab, sk_handle_from_bits(v | (UINT64_C(1) << 62))));
+	expect_live(h, &o);
+	cr_assert_eq(dtor_calls, 0);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+/* Equal identity bits only mean "live" with the tag bit: found by the fuzzer. */
+Test(handle, untagged_handles_never_match_a_dead_slot)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice), forged, fresh;
+	uint64_t next = sk_handle_bits(h) + (UINT64_C(1) << SK__HANDLE_GEN_SHIFT);
+	void *p;
+
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	/* Released but held: the slot word has the next generation, LIVE clear. */
+	forged = sk_handle_from_bits(next & ~SK__HANDLE_LIVE);
+	expect_lookup_refused(forged, SK_VIOLATION_HANDLE_INVALID);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, forged))));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, (void)sk_handle_release(&tab, forged, &alice));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, forged, &alice, &bob))));
+	cr_assert_eq(dtor_calls, 0);
+	sk_handle_put(&tab, h);
+	cr_assert_eq(dtor_calls, 1);
+	/* Free now, and a never-used slot of the same chunk. */
+	expect_lookup_refused(forged, SK_VIOLATION_HANDLE_INVALID);
+	fresh = sk_handle_from_bits(UINT64_C(5) << SK__HANDLE_INDEX_SHIFT);
+	expect_lookup_refused(fresh, SK_VIOLATION_HANDLE_INVALID);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID,
+			    cr_assert(sk_handle_is_null(sk_handle_borrow(&tab, fresh))));
+	(void)p;
+}
+
+Test(handle, the_next_generation_of_a_free_slot_is_invalid)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	sk_handle_t next = sk_handle_from_bits(sk_handle_bits(h) + (UINT64_C(1) << SK__HANDLE_GEN_SHIFT));
+
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	/* The slot's next generation exists in the slot but was never handed out. */
+	expect_lookup_refused(next, SK_VIOLATION_HANDLE_INVALID);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, (void)sk_handle_release(&tab, next, &alice));
+}
+
+Test(handle, handles_of_another_table)
+{
+	struct sk_handle_table other;
+	struct obj a = { 1, 0 }, b = { 2, 0 };
+	sk_handle_t ha = insert(&a, &alice), hb;
+
+	sk_handle_table_init(&other, NULL, NULL);
+	cr_assert_neq(other.sk__tid, tab.sk__tid, "live tables have distinct ids");
+	hb = sk_handle_insert(&other, &b, &alice);
+	cr_assert(!sk_handle_is_null(hb));
+	cr_assert_eq(index_of(ha), index_of(hb));
+	expect_refused_everywhere(hb, SK_VIOLATION_HANDLE_INVALID, ha, &a);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, sk_handle_put(&tab, hb));
+	cr_assert_eq(sk_handle_release(&other, hb, &alice), 0);
+	sk_handle_table_destroy(&other);
+	cr_assert_eq(sk_handle_release(&tab, ha, &alice), 0);
+}
+
+Test(handle, random_garbage_is_refused)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	for (int i = 0; i < 2000; i++) {
+		uint64_t v;
+		unsigned long before = sk_violation_total();
+		void *p;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		v = x;
+		if (v == sk_handle_bits(h) || v == (sk_handle_bits(h) | SK__HANDLE_BORROWED))
+			continue;
+		p = sk_handle_lookup(&tab, sk_handle_from_bits(v));
+		cr_assert_null(p, "garbage %#llx found an object", (unsigned long long)v);
+		cr_assert_eq(sk_violation_total() - before, 1, "one report per refusal");
+		sk_handle_put(&tab, sk_handle_from_bits(v));
+		(void)sk_handle_release(&tab, sk_handle_from_bits(v), &alice);
+		cr_assert_eq(sk_violation_total() - before, 3);
+	}
+	expect_live(h, &o);
+	cr_assert_eq(dtor_calls, 0);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Reference counts
+ * ------------------------------------------------------------------------ */
+
+Test(handle, put_without_lookup_is_undone)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	uint64_t w = slot_word(h);
+	void *p;
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, sk_handle_put(&tab, h));
+	cr_assert_eq(slot_word(h), w, "the refused put was undone");
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h));
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, sk_handle_put(&tab, h));
+	cr_assert_eq(dtor_calls, 0);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+	/* On a free slot too. */
+	w = slot_word(h);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, sk_handle_put(&tab, h));
+	cr_assert_eq(slot_word(h), w);
+	cr_assert_eq(dtor_calls, 1);
+	(void)p;
+}
+
+Test(handle, lookups_saturate_at_max_refs)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	void *p;
+
+	for (int i = 0; i < SK_HANDLE_MAX_REFS; i++) {
+		p = sk_handle_lookup(&tab, h);
+		cr_assert_eq(p, &o, "lookup %d refused", i);
+	}
+	cr_assert_eq(sk_violation_total(), 0);
+	expect_lookup_refused(h, SK_VIOLATION_REFCOUNT_OVERFLOW);
+	/* Release and transfer still work on a saturated object. */
+	h = sk_handle_transfer(&tab, h, &alice, &bob);
+	cr_assert(!sk_handle_is_null(h));
+	cr_assert_eq(sk_handle_release(&tab, h, &bob), 0);
+	for (int i = 0; i < SK_HANDLE_MAX_REFS; i++) {
+		cr_assert_eq(dtor_calls, 0);
+		sk_handle_put(&tab, h);
+	}
+	cr_assert_eq(sk_violation_total(), 1);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* ------------------------------------------------------------------------
+ * Arguments, tables, owners
+ * ------------------------------------------------------------------------ */
+
+Test(handle, null_arguments)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h;
+	int rc;
+
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, h = sk_handle_insert(&tab, NULL, &alice));
+	cr_assert(sk_handle_is_null(h));
+	cr_assert_eq(errno, EINVAL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, h = sk_handle_insert(&tab, &o, NULL));
+	cr_assert(sk_handle_is_null(h));
+	cr_assert_eq(sk_handle_table_count(&tab), 0);
+	h = insert(&o, &alice);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, rc = sk_handle_release(&tab, h, NULL));
+	cr_assert_eq(rc, -EINVAL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, h, &alice, NULL))));
+	expect_live(h, &o);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+Test(handle, destroy_with_live_objects_reports_and_leaks_them)
+{
+	struct sk_handle_table t2;
+	struct obj a = { 1, 0 }, b = { 2, 0 }, c = { 3, 0 };
+	sk_handle_t ha, hb, hc;
+	void *p;
+
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	ha = sk_handle_insert(&t2, &a, &alice);
+	hb = sk_handle_insert(&t2, &b, &alice);
+	hc = sk_handle_insert(&t2, &c, &bob);
+	cr_assert(!sk_handle_is_null(ha) && !sk_handle_is_null(hb) && !sk_handle_is_null(hc));
+	cr_assert_eq(sk_handle_release(&t2, ha, &alice), 0);
+	p = sk_handle_lookup(&t2, hb);
+	cr_assert_eq(sk_handle_release(&t2, hb, &alice), 0);
+	cr_assert_eq(sk_handle_table_count(&t2), 2);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+	cr_assert_eq(dtor_calls, 1, "destructors of leaked objects do not run");
+	/* The destroyed table refuses everything. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, p = sk_handle_lookup(&t2, hc));
+	cr_assert_null(p);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, (void)sk_handle_release(&t2, hc, &bob));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert(sk_handle_is_null(sk_handle_insert(&t2, &a, &alice))));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_handle_table_destroy(&t2));
+}
+
+Test(handle, create_and_free)
+{
+	struct sk_handle_table *t = sk_handle_table_create(NULL, NULL);
+	struct obj o = { 1, 0 };
+	sk_handle_t h;
+
+	cr_assert_not_null(t);
+	h = sk_handle_insert(t, &o, &alice);
+	cr_assert_eq(sk_handle_lookup(t, h), &o);
+	sk_handle_put(t, h);
+	cr_assert_eq(sk_handle_release(t, h, &alice), 0);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_free(t));
+	sk_handle_table_free(NULL);
+}
+
+Test(handle, owners)
+{
+	static struct sk_handle_owner lazy = SK_HANDLE_OWNER_INIT("lazy");
+	struct sk_handle_owner tmp;
+	struct obj o = { 1, 0 };
+	sk_handle_t h;
+
+	cr_assert_neq(alice.sk__id, 0);
+	cr_assert_neq(alice.sk__id, bob.sk__id);
+	cr_assert_eq(lazy.sk__id, 0);
+	h = insert(&o, &lazy);
+	cr_assert_neq(lazy.sk__id, 0, "a static owner gets its id on first use");
+	cr_assert_neq(lazy.sk__id, alice.sk__id);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER, (void)sk_handle_release(&tab, h, &alice));
+	cr_assert_eq(sk_handle_release(&tab, h, &lazy), 0);
+	sk_handle_owner_init(&tmp, "tmp");
+	cr_assert(tmp.sk__id != alice.sk__id && tmp.sk__id != bob.sk__id && tmp.sk__id != lazy.sk__id);
+	sk_handle_owner_destroy(&tmp);
+	cr_assert_eq(tmp.sk__id, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The end of the generation space, a full table
+ * ------------------------------------------------------------------------ */
+
+Test(handle, a_slot_is_retired_when_its_generations_run_out)
+{
+	struct obj o[5] = { { 0, 0 }, { 1, 0 }, { 2, 0 }, { 3, 0 }, { 4, 0 } };
+	sk_handle_t h[5];
+
+	cr_assert_eq(sk__handle_table_set_limits(&tab, 3, SK_HANDLE_MAX_SLOTS), 0);
+	for (int i = 0; i < 3; i++) {
+		h[i] = insert(&o[i], &alice);
+		cr_assert_eq(index_of(h[i]), 0);
+		cr_assert_eq(sk_handle_release(&tab, h[i], &alice), 0);
+	}
+	cr_assert_eq(tab.sk__retired, 1);
+	h[3] = insert(&o[3], &alice);
+	cr_assert_eq(index_of(h[3]), 1, "a retired slot is not reused");
+	/* Old handles stay refused forever; the last one is a double release. */
+	for (int i = 0; i < 3; i++)
+		expect_lookup_refused(h[i], SK_VIOLATION_HANDLE_STALE);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_DOUBLE_RELEASE, (void)sk_handle_release(&tab, h[2], &alice));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, (void)sk_handle_release(&tab, h[1], &alice));
+	/* A generation at or beyond the limit was never issued. */
+	expect_lookup_refused(sk_handle_from_bits(sk_handle_bits(h[2]) + (UINT64_C(1) << SK__HANDLE_GEN_SHIFT)),
+			      SK_VIOLATION_HANDLE_INVALID);
+	cr_assert_eq(sk_handle_release(&tab, h[3], &alice), 0);
+	cr_assert_eq(dtor_calls, 4);
+}
+
+Test(handle, a_transfer_out_of_the_last_generation_moves_the_object)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h0, h1, h2, h3;
+	void *p;
+
+	cr_assert_eq(sk__handle_table_set_limits(&tab, 2, SK_HANDLE_MAX_SLOTS), 0);
+	h0 = insert(&o, &alice);
+	h1 = sk_handle_transfer(&tab, h0, &alice, &bob);
+	cr_assert_eq(index_of(h1), index_of(h0));
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&tab, h1)); /* held across the move */
+	SK_EXPECT_NO_VIOLATION(h2 = sk_handle_transfer(&tab, h1, &bob, &alice));
+	cr_assert(!sk_handle_is_null(h2));
+	cr_assert_neq(index_of(h2), index_of(h1), "moved to a fresh slot");
+	expect_live(h2, &o);
+	expect_lookup_refused(h1, SK_VIOLATION_HANDLE_STALE);
+	expect_lookup_refused(h0, SK_VIOLATION_HANDLE_STALE);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, (void)sk_handle_release(&tab, h1, &bob));
+	cr_assert_eq(sk_handle_table_count(&tab), 1, "a moved object is counted once");
+
+	/* Released in its new slot while the old slot still holds it. */
+	h3 = sk_handle_borrow(&tab, h2);
+	cr_assert_eq(sk_handle_release(&tab, h2, &alice), 0);
+	cr_assert_eq(dtor_calls, 0, "the old slot's reference keeps it alive");
+	expect_lookup_refused(h3, SK_VIOLATION_HANDLE_STALE);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, h1));
+	cr_assert_eq(dtor_calls, 1);
+	cr_assert_eq(last_destroyed, &o);
+	cr_assert_eq(tab.sk__retired, 1);
+	(void)p;
+}
+
+Test(handle, forwarding_without_held_references)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h0, h1;
+
+	cr_assert_eq(sk__handle_table_set_limits(&tab, 1, SK_HANDLE_MAX_SLOTS), 0);
+	h0 = insert(&o, &alice);
+	h1 = sk_handle_transfer(&tab, h0, &alice, &bob);
+	cr_assert(!sk_handle_is_null(h1));
+	cr_assert_neq(index_of(h1), index_of(h0));
+	cr_assert_eq(tab.sk__retired, 1);
+	cr_assert(tab.sk__forward == NULL, "no forwarding record once the old slot drained");
+	expect_live(h1, &o);
+	cr_assert_eq(sk_handle_release(&tab, h1, &bob), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+Test(handle, a_full_table_refuses_inserts_without_a_violation)
+{
+	struct obj o[5] = { { 0, 0 }, { 1, 0 }, { 2, 0 }, { 3, 0 }, { 4, 0 } };
+	sk_handle_t h[5];
+
+	cr_assert_eq(sk__handle_table_set_limits(&tab, SK_HANDLE_GENERATIONS, 4), 0);
+	for (int i = 0; i < 4; i++)
+		h[i] = insert(&o[i], &alice);
+	SK_EXPECT_NO_VIOLATION(h[4] = sk_handle_insert(&tab, &o[4], &alice));
+	cr_assert(sk_handle_is_null(h[4]));
+	cr_assert_eq(errno, ENOSPC);
+	cr_assert_eq(sk_handle_release(&tab, h[0], &alice), 0);
+	h[4] = insert(&o[4], &alice);
+	for (int i = 1; i < 5; i++)
+		cr_assert_eq(sk_handle_release(&tab, h[i], &alice), 0);
+	cr_assert_eq(sk__handle_table_set_limits(&tab, 2, 8), -EINVAL, "only on a fresh table");
+}
+
+/* ------------------------------------------------------------------------
+ * Reports
+ * ------------------------------------------------------------------------ */
+
+static struct sk_violation seen;
+static char seen_detail[256];
+
+static void capture(const struct sk_violation *v, void *arg)
+{
+	(void)arg;
+	seen = *v;
+	snprintf(seen_detail, sizeof(seen_detail), "%s", v->detail);
+}
+
+Test(handle, reports_name_the_callers_line)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	void *p;
+	int line;
+
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	sk_violation_set_handler(capture, NULL);
+	line = __LINE__ + 1;
+	p = sk_handle_lookup(&tab, h);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_null(p);
+	cr_assert_eq(seen.kind, SK_VIOLATION_HANDLE_STALE);
+	cr_assert_str_eq(seen.file, __FILE__);
+	cr_assert_eq(seen.line, (unsigned int)line);
+	cr_assert_eq(seen.object, &tab);
+	cr_assert(strstr(seen_detail, "stale"), "detail: %s", seen_detail);
+
+	o.destroyed = 0;
+	h = insert(&o, &alice);
+	sk_violation_set_handler(capture, NULL);
+	(void)sk_handle_release(&tab, h, &bob);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(seen.kind, SK_VIOLATION_HANDLE_WRONG_OWNER);
+	cr_assert(strstr(seen_detail, "'bob'") && strstr(seen_detail, "'alice'"), "detail: %s",
+		  seen_detail);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+}
+
+static void abort_setup(void)
+{
+	sk_violation_set_policy(SK_VIOLATION_ABORT);
+}
+
+Test(handle_abort, stale_lookup_aborts, .init = abort_setup, .signal = SIGABRT)
+{
+	struct sk_handle_table t;
+	struct sk_handle_owner owner;
+	int o;
+	sk_handle_t h;
+	void *p;
+
+	sk_handle_table_init(&t, NULL, NULL);
+	sk_handle_owner_init(&owner, "owner");
+	h = sk_handle_insert(&t, &o, &owner);
+	if (sk_handle_release(&t, h, &owner) == 0) {
+		p = sk_handle_lookup(&t, h);
+		(void)p;
+	}
+}
+
+Test(handle_abort, double_release_aborts, .init = abort_setup, .signal = SIGABRT)
+{
+	struct sk_handle_table t;
+	struct sk_handle_owner owner;
+	int o;
+	sk_handle_t h;
+
+	sk_handle_table_init(&t, NULL, NULL);
+	sk_handle_owner_init(&owner, "owner");
+	h = sk_handle_insert(&t, &o, &owner);
+	if (sk_handle_release(&t, h, &owner) == 0)
+		(void)sk_handle_release(&t, h, &owner);
+}
+
+/* ------------------------------------------------------------------------
+ * Typed tables
+ * ------------------------------------------------------------------------ */
+
+struct conn {
+	int fd;
+	int closed;
+};
+
+SK_HANDLE_TABLE(conn_table, struct conn);
+
+static unsigned int conn_closes;
+
+static void conn_free(struct conn *c, void *arg)
+{
+	cr_assert_eq(arg, &conn_closes);
+	c->closed = 1;
+	conn_closes++;
+}
+
+Test(handle, typed_table)
+{
+	struct conn_table conns;
+	struct conn c = { 7, 0 };
+	conn_table_handle_t h, b, n;
+	struct conn *p;
+	int rc;
+
+	conn_closes = 0;
+	sk_htable_init(conn_table, &conns, conn_free, &conn_closes);
+	h = sk_htable_insert(conn_table, &conns, &c, &alice);
+	cr_assert(!sk_handle_is_null(h.raw));
+	p = sk_htable_lookup(conn_table, &conns, h);
+	cr_assert_eq(p, &c);
+	cr_assert_eq(p->fd, 7);
+	sk_htable_put(conn_table, &conns, h);
+	b = sk_htable_borrow(conn_table, &conns, h);
+	cr_assert(sk_handle_is_borrowed(b.raw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER,
+			    rc = sk_htable_release(conn_table, &conns, b, &alice));
+	cr_assert_eq(rc, -EPERM);
+	n = sk_htable_transfer(conn_table, &conns, h, &alice, &bob);
+	cr_assert(!sk_handle_is_null(n.raw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, p = sk_htable_lookup(conn_table, &conns, h));
+	cr_assert_null(p);
+	SK_EXPECT_NO_VIOLATION(p = sk_htable_try_lookup(conn_table, &conns, h));
+	cr_assert_null(p);
+	p = sk_htable_try_lookup(conn_table, &conns, n);
+	cr_assert_eq(p, &c);
+	sk_htable_put(conn_table, &conns, n);
+	cr_assert_eq(sk_htable_release(conn_table, &conns, n, &bob), 0);
+	cr_assert_eq(conn_closes, 1);
+	cr_assert_eq(c.closed, 1);
+	SK_EXPECT_NO_VIOLATION(sk_htable_destroy(conn_table, &conns));
+}

@@ -1,0 +1,872 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test-lockdep.c - the lock validator: the kernel's lockdep
+ * scenarios (AA, ABBA, ABBCCA, ABCABC, ABCDBCDA, ...), each asserting the
+ * exact number of reports, plus what must not be reported (ordered
+ * nesting, trylock inversions, read-read cycles, a large correct program),
+ * capacity, the switch and the environment variable.  Criterion runs each
+ * test in a fresh process, so every test starts with an empty graph.
+ * Two-thread scenarios run their threads one after the other: the order
+ * is observed without the deadlock ever happening, which is the point.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <safekern/alloc.h>
+#include <safekern/lock.h>
+
+#include "sk-test.h"
+
+#define NT SK_NO_THREAD_SAFETY_ANALYSIS
+
+static void setup(void)
+{
+	sk_test_count_policy();
+	cr_assert_eq(sk_lockdep_enable(), 0);
+}
+
+TestSuite(lockdep, .init = setup);
+
+/* Locks of distinct classes (each sk_mutex_init() line is a class). */
+static struct sk_mutex A, B, C, D;
+
+static void init_abcd(void)
+{
+	sk_mutex_init(&A);
+	sk_mutex_init(&B);
+	sk_mutex_init(&C);
+	sk_mutex_init(&D);
+}
+
+/* Every mutex initialised here is in one class ("m"). */
+static void init_class_x(struct sk_mutex *m)
+{
+	sk_mutex_init(m);
+}
+
+static void lu2(struct sk_mutex *x, struct sk_mutex *y)
+{
+	sk_mutex_lock(x);
+	sk_mutex_lock(y);
+	sk_mutex_unlock(y);
+	sk_mutex_unlock(x);
+}
+
+#define LU2(x, y) lu2(&x, &y)
+
+static unsigned long inversions(void)
+{
+	return sk_violation_count(SK_VIOLATION_LOCK_ORDER_INVERSION);
+}
+
+/* ------------------------------------------------------------------------
+ * Self-deadlocks
+ * ------------------------------------------------------------------------ */
+
+NT static void aa_same_lock(void)
+{
+	sk_mutex_lock(&A);
+	/* The hardened check reports it; the validator does not again. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_mutex_lock(&A));
+	SK_EXPECT_NO_VIOLATION(sk_mutex_unlock(&A));
+	SK_EXPECT_NO_VIOLATION(sk_mutex_unlock(&A));
+}
+
+Test(lockdep, AA_same_lock_one_report)
+{
+	init_abcd();
+	aa_same_lock();
+}
+
+NT static void aa_same_class(struct sk_mutex *x1, struct sk_mutex *x2)
+{
+	sk_mutex_lock(x1);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_mutex_lock(x2));
+	sk_mutex_unlock(x2);
+	sk_mutex_unlock(x1);
+	/* Seen once, reported once. */
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_lock(x1);
+		sk_mutex_lock(x2);
+		sk_mutex_unlock(x2);
+		sk_mutex_unlock(x1);
+	});
+}
+
+Test(lockdep, AA_same_class_two_locks)
+{
+	struct sk_mutex x1, x2;
+
+	init_class_x(&x1);
+	init_class_x(&x2);
+	aa_same_class(&x1, &x2);
+}
+
+NT static void aba(void)
+{
+	sk_mutex_lock(&A);
+	sk_mutex_lock(&B);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_mutex_lock(&A));
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_unlock(&A); /* absorbed: A stays held */
+		sk_mutex_unlock(&B);
+		sk_mutex_unlock(&A);
+	});
+}
+
+Test(lockdep, ABA)
+{
+	init_abcd();
+	aba();
+	cr_assert_eq(inversions(), 0UL);
+}
+
+/* ------------------------------------------------------------------------
+ * Order inversions
+ * ------------------------------------------------------------------------ */
+
+Test(lockdep, ABBA_one_thread)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION(LU2(A, B));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(B, A));
+	/* Reported the first time only. */
+	SK_EXPECT_NO_VIOLATION(LU2(B, A));
+	SK_EXPECT_NO_VIOLATION(LU2(A, B));
+}
+
+static void *thread_ab(void *arg)
+{
+	(void)arg;
+	LU2(A, B);
+	return NULL;
+}
+
+static void *thread_ba(void *arg)
+{
+	(void)arg;
+	LU2(B, A);
+	return NULL;
+}
+
+static void run_thread(void *(*fn)(void *))
+{
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, fn, NULL), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+Test(lockdep, ABBA_two_threads)
+{
+	init_abcd();
+	/* One after the other: the inversion is seen, the deadlock never
+	 * happens. */
+	SK_EXPECT_NO_VIOLATION(run_thread(thread_ab));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, run_thread(thread_ba));
+}
+
+Test(lockdep, ABBCCA)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(B, C);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(C, A));
+}
+
+Test(lockdep, ABBCCDDA)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(B, C);
+		LU2(C, D);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, A));
+}
+
+Test(lockdep, ABCABC)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(C, A);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(B, C));
+}
+
+Test(lockdep, ABCDBCDA)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(C, D);
+		LU2(B, C);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, A));
+}
+
+Test(lockdep, ABCDBDDA)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(C, D);
+		LU2(B, D);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, A));
+}
+
+Test(lockdep, three_lock_chain_held_at_once)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_lock(&A);
+		sk_mutex_lock(&B);
+		sk_mutex_lock(&C);
+		sk_mutex_unlock(&C);
+		sk_mutex_unlock(&B);
+		sk_mutex_unlock(&A);
+	});
+	/* C then A closes A -> B -> C -> A. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(C, A));
+}
+
+/* The report carries both chains: names and file:line of each acquisition. */
+static char detail[1024];
+
+static void capture(const struct sk_violation *v, void *arg)
+{
+	(void)arg;
+	snprintf(detail, sizeof(detail), "%s", v->detail);
+}
+
+static int line_a1, line_b1, line_b2, line_a2;
+
+static void ab_marked(void)
+{
+	line_a1 = __LINE__ + 1;
+	sk_mutex_lock(&A);
+	line_b1 = __LINE__ + 1;
+	sk_mutex_lock(&B);
+	sk_mutex_unlock(&B);
+	sk_mutex_unlock(&A);
+}
+
+static void ba_marked(void)
+{
+	line_b2 = __LINE__ + 1;
+	sk_mutex_lock(&B);
+	line_a2 = __LINE__ + 1;
+	sk_mutex_lock(&A);
+	sk_mutex_unlock(&A);
+	sk_mutex_unlock(&B);
+}
+
+Test(lockdep, report_names_both_chains)
+{
+	char want[64];
+
+	init_abcd();
+	ab_marked();
+	sk_violation_set_handler(capture, NULL);
+	ba_marked();
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(inversions(), 1UL);
+	cr_assert(strstr(detail, "\"&A\""), "%s", detail);
+	cr_assert(strstr(detail, "\"&B\""), "%s", detail);
+	for (int i = 0; i < 4; i++) {
+		int line = (int[]){ line_a1, line_b1, line_b2, line_a2 }[i];
+
+		snprintf(want, sizeof(want), "test-lockdep.c:%d", line);
+		cr_assert(strstr(detail, want), "no %s in: %s", want, detail);
+	}
+}
+
+static SK_DEFINE_MUTEX(static_a);
+static SK_DEFINE_MUTEX(static_b);
+
+Test(lockdep, static_locks_are_classes_of_their_own)
+{
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_NO_VIOLATION(LU2(static_a, static_b));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(static_b, static_a));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(detail, "\"static_a\"") && strstr(detail, "\"static_b\""), "%s", detail);
+}
+
+/* ------------------------------------------------------------------------
+ * Rwlocks
+ * ------------------------------------------------------------------------ */
+
+static struct sk_rwlock RA, RB;
+
+static void init_rw(void)
+{
+	sk_rwlock_init(&RA);
+	sk_rwlock_init(&RB);
+}
+
+NT static void rw_write_write(void)
+{
+	sk_write_lock(&RA);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(&RA));
+	SK_EXPECT_NO_VIOLATION({
+		sk_write_unlock(&RA);
+		sk_write_unlock(&RA);
+	});
+}
+
+/* 1 if nobody holds @rw. */
+static int rw_free(struct sk_rwlock *rw)
+{
+	if (!sk_write_trylock(rw))
+		return 0;
+	sk_write_unlock(rw);
+	return 1;
+}
+
+Test(lockdep, rwlock_write_write)
+{
+	init_rw();
+	rw_write_write();
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(rw_free(&RA), 1));
+}
+
+NT static void rw_read_then_write(void)
+{
+	sk_read_lock(&RA);
+	/* Only the validator sees this one: without it, this deadlocks. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(&RA));
+	SK_EXPECT_NO_VIOLATION({
+		sk_write_unlock(&RA); /* the refused write: absorbed */
+		sk_read_unlock(&RA);
+	});
+}
+
+Test(lockdep, rwlock_read_then_write_same_lock)
+{
+	init_rw();
+	rw_read_then_write();
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(rw_free(&RA), 1));
+}
+
+/* (Clang's analysis does not model recursive read locks.) */
+NT static void read_twice(void)
+{
+	sk_read_lock(&RA);
+	sk_read_lock(&RA);
+	sk_read_unlock(&RA);
+	sk_read_unlock(&RA);
+}
+
+Test(lockdep, rwlock_recursive_read_is_fine)
+{
+	init_rw();
+	SK_EXPECT_NO_VIOLATION(read_twice());
+}
+
+static void rr(struct sk_rwlock *x, struct sk_rwlock *y)
+{
+	sk_read_lock(x);
+	sk_read_lock(y);
+	sk_read_unlock(y);
+	sk_read_unlock(x);
+}
+
+static void ww(struct sk_rwlock *x, struct sk_rwlock *y)
+{
+	sk_write_lock(x);
+	sk_write_lock(y);
+	sk_write_unlock(y);
+	sk_write_unlock(x);
+}
+
+static void rw_(struct sk_rwlock *x, struct sk_rwlock *y)
+{
+	sk_read_lock(x);
+	sk_write_lock(y);
+	sk_write_unlock(y);
+	sk_read_unlock(x);
+}
+
+static void wr(struct sk_rwlock *x, struct sk_rwlock *y)
+{
+	sk_write_lock(x);
+	sk_read_lock(y);
+	sk_read_unlock(y);
+	sk_write_unlock(x);
+}
+
+Test(lockdep, rwlock_read_read_cycle_is_no_deadlock)
+{
+	/* Readers never wait for readers (reader-preferring rwlock). */
+	init_rw();
+	SK_EXPECT_NO_VIOLATION({
+		rr(&RA, &RB);
+		rr(&RB, &RA);
+	});
+}
+
+Test(lockdep, rwlock_read_write_inversion)
+{
+	/* T1 read-holds A, wants B for writing; T2 write-holds B, wants A for
+	 * writing: each waits for the other. */
+	init_rw();
+	SK_EXPECT_NO_VIOLATION(rw_(&RA, &RB));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ww(&RB, &RA));
+}
+
+Test(lockdep, rwlock_write_then_read_inversion)
+{
+	/* T1 write-holds A, wants B for writing; T2 read-holds B, wants A for
+	 * reading: T2 waits for T1's write, T1 for T2's read. */
+	init_rw();
+	SK_EXPECT_NO_VIOLATION(ww(&RA, &RB));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, rr(&RB, &RA));
+}
+
+Test(lockdep, rwlock_reads_meeting_in_a_cycle_are_fine)
+{
+	/* T1 write-holds A, wants B for reading; T2 read-holds B, wants A for
+	 * reading: T1 gets B (readers share), no wait cycle. */
+	init_rw();
+	SK_EXPECT_NO_VIOLATION({
+		wr(&RA, &RB);
+		rr(&RB, &RA);
+	});
+}
+
+/* ------------------------------------------------------------------------
+ * Unlock imbalance, thread exit
+ * ------------------------------------------------------------------------ */
+
+NT static void imbalance(struct sk_spinlock *s)
+{
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(&A));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_spin_unlock(s));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_write_unlock(&RA));
+	/* Readers are not recorded; the validator (or the fact that nobody
+	 * holds the lock) catches this one. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_read_unlock(&RA));
+	sk_mutex_lock(&A);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_unlock(&A));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(&A));
+}
+
+Test(lockdep, unlock_imbalance)
+{
+	struct sk_spinlock s;
+
+	init_abcd();
+	init_rw();
+	sk_spin_lock_init(&s);
+	imbalance(&s);
+	/* The locks are intact. */
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		rr(&RA, &RB);
+		ww(&RA, &RB);
+	});
+}
+
+NT static void out_of_order(void)
+{
+	sk_mutex_lock(&A);
+	sk_mutex_lock(&B);
+	sk_mutex_lock(&C);
+	sk_mutex_unlock(&B); /* C is validated again, in the context of A */
+	sk_mutex_lock(&D);
+	sk_mutex_unlock(&A);
+	sk_mutex_unlock(&D);
+	sk_mutex_unlock(&C);
+}
+
+Test(lockdep, out_of_order_unlock_is_fine)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION(out_of_order());
+	SK_EXPECT_NO_VIOLATION(out_of_order());
+	/* The order it recorded is still enforced. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, A));
+}
+
+NT static void *exit_holding(void *arg)
+{
+	(void)arg;
+	sk_mutex_lock(&A);
+	sk_read_lock(&RA);
+	return NULL;
+}
+
+Test(lockdep, lock_held_at_thread_exit)
+{
+	init_abcd();
+	init_rw();
+	/* One report for the thread, naming both locks. */
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD_AT_EXIT, run_thread(exit_holding));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(detail, "2 locks") && strstr(detail, "\"&A\"") && strstr(detail, "\"&RA\""),
+		  "%s", detail);
+	/* (A and RA stay locked by the dead thread: that is the bug reported.) */
+}
+
+/* ------------------------------------------------------------------------
+ * What must not be reported
+ * ------------------------------------------------------------------------ */
+
+NT static void nested(struct sk_mutex *parent, struct sk_mutex *child, struct sk_spinlock *sp,
+		      struct sk_spinlock *sc, struct sk_rwlock *wp, struct sk_rwlock *wc)
+{
+	sk_mutex_lock(parent);
+	sk_mutex_lock_nested(child, SK_SINGLE_DEPTH_NESTING);
+	sk_spin_lock(sp);
+	sk_spin_lock_nested(sc, 1);
+	sk_write_lock(wp);
+	sk_write_lock_nested(wc, 1);
+	sk_write_unlock(wc);
+	sk_write_unlock(wp);
+	sk_spin_unlock(sc);
+	sk_spin_unlock(sp);
+	sk_mutex_unlock(child);
+	sk_mutex_unlock(parent);
+}
+
+static void init_class_s(struct sk_spinlock *s)
+{
+	sk_spin_lock_init(s);
+}
+
+static void init_class_w(struct sk_rwlock *w)
+{
+	sk_rwlock_init(w);
+}
+
+Test(lockdep, nested_subclass_accepted)
+{
+	struct sk_mutex p, c;
+	struct sk_spinlock sp, sc;
+	struct sk_rwlock wp, wc;
+
+	init_class_x(&p);
+	init_class_x(&c);
+	init_class_s(&sp);
+	init_class_s(&sc);
+	init_class_w(&wp);
+	init_class_w(&wc);
+	SK_EXPECT_NO_VIOLATION({
+		nested(&p, &c, &sp, &sc, &wp, &wc);
+		nested(&c, &p, &sc, &sp, &wc, &wp); /* by role, not by instance */
+	});
+}
+
+NT static int try_inversion(void)
+{
+	int got = 0;
+
+	LU2(A, B); /* records A -> B */
+	sk_mutex_lock(&B);
+	if (sk_mutex_trylock(&A)) { /* cannot deadlock: not reported */
+		got = 1;
+		sk_mutex_unlock(&A);
+	}
+	sk_mutex_unlock(&B);
+	return got;
+}
+
+Test(lockdep, trylock_inversion_is_not_a_deadlock)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(try_inversion(), 1));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(try_inversion(), 1));
+}
+
+NT static void try_then_block(void)
+{
+	sk_mutex_lock(&A);
+	if (sk_mutex_trylock(&B)) {
+		sk_mutex_lock(&C); /* blocks holding B: B -> C (and A -> C) */
+		sk_mutex_unlock(&C);
+		sk_mutex_unlock(&B);
+	}
+	sk_mutex_unlock(&A);
+}
+
+Test(lockdep, locks_taken_under_a_trylock_depend_on_it)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION(try_then_block());
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(C, B));
+}
+
+/* A program with many locks, always taken in one order (index order),
+ * several threads, mutexes, spinlocks and both sides of rwlocks. */
+#define MANY 24
+static struct sk_mutex many_m[MANY];
+static struct sk_spinlock many_s[MANY];
+static struct sk_rwlock many_rw[MANY];
+static struct sk_lock_class_key many_keys[3][MANY];
+
+/* A run of up to 6 consecutive indices, each lock of a kind that depends
+ * on the index and on the round's variant: a few hundred distinct chains
+ * (a program's locking patterns are few; random subsets would make
+ * millions, which no program has and the chain cache is not sized for). */
+NT static void many_round(uint64_t *seed)
+{
+	unsigned int kinds[6], n, start, variant;
+
+	*seed ^= *seed << 13;
+	*seed ^= *seed >> 7;
+	*seed ^= *seed << 17;
+	start = (unsigned int)(*seed % MANY);
+	n = 1 + (unsigned int)((*seed >> 16) % 6);
+	variant = (unsigned int)(*seed >> 32) & 1;
+	if (start + n > MANY)
+		n = MANY - start;
+	for (unsigned int k = 0; k < n; k++) {
+		unsigned int i = start + k;
+
+		kinds[k] = (i + variant) & 3;
+		switch (kinds[k]) {
+		case 0:
+			sk_mutex_lock(&many_m[i]);
+			break;
+		case 1:
+			sk_spin_lock(&many_s[i]);
+			break;
+		case 2:
+			sk_read_lock(&many_rw[i]);
+			break;
+		default:
+			sk_write_lock(&many_rw[i]);
+			break;
+		}
+	}
+	while (n--) {
+		unsigned int i = start + n;
+
+		switch (kinds[n]) {
+		case 0:
+			sk_mutex_unlock(&many_m[i]);
+			break;
+		case 1:
+			sk_spin_unlock(&many_s[i]);
+			break;
+		case 2:
+			sk_read_unlock(&many_rw[i]);
+			break;
+		default:
+			sk_write_unlock(&many_rw[i]);
+			break;
+		}
+	}
+}
+
+static void *many_worker(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+
+	for (uint64_t i = 0; i < sk_test_iters(20000, 500); i++)
+		many_round(&seed);
+	return NULL;
+}
+
+Test(lockdep, correct_program_reports_nothing)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < MANY; i++) {
+		sk_mutex_init(&many_m[i]);
+		sk_spin_lock_init(&many_s[i]);
+		sk_rwlock_init(&many_rw[i]);
+		sk_lockdep_set_class(&many_m[i], &many_keys[0][i]);
+		sk_lockdep_set_class(&many_s[i], &many_keys[1][i]);
+		sk_lockdep_set_class(&many_rw[i], &many_keys[2][i]);
+	}
+	detail[0] = '\0';
+	sk_violation_set_handler(capture, NULL);
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, many_worker, (void *)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(sk_violation_total(), 0UL, "%s", detail);
+	cr_assert(sk_lockdep_enabled());
+}
+
+/* ------------------------------------------------------------------------
+ * Lock classes, capacity
+ * ------------------------------------------------------------------------ */
+
+Test(lockdep, lock_in_zeroed_memory_is_reported_once)
+{
+	struct sk_mutex *m = sk_kzalloc(sizeof(*m));
+
+	cr_assert_not_null(m);
+	/* A zeroed pthread mutex works, but the lock has no class. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {
+		sk_mutex_lock(m);
+		sk_mutex_unlock(m);
+	});
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_lock(m);
+		sk_mutex_unlock(m);
+	});
+	sk_kfree(m);
+}
+
+NT static void lock_unlock_ndeep(struct sk_mutex *ms, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		sk_mutex_lock(&ms[i]);
+	for (unsigned int i = n; i-- > 0;)
+		sk_mutex_unlock(&ms[i]);
+}
+
+Test(lockdep, held_stack_depth_48)
+{
+	static struct sk_mutex ms[49];
+	static struct sk_lock_class_key keys[49];
+
+	for (int i = 0; i < 49; i++) {
+		sk_mutex_init(&ms[i]);
+		sk_lockdep_set_class(&ms[i], &keys[i]);
+	}
+	SK_EXPECT_NO_VIOLATION(lock_unlock_ndeep(ms, 48));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCKDEP_CAPACITY, lock_unlock_ndeep(ms, 49));
+	cr_assert(!sk_lockdep_enabled(), "validation stops");
+	SK_EXPECT_NO_VIOLATION(lock_unlock_ndeep(ms, 49));
+	cr_assert_eq(sk_lockdep_enable(), -ENOSPC);
+}
+
+Test(lockdep, out_of_classes_reported_once_then_stops)
+{
+	static struct sk_lock_class_key keys[8200];
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCKDEP_CAPACITY, {
+		for (int i = 0; i < 8200; i++) {
+			sk_lockdep_set_class(&m, &keys[i]);
+			sk_mutex_lock(&m);
+			sk_mutex_unlock(&m);
+		}
+	});
+	cr_assert(!sk_lockdep_enabled());
+	/* Everything still works, unvalidated. */
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(B, A);
+	});
+}
+
+/* ------------------------------------------------------------------------
+ * The switch
+ * ------------------------------------------------------------------------ */
+
+TestSuite(lockdep_switch, .init = sk_test_count_policy);
+
+Test(lockdep_switch, debug_units_turn_it_on)
+{
+#ifdef SK_DEBUG
+	const char *env = getenv("SAFEKERN_LOCKDEP");
+
+	if (!env || strcmp(env, "0"))
+		cr_assert(sk_lockdep_enabled(), "a -DSK_DEBUG unit includes lock.h");
+#endif
+	cr_assert_eq(sk_lockdep_enable(), 0);
+	cr_assert(sk_lockdep_enabled());
+}
+
+NT static void disable_while_holding(void)
+{
+	sk_mutex_lock(&A);
+	cr_assert_eq(sk_lockdep_disable(), -EBUSY);
+	cr_assert(sk_lockdep_enabled());
+	sk_mutex_unlock(&A);
+}
+
+Test(lockdep_switch, disable_and_enable)
+{
+	cr_assert_eq(sk_lockdep_enable(), 0);
+	init_abcd();
+	disable_while_holding();
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	cr_assert(!sk_lockdep_enabled());
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, B);
+		LU2(B, A); /* not validated: off */
+	});
+	cr_assert_eq(sk_lockdep_enable(), 0);
+	SK_EXPECT_NO_VIOLATION(LU2(C, D));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, C));
+}
+
+/* Runs tests/lockdep-env-helper[-debug] with SAFEKERN_LOCKDEP set. */
+static void run_helper(const char *name, const char *env, char *out, size_t len)
+{
+	char path[4096], envvar[64];
+	char *argv[] = { path, NULL };
+	char *envp[] = { envvar, (char *)"SAFEKERN_VIOLATION=count", NULL };
+	posix_spawn_file_actions_t fa;
+	ssize_t n, got = 0;
+	int fds[2], status;
+	pid_t pid;
+	char *slash;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	cr_assert(n > 0);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	cr_assert_not_null(slash);
+	snprintf(slash + 1, 64, "%s", name);
+	snprintf(envvar, sizeof(envvar), "SAFEKERN_LOCKDEP=%s", env);
+	cr_assert_eq(pipe(fds), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	cr_assert_eq(posix_spawn(&pid, path, &fa, NULL, argv, envp), 0, "spawn %s", path);
+	close(fds[1]);
+	while ((n = read(fds[0], out + got, len - 1 - (size_t)got)) > 0)
+		got += n;
+	out[got] = '\0';
+	close(fds[0]);
+	posix_spawn_file_actions_destroy(&fa);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: %s", name, out);
+}
+
+Test(lockdep_switch, env_turns_it_on_in_an_unchanged_binary)
+{
+	char out[4096];
+
+	run_helper("lockdep-env-helper", "1", out, sizeof(out));
+	cr_assert(strstr(out, "enabled=1 inversions=1"), "%s", out);
+}
+
+Test(lockdep_switch, env_zero_keeps_it_off_even_in_a_debug_build)
+{
+	char out[4096];
+
+	run_helper("lockdep-env-helper-debug", "0", out, sizeof(out));
+	cr_assert(strstr(out, "enabled=0 inversions=0"), "%s", out);
+	run_helper("lockdep-env-helper", "0", out, sizeof(out));
+	cr_assert(strstr(out, "enabled=0 inversions=0"), "%s", out);
+}
+
+Test(lockdep_switch, env_invalid_value_is_named)
+{
+	char out[4096];
+
+	run_helper("lockdep-env-helper", "yes", out, sizeof(out));
+	cr_assert(strstr(out, "invalid SAFEKERN_LOCKDEP=\"yes\""), "%s", out);
+}

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test-slab.c - object caches: creation, allocation, statistics,
+ * the leak report on destroy, the debug checks (use after free,
+ * overflow, double free, wrong cache), tool mode, and a child program
+ * under memcheck (or ASan) that must be caught by the tool.
+ *
+ * Built twice: hardened and -DSK_DEBUG.  Tests of the debug checks create
+ * their caches with SK_SLAB_DEBUG, so they run at both levels.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <safekern/alloc.h>
+#include <safekern/slab.h>
+
+#include "sk-test.h"
+
+#if defined(__has_include) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define HAVE_MEMCHECK_H 1
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+/* Whether the library describes its blocks to a tool in this run. */
+static bool tool_mode(void)
+{
+#ifdef TEST_ASAN
+	return true;
+#else
+	return sk_test_under_valgrind();
+#endif
+}
+
+/*
+ * A write the tools would rightly flag, done on purpose so that the
+ * library's own checks can be tested under memcheck and ASan too.
+ */
+__attribute__((noinline, no_sanitize("address"))) static void poke(void *p, size_t off,
+								  unsigned char v)
+{
+#ifdef HAVE_MEMCHECK_H
+	VALGRIND_DISABLE_ERROR_REPORTING;
+#endif
+	((volatile unsigned char *)p)[off] = v;
+#ifdef HAVE_MEMCHECK_H
+	VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+}
+
+/* Hide constant sizes from gcc, which rightly warns about them at compile time. */
+static size_t opaque(size_t v)
+{
+	__asm__ volatile("" : "+r"(v));
+	return v;
+}
+
+static struct sk_kmem_cache_stats stats_of(struct sk_kmem_cache *c)
+{
+	struct sk_kmem_cache_stats st;
+
+	sk_kmem_cache_stats(c, &st);
+	return st;
+}
+
+#define assert_stats(c, l, p, a, f)                                           \
+	do {                                                                  \
+		struct sk_kmem_cache_stats sk_st = stats_of(c);               \
+		cr_assert(sk_st.live == (l) && sk_st.peak == (p) &&           \
+				  sk_st.allocs == (a) && sk_st.frees == (f),  \
+			  "stats live %lu peak %lu allocs %lu frees %lu, expected %lu %lu %lu %lu", \
+			  sk_st.live, sk_st.peak, sk_st.allocs, sk_st.frees,  \
+			  (unsigned long)(l), (unsigned long)(p), (unsigned long)(a), \
+			  (unsigned long)(f));                                \
+	} while (0)
+
+static char last_detail[1024];
+static unsigned long handler_calls;
+
+static void capture(const struct sk_violation *v, void *arg)
+{
+	(void)arg;
+	handler_calls++;
+	snprintf(last_detail, sizeof(last_detail), "%s", v->detail);
+}
+
+static void setup(void)
+{
+	sk_test_count_policy();
+}
+
+TestSuite(slab, .init = setup);
+TestSuite(slab_debug, .init = setup);
+TestSuite(slab_tools, .init = setup);
+
+/* ------------------------------------------------------------------------
+ * Creation
+ * ------------------------------------------------------------------------ */
+
+Test(slab, create_and_introspect)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("conn", 24, 0, 0, NULL);
+	struct sk_kmem_cache *d = sk_kmem_cache_create(NULL, 8, 0, 0, NULL);
+
+	cr_assert_not_null(c);
+	cr_assert_not_null(d);
+	cr_assert_str_eq(sk_kmem_cache_name(c), "conn");
+	cr_assert_str_eq(sk_kmem_cache_name(d), "?");
+	cr_assert_eq(sk_kmem_cache_size(c), 24);
+	cr_assert_eq(sk_kmem_cache_align(c), 16);
+	cr_assert_eq(sk_kmem_cache_align(d), 8);
+#ifdef SK_DEBUG
+	/* A unit built with -DSK_DEBUG creates debug caches. */
+	cr_assert_eq(sk_kmem_cache_flags(c), SK_SLAB_DEBUG);
+#else
+	cr_assert_eq(sk_kmem_cache_flags(c), 0);
+#endif
+	assert_stats(c, 0, 0, 0, 0);
+	cr_assert_eq(stats_of(c).quarantined, 0);
+	/* NULL objects and caches are ignored. */
+	sk_kmem_cache_free(c, NULL);
+	assert_stats(c, 0, 0, 0, 0);
+	cr_assert_eq(sk_kmem_cache_destroy(NULL), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(d), 0);
+	/* The flag selects the debug level in any unit. */
+	c = sk_kmem_cache_create("dbg", 16, 0, SK_SLAB_DEBUG, NULL);
+	cr_assert_eq(sk_kmem_cache_flags(c), SK_SLAB_DEBUG);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), 0);
+}
+
+Test(slab, create_rejects_invalid_arguments)
+{
+	struct sk_kmem_cache *c = NULL;
+
+	errno = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    c = sk_kmem_cache_create("zero", opaque(0), 0, 0, NULL));
+	cr_assert_null(c);
+	cr_assert_eq(errno, EINVAL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    c = sk_kmem_cache_create("align3", 16, 3, 0, NULL));
+	cr_assert_null(c);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    c = sk_kmem_cache_create("align2M", 16, (size_t)2 << 20, 0, NULL));
+	cr_assert_null(c);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    c = sk_kmem_cache_create("flags", 16, 0, 0x80, NULL));
+	cr_assert_null(c);
+}
+
+Test(slab, create_size_overflow_fails_cleanly)
+{
+	unsigned long before = sk_kmalloc_overflows();
+	struct sk_kmem_cache *c;
+
+	errno = 0;
+	SK_EXPECT_NO_VIOLATION(c = sk_kmem_cache_create("huge", opaque(SIZE_MAX - 8), 64, 0, NULL));
+	cr_assert_null(c);
+	cr_assert_eq(errno, EOVERFLOW);
+	cr_assert_eq(sk_kmalloc_overflows(), before + 1);
+	SK_EXPECT_NO_VIOLATION(c = sk_kmem_cache_create("huge", opaque(SIZE_MAX / 2), 0,
+							SK_SLAB_DEBUG, NULL));
+	cr_assert_null(c);
+	cr_assert_eq(sk_kmalloc_overflows(), before + 2);
+}
+
+Test(slab, hwcache_align_follows_the_kernel)
+{
+	static const size_t sizes[][2] = { { 100, 64 }, { 64, 64 }, { 33, 64 }, { 32, 32 },
+					   { 20, 32 }, { 16, 16 }, { 8, 8 }, { 5000, 64 } };
+
+	for (size_t i = 0; i < SK_ARRAY_SIZE(sizes); i++) {
+		struct sk_kmem_cache *c =
+			sk_kmem_cache_create("hw", sizes[i][0], 0, SK_SLAB_HWCACHE_ALIGN, NULL);
+		void *p;
+
+		cr_assert_not_null(c);
+		cr_assert_eq(sk_kmem_cache_align(c), sizes[i][1] < 8 ? 8 : sizes[i][1],
+			     "size %zu: align %zu", sizes[i][0], sk_kmem_cache_align(c));
+		cr_assert(sk_kmem_cache_flags(c) & SK_SLAB_HWCACHE_ALIGN);
+		p = sk_kmem_cache_alloc(c);
+		cr_assert_not_null(p);
+		cr_assert_eq((uintptr_t)p % sizes[i][1], 0);
+		sk_kmem_cache_free(c, p);
+		cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Allocation
+ * ------------------------------------------------------------------------ */
+
+Test(slab, alloc_honours_size_and_alignment)
+{
+	static const size_t aligns[] = { 0, 1, 8, 16, 32, 64, 256, 4096 };
+	static const size_t sizes[] = { 1, 24, 100, 4096, 5000, 70000 };
+
+	for (size_t a = 0; a < SK_ARRAY_SIZE(aligns); a++) {
+		for (size_t s = 0; s < SK_ARRAY_SIZE(sizes); s++) {
+			struct sk_kmem_cache *c =
+				sk_kmem_cache_create("sizes", sizes[s], aligns[a], 0, NULL);
+			unsigned char *p[8];
+			size_t want = sk_kmem_cache_align(c);
+
+			cr_assert_not_null(c);
+			cr_assert(want >= aligns[a] && want >= 8);
+			for (int i = 0; i < 8; i++) {
+				p[i] = sk_kmem_cache_alloc(c);
+				cr_assert_not_null(p[i]);
+				cr_assert_eq((uintptr_t)p[i] % want, 0, "size %zu align %zu: %p",
+					     sizes[s], want, (void *)p[i]);
+				memset(p[i], i, sizes[s]);
+			}
+			for (int i = 0; i < 8; i++) {
+				cr_assert_eq(p[i][0], i);
+				cr_assert_eq(p[i][sizes[s] - 1], i);
+				sk_kmem_cache_free(c, p[i]);
+			}
+			assert_stats(c, 0, 8, 8, 8);
+			cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+		}
+	}
+	cr_assert_eq(sk_violation_total(), 0);
+}
+
+Test(slab, zalloc_zeroes_even_reused_memory)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("z", 300, 0, 0, NULL);
+
+	cr_assert_not_null(c);
+	for (int round = 0; round < 4; round++) {
+		unsigned char *p = sk_kmem_cache_zalloc(c);
+
+		cr_assert_not_null(p);
+		for (int i = 0; i < 300; i++)
+			cr_assert_eq(p[i], 0, "round %d byte %d", round, i);
+		memset(p, 0xee, 300);
+		sk_kmem_cache_free(c, p);
+	}
+	assert_stats(c, 0, 1, 4, 4);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+struct conn {
+	unsigned long magic;
+	int refs;
+	char buf[52];
+};
+
+static unsigned long ctor_calls;
+
+static void conn_ctor(void *obj)
+{
+	struct conn *cn = obj;
+
+	ctor_calls++;
+	cr_assert_eq(cn->refs, cn->refs); /* touching it is fine */
+	cn->magic = 0xc0ffee;
+	cn->refs = 1;
+}
+
+Test(slab, constructor_runs_on_every_object)
+{
+	struct sk_kmem_cache *c =
+		sk_kmem_cache_create("conn", sizeof(struct conn), alignof(struct conn), 0, conn_ctor);
+	struct conn *a, *b;
+
+	cr_assert_not_null(c);
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_zalloc(c);
+	cr_assert_eq(ctor_calls, 2);
+	cr_assert_eq(a->magic, 0xc0ffee);
+	cr_assert_eq(b->magic, 0xc0ffee);
+	cr_assert_eq(b->refs, 1);
+	for (size_t i = 0; i < sizeof(b->buf); i++)
+		cr_assert_eq(b->buf[i], 0); /* zalloc: zeroed, then constructed */
+	a->refs = 7;
+	sk_kmem_cache_free(c, a);
+	a = sk_kmem_cache_alloc(c);
+	cr_assert_eq(ctor_calls, 3);
+	cr_assert_eq(a->refs, 1);
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+Test(slab, statistics_are_exact_on_one_thread)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("st", 40, 0, 0, NULL);
+	void *p[20];
+
+	for (int i = 0; i < 10; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	assert_stats(c, 10, 10, 10, 0);
+	for (int i = 0; i < 4; i++)
+		sk_kmem_cache_free(c, p[i]);
+	assert_stats(c, 6, 10, 10, 4);
+	for (int i = 0; i < 2; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	assert_stats(c, 8, 10, 12, 4);
+	/* A new peak reached and left between two reads is still recorded. */
+	for (int i = 10; i < 15; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	for (int i = 10; i < 15; i++)
+		sk_kmem_cache_free(c, p[i]);
+	assert_stats(c, 8, 13, 17, 9);
+	for (int i = 0; i < 2; i++)
+		sk_kmem_cache_free(c, p[i]);
+	for (int i = 4; i < 10; i++)
+		sk_kmem_cache_free(c, p[i]);
+	assert_stats(c, 0, 13, 17, 17);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Destroy with live objects
+ * ------------------------------------------------------------------------ */
+
+static void destroy_with_live(unsigned int flags)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("leaky", 64, 0, flags, NULL);
+	char *a = sk_kmem_cache_alloc(c);
+	char *b = sk_kmem_cache_alloc(c);
+	int rc = 0;
+	void *none = (void *)1;
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b);
+	memset(a, 'a', 64);
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_LEAK, rc = sk_kmem_cache_destroy(c));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(rc, -EBUSY);
+	cr_assert(strstr(last_detail, "\"leaky\" destroyed with 2 live objects"), "%s",
+		  last_detail);
+	/* Nothing was released: the objects and the statistics are intact. */
+	cr_assert_eq(a[63], 'a');
+	memset(b, 'b', 64);
+	assert_stats(c, 2, 2, 2, 0);
+	/* The destroyed cache refuses new objects and a second destroy. */
+	errno = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, none = sk_kmem_cache_alloc(c));
+	cr_assert_null(none);
+	cr_assert_eq(errno, EINVAL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, rc = sk_kmem_cache_destroy(c));
+	cr_assert_eq(rc, -EBUSY);
+	/* It takes its objects back; the last one releases it (memcheck: no leak). */
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, a));
+	assert_stats(c, 1, 2, 2, 1);
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, b));
+}
+
+Test(slab, destroy_with_live_objects_reports_and_keeps_them)
+{
+	destroy_with_live(0);
+}
+
+Test(slab_debug, destroy_with_live_objects_reports_and_keeps_them)
+{
+	destroy_with_live(SK_SLAB_DEBUG);
+}
+
+static int alloc_here_line;
+
+static __attribute__((noinline)) void *alloc_here(struct sk_kmem_cache *c)
+{
+	alloc_here_line = __LINE__ + 1;
+	return sk_kmem_cache_alloc(c);
+}
+
+Test(slab_debug, destroy_leak_report_names_allocation_sites)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("sites", 32, 0, SK_SLAB_DEBUG, NULL);
+	void *a = alloc_here(c), *b = alloc_here(c);
+	void *d = sk_kmem_cache_alloc(c);
+	char want[128];
+
+	sk_violation_set_handler(capture, NULL);
+	cr_assert_eq(sk_kmem_cache_destroy(c), -EBUSY);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(handler_calls, 1);
+	cr_assert(strstr(last_detail, "with 3 live objects"), "%s", last_detail);
+	/* Grouped by site: alloc_here() twice, this test once. */
+	snprintf(want, sizeof(want), "test-slab.c:%d in alloc_here() x2 (", alloc_here_line);
+	cr_assert(strstr(last_detail, want), "want \"%s\" in: %s", want, last_detail);
+	cr_assert(strstr(last_detail, "x1 ("), "%s", last_detail);
+	snprintf(want, sizeof(want), "%p", a);
+	cr_assert(strstr(last_detail, want), "address %s missing: %s", want, last_detail);
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	sk_kmem_cache_free(c, d);
+}
+
+/* ------------------------------------------------------------------------
+ * Debug caches
+ * ------------------------------------------------------------------------ */
+
+Test(slab_debug, quarantine_is_fifo_and_counted)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("q", 32, 0, SK_SLAB_DEBUG, NULL);
+	unsigned char *a = sk_kmem_cache_alloc(c), *b = sk_kmem_cache_alloc(c);
+	void *x, *y;
+
+	/* New objects are filled with 0x5a (undefined to memcheck: read natively). */
+	if (!sk_test_under_valgrind())
+		for (int i = 0; i < 32; i++)
+			cr_assert_eq(a[i], 0x5a);
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(stats_of(c).quarantined, 2);
+	assert_stats(c, 0, 2, 2, 2);
+	/* The next allocations take the oldest freed objects, checked. */
+	SK_EXPECT_NO_VIOLATION(x = sk_kmem_cache_alloc(c));
+	SK_EXPECT_NO_VIOLATION(y = sk_kmem_cache_alloc(c));
+	cr_assert_eq(x, (void *)a);
+	cr_assert_eq(y, (void *)b);
+	cr_assert_eq(stats_of(c).quarantined, 0);
+	assert_stats(c, 2, 2, 4, 2);
+	sk_kmem_cache_free(c, x);
+	sk_kmem_cache_free(c, y);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+Test(slab_debug, quarantine_is_bounded)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("qb", 16, 0, SK_SLAB_DEBUG, NULL);
+	enum { N = 1100 };
+	void **p = sk_kcalloc(N, sizeof(*p));
+
+	for (int i = 0; i < N; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < N; i++)
+		sk_kmem_cache_free(c, p[i]);
+	cr_assert_eq(stats_of(c).quarantined, 1024);
+	assert_stats(c, 0, N, N, N);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), 0);
+	sk_kfree(p);
+}
+
+Test(slab_debug, use_after_free_is_caught_on_next_alloc)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("uaf", 48, 0, SK_SLAB_DEBUG, NULL);
+	char *a = sk_kmem_cache_alloc(c);
+	char *b = NULL;
+
+	sk_kmem_cache_free(c, a);
+	poke(a, 10, 'X'); /* the bug */
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, b = sk_kmem_cache_alloc(c));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(last_detail, "byte 10 is 0x58, expected 0x6b"), "%s", last_detail);
+	cr_assert(strstr(last_detail, "freed at ") && strstr(last_detail, "test-slab.c:"), "%s",
+		  last_detail);
+	/* A fresh object, never the damaged one. */
+	cr_assert_not_null(b);
+	cr_assert_neq(b, a);
+	assert_stats(c, 1, 1, 2, 1);
+	cr_assert_eq(stats_of(c).quarantined, 0);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+Test(slab_debug, use_after_free_anywhere_is_caught_on_alloc_and_destroy)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("uaf2", 13, 0, SK_SLAB_DEBUG, NULL);
+	char *a = sk_kmem_cache_alloc(c);
+	char *b = sk_kmem_cache_alloc(c);
+	void *x = NULL;
+	int rc = -1;
+
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	poke(a, 12, 0);  /* the last byte (0xa5) */
+	poke(b, 13, 0);  /* the red zone of a free object */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, x = sk_kmem_cache_alloc(c));
+	sk_kmem_cache_free(c, x);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, x = sk_kmem_cache_alloc(c));
+	sk_kmem_cache_free(c, x);
+	/* Objects still quarantined are checked when the cache goes. */
+	x = sk_kmem_cache_alloc(c);
+	sk_kmem_cache_free(c, x);
+	poke(x, 0, 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, rc = sk_kmem_cache_destroy(c));
+	cr_assert_eq(rc, 0);
+}
+
+static void overflow_at(size_t size, size_t off)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("ovf", size, 0, SK_SLAB_DEBUG, NULL);
+	char *a = sk_kmem_cache_alloc(c);
+	unsigned long total = sk_violation_total();
+	void *b;
+
+	poke(a, off, 'Z');
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_OVERFLOW, sk_kmem_cache_free(c, a));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(last_detail, "is 0x5a, expected 0xcc"), "%s", last_detail);
+	/* Reported, then freed: the statistics moved, the red zone was restored. */
+	assert_stats(c, 0, 1, 1, 1);
+	SK_EXPECT_NO_VIOLATION(b = sk_kmem_cache_alloc(c));
+	cr_assert_eq(b, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), total + 1);
+}
+
+Test(slab_debug, overflow_is_caught_on_free)
+{
+	overflow_at(40, 40);      /* one byte past the object */
+	overflow_at(13, 15);      /* padding up to 8 bytes belongs to the red zone */
+	overflow_at(13, 13 + 3 + 16 - 1); /* the last red zone byte */
+}
+
+Test(slab_debug, double_free_is_refused)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("df", 32, 0, SK_SLAB_DEBUG, NULL);
+	void *a = sk_kmem_cache_alloc(c);
+	void *b = sk_kmem_cache_alloc(c);
+
+	sk_kmem_cache_free(c, a);
+	assert_stats(c, 1, 2, 2, 1);
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, a));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(last_detail, "already free (freed at ") &&
+			  strstr(last_detail, "test-slab.c:"),
+		  "%s", last_detail);
+	assert_stats(c, 1, 2, 2, 1);
+	cr_assert_eq(stats_of(c).quarantined, 1);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+Test(slab_debug, wrong_cache_is_refused)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("mine", 32, 0, SK_SLAB_DEBUG, NULL);
+	struct sk_kmem_cache *o = sk_kmem_cache_create("other", 32, 0, SK_SLAB_DEBUG, NULL);
+	void *a = sk_kmem_cache_alloc(c);
+	void *k = sk_kmalloc(32);
+	long local = 0;
+
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, a));
+	cr_assert(strstr(last_detail, "belongs to cache \"mine\""), "%s", last_detail);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, &local));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, k));
+	sk_violation_set_handler(NULL, NULL);
+	/* Refused: neither cache's statistics moved. */
+	assert_stats(c, 1, 1, 1, 0);
+	assert_stats(o, 0, 0, 0, 0);
+	cr_assert_eq(local, 0);
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, a));
+	sk_kfree(k);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(o), 0);
+}
+
+Test(slab_debug, hardened_object_freed_to_debug_cache_is_refused)
+{
+	struct sk_kmem_cache *h = sk_kmem_cache_create("h", 32, 0, 0, NULL);
+	struct sk_kmem_cache *d = sk_kmem_cache_create("d", 32, 0, SK_SLAB_DEBUG, NULL);
+	void *a = sk_kmem_cache_alloc(h);
+
+	if (sk_kmem_cache_flags(h) & SK_SLAB_DEBUG) {
+		/* -DSK_DEBUG unit: h is a debug cache too; covered above. */
+		sk_kmem_cache_free(h, a);
+	} else {
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(d, a));
+		assert_stats(h, 1, 1, 1, 0);
+		assert_stats(d, 0, 0, 0, 0);
+		sk_kmem_cache_free(h, a);
+	}
+	cr_assert_eq(sk_kmem_cache_destroy(h), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(d), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * SAFEKERN_SLAB_DEBUG, through a child process
+ * ------------------------------------------------------------------------ */
+
+static int run_child(const char *const argv[], const char *env, char *out, size_t outlen)
+{
+	int fds[2], status;
+	pid_t pid;
+	size_t got = 0;
+	ssize_t n;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		if (env)
+			putenv((char *)env);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while (got + 1 < outlen && (n = read(fds[0], out + got, outlen - got - 1)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static const char *helper(void)
+{
+	const char *h = getenv("SK_TEST_SLAB_HELPER");
+
+	cr_assert_not_null(h, "SK_TEST_SLAB_HELPER not set (run through meson test)");
+	return h;
+}
+
+Test(slab_debug, env_var_makes_every_cache_debug)
+{
+	const char *argv[] = { helper(), "flags", NULL };
+	char out[4096];
+	int st;
+
+	if (sk_test_under_valgrind())
+		cr_skip_test("the child would run outside valgrind's view; covered natively");
+	st = run_child(argv, "SAFEKERN_SLAB_DEBUG=1", out, sizeof(out));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	cr_assert(strstr(out, "flags=2"), "%s", out);
+	st = run_child(argv, "SAFEKERN_SLAB_DEBUG=0", out, sizeof(out));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	cr_assert(strstr(out, "flags=0"), "%s", out);
+	st = run_child(argv, "SAFEKERN_SLAB_DEBUG=yes", out, sizeof(out));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
+	cr_assert(strstr(out, "invalid SAFEKERN_SLAB_DEBUG=\"yes\""), "%s", out);
+	cr_assert(strstr(out, "flags=0"), "%s", out);
+}
+
+/* ------------------------------------------------------------------------
+ * Tool mode: hardened caches and the kmalloc family check frees too
+ * ------------------------------------------------------------------------ */
+
+Test(slab_tools, tool_mode_checks_hardened_frees)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("t", 48, 0, 0, NULL);
+	struct sk_kmem_cache *o = sk_kmem_cache_create("o", 48, 0, 0, NULL);
+	void *a, *b, *k;
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG)
+		cr_skip_test("debug caches: covered by slab_debug");
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_alloc(c);
+	k = sk_kmalloc(48);
+	sk_kmem_cache_free(c, a);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, a));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, b));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(c, k));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(b));
+	assert_stats(c, 1, 2, 2, 1);
+	assert_stats(o, 0, 0, 0, 0);
+	sk_kmem_cache_free(c, b);
+	sk_kfree(k);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(k));
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(o), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The tools see cache objects: a child under memcheck, or built with ASan
+ * ------------------------------------------------------------------------ */
+
+static bool have_valgrind(void)
+{
+	const char *argv[] = { "valgrind", "--version", NULL };
+	char out[256];
+	int st = run_child(argv, NULL, out, sizeof(out));
+
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* memcheck's log must contain @what in a record whose stack names @fn. */
+static void expect_record(const char *log, const char *what, const char *fn)
+{
+	const char *p = log;
+
+	while ((p = strstr(p, what))) {
+		/* A record ends at the first line that is only "==PID==". */
+		const char *rec_end = strstr(p, "==\n");
+		const char *at = strstr(p, fn);
+
+		if (at && (!rec_end || at < rec_end))
+			return;
+		p++;
+	}
+	cr_assert_fail("memcheck did not report \"%s\" in %s():\n%s", what, fn, log);
+}
+
+static void memcheck_child(const char *env)
+{
+	const char *argv[] = { "valgrind", "--tool=memcheck", "--leak-check=full",
+			       "--show-leak-kinds=definite", "--num-callers=30", helper(),
+			       "memcheck", NULL };
+	static char out[1 << 17];
+	int st;
+
+	if (sk_test_under_valgrind())
+		cr_skip_test("already running under valgrind (runs in the plain stages)");
+#ifdef TEST_ASAN
+	cr_skip_test("ASan build: the child is an ASan program (see slab_tools.asan_*)");
+#endif
+	if (!have_valgrind())
+		cr_skip_test("valgrind is not installed (Debian package valgrind): tool "
+			     "visibility not checked");
+	st = run_child(argv, env, out, sizeof(out));
+	if (strstr(out, "unhandled dwarf2") || strstr(out, "debuginfo reader"))
+		cr_skip_test("this valgrind cannot read the build's debug info (clang 14 writes "
+			     "DWARF 5, valgrind 3.19 reads DWARF 4): checked in the gcc builds");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d:\n%s", st, out);
+	cr_assert(strstr(out, "destroy=-16 leaks=1"), "%s", out);
+	/* The leaked cache object and kmalloc block, by their allocating functions. */
+	expect_record(out, "200 bytes in 1 blocks are definitely lost", "leak_one");
+	expect_record(out, "333 bytes in 1 blocks are definitely lost", "kmalloc_leak_one");
+	/* The overflow and the use after free, as memcheck reports them for malloc. */
+	expect_record(out, "Invalid write of size 1", "overflow_one");
+	expect_record(out, "is 0 bytes after a block of size 200 alloc'd", "overflow_one");
+	expect_record(out, "Invalid write of size 1", "use_after_free_one");
+	expect_record(out, "is 8 bytes inside a block of size 200 free'd", "use_after_free_one");
+	cr_assert(strstr(out, "ERROR SUMMARY: 4 errors"), "%s", out);
+}
+
+Test(slab_tools, memcheck_reports_leaked_and_overflowed_objects, .timeout = 120)
+{
+	memcheck_child(NULL);
+}
+
+Test(slab_tools, memcheck_reports_them_in_debug_caches_too, .timeout = 120)
+{
+	memcheck_child("SAFEKERN_SLAB_DEBUG=1");
+}
+
+#ifdef TEST_ASAN
+static void asan_child(const char *mode, const char *fn)
+{
+	const char *argv[] = { helper(), mode, NULL };
+	static char out[1 << 16];
+	int st = run_child(argv, NULL, out, sizeof(out));
+
+	cr_assert(!(WIFEXITED(st) && WEXITSTATUS(st) == 0), "ASan did not stop the child:\n%s",
+		  out);
+	cr_assert(strstr(out, "ERROR: AddressSanitizer: use-after-poison"), "%s", out);
+	cr_assert(strstr(out, fn), "%s", out);
+}
+
+Test(slab_tools, asan_reports_overflowed_object, .timeout = 120)
+{
+	asan_child("overflow", "overflow_one");
+}
+
+Test(slab_tools, asan_reports_use_after_free, .timeout = 120)
+{
+	asan_child("uaf", "use_after_free_one");
+}
+#endif
