@@ -49,6 +49,9 @@
  *	0 for single-threaded cases
  * @done: iterations completed: set to @iters before run(); a run() that
  *	gives up lowers it, and the sample counts the fewest any thread did
+ * @stop: for multi-threaded cases, a flag the harness raises at
+ *	@deadline_ns (sk_bench_stopped(): cheap enough to poll every
+ *	iteration); NULL for single-threaded cases
  */
 struct sk_bench_thread {
 	unsigned int id;
@@ -58,6 +61,7 @@ struct sk_bench_thread {
 	uint64_t sink;
 	double deadline_ns;
 	uint64_t done;
+	const int *stop;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -69,10 +73,22 @@ static inline double sk_bench_now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* Whether a multi-threaded run is past its deadline (check it rarely). */
+/*
+ * Whether the harness has called a multi-threaded sample off (a relaxed
+ * load of a read-mostly word: poll it every iteration).
+ */
+static inline bool sk_bench_stopped(const struct sk_bench_thread *t)
+{
+	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether a multi-threaded run is past its deadline, by the flag or by the
+ * clock (the clock costs a vDSO call: check it rarely).
+ */
 static inline bool sk_bench_expired(const struct sk_bench_thread *t)
 {
-	return t->deadline_ns > 0 && sk_bench_now_ns() > t->deadline_ns;
+	return sk_bench_stopped(t) || (t->deadline_ns > 0 && sk_bench_now_ns() > t->deadline_ns);
 }
 
 /**

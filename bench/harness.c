@@ -105,10 +105,25 @@ static double case_ops(const struct sk_bench_case *c, uint64_t iters)
 	return (double)iters * per;
 }
 
+/*
+ * The watchdog of a multi-threaded sample: the main thread sleeps until
+ * every worker has finished or the deadline has passed, and then raises
+ * @stop, which the workers can poll every iteration.  (A worker that only
+ * read the clock every few thousand items could run on for minutes when a
+ * peer collapses to milliseconds per item.)
+ */
+struct watchdog {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int finished;
+	int stop;
+};
+
 struct thread_arg {
 	struct sk_bench_thread t;
 	const struct sk_bench_case *c;
 	pthread_barrier_t *barrier;
+	struct watchdog *wd;
 	pthread_t tid;
 	double start, end;
 };
@@ -127,7 +142,29 @@ static void *thread_main(void *arg)
 	a->start = now_ns();
 	a->c->run(&a->t);
 	a->end = now_ns();
+	pthread_mutex_lock(&a->wd->lock);
+	a->wd->finished++;
+	pthread_cond_signal(&a->wd->cond);
+	pthread_mutex_unlock(&a->wd->lock);
 	return NULL;
+}
+
+/* Wait for the workers until @deadline_ns, then call the sample off. */
+static void watch(struct watchdog *wd, unsigned int n, double deadline_ns)
+{
+	struct timespec ts = { (time_t)(deadline_ns / 1e9),
+			       (long)(deadline_ns - (double)(time_t)(deadline_ns / 1e9) * 1e9) };
+
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	pthread_mutex_lock(&wd->lock);
+	while (wd->finished < n) {
+		if (pthread_cond_timedwait(&wd->cond, &wd->lock, &ts) == ETIMEDOUT) {
+			__atomic_store_n(&wd->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wd->lock);
 }
 
 /*
@@ -147,7 +184,7 @@ static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, 
 	}
 	*done = iters;
 	if (!c->threads || c->threads == 1) {
-		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters, NULL };
 
 		t0 = now_ns();
 		c->run(&t);
@@ -156,6 +193,8 @@ static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, 
 	} else {
 		struct thread_arg *args = calloc(n, sizeof(*args));
 		pthread_barrier_t barrier;
+		struct watchdog wd = { .finished = 0, .stop = 0 };
+		pthread_condattr_t ca;
 
 		if (!args) {
 			perror("sk-bench");
@@ -163,17 +202,25 @@ static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, 
 		}
 		double deadline = now_ns() + budget_ns;
 
+		pthread_mutex_init(&wd.lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&wd.cond, &ca);
+		pthread_condattr_destroy(&ca);
 		pthread_barrier_init(&barrier, NULL, n + 1);
 		for (unsigned int i = 0; i < n; i++) {
-			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0, deadline, iters };
+			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0, deadline, iters,
+							      &wd.stop };
 			args[i].c = c;
 			args[i].barrier = &barrier;
+			args[i].wd = &wd;
 			if (pthread_create(&args[i].tid, NULL, thread_main, &args[i])) {
 				perror("sk-bench: pthread_create");
 				exit(1);
 			}
 		}
 		pthread_barrier_wait(&barrier);
+		watch(&wd, n, deadline);
 		for (unsigned int i = 0; i < n; i++)
 			pthread_join(args[i].tid, NULL);
 		/* From the first thread's start to the last thread's end. */
@@ -187,6 +234,8 @@ static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, 
 			if (args[i].t.done < *done)
 				*done = args[i].t.done;
 		pthread_barrier_destroy(&barrier);
+		pthread_cond_destroy(&wd.cond);
+		pthread_mutex_destroy(&wd.lock);
 		free(args);
 	}
 	if (c->teardown)
@@ -358,7 +407,7 @@ static int run_callgrind(const struct options *o)
 		}
 		uint64_t iters = o->iters ? o->iters : c->callgrind_iters ? c->callgrind_iters : 100000;
 		void *state = c->setup ? c->setup(c) : NULL;
-		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters, NULL };
 
 #ifdef HAVE_CALLGRIND
 		CALLGRIND_START_INSTRUMENTATION;
