@@ -404,6 +404,7 @@ Test(ptr_ring, corrupt_stamp_is_refused)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
 			    cr_assert_eq(sk_ptr_ring_consume_bulk(&r, buf, 1), 0));
 	cr_assert_eq(POS(&r), before);
+	sk_ptr_ring_cleanup(&r, NULL);
 }
 
 Test(ptr_ring, corruption_under_abort_policy_aborts, .signal = SIGABRT)
