@@ -17,6 +17,8 @@
 #include <safekern/lock.h>
 #include <safekern/refcount.h>
 #include <safekern/slab.h>
+#include <safekern/kfifo.h>
+#include <safekern/ptr_ring.h>
 #include <safekern/violation.h>
 #include <safekern/wkref.h>
 
