@@ -112,10 +112,14 @@ void sk__rcu_free_cb(struct rcu_head *rcu)
 	struct sk_rcu_head *h = sk_container_of(rcu, struct sk_rcu_head, rcu);
 	void *obj;
 
-	/* The queueing thread's stores, then every reader that could see it. */
-	HANDED_OVER(rcu, sizeof(*rcu));
+	/*
+	 * The queueing thread's stores, then every reader that could see it.
+	 * The edges first: drd forgets a happens-before object whose memory
+	 * is cleaned, and h->rcu is where the edge on h lives.
+	 */
 	SK__RCU_EDGE_AFTER(h);
 	SK__RCU_EDGE_AFTER(&sk__rcu_gp_edge);
+	HANDED_OVER(rcu, sizeof(*rcu));
 	obj = (char *)h - h->offset;
 	switch (h->how) {
 	case SK__RCU_FREE_KFREE:

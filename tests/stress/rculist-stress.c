@@ -271,7 +271,10 @@ int main(void)
 		sk_init_hlist_head(&table[b]);
 	cache = sk_kmem_cache_create("rculist-stress", sizeof(struct item), 0, 0, NULL);
 	sk_check(cache, "cache");
-	writer_ops = sk_test_iters(400000, 2000);
+	/* drd and helgrind serialise the threads and liburcu's grace periods
+	 * wait on them: a fixed, small count under valgrind keeps the run
+	 * within about a minute. */
+	writer_ops = sk_test_under_valgrind() ? 1500 : sk_test_iters(400000, 2000);
 
 	for (unsigned long i = 0; i < READERS; i++)
 		sk_check(!pthread_create(&readers[i], NULL, reader_main, (void *)(uintptr_t)i),
