@@ -159,6 +159,7 @@
 #include <safekern/annotate.h>
 #include <safekern/compiler.h>
 #include <safekern/list.h>
+#include <safekern/locked_list.h>
 #include <safekern/violation.h>
 
 #if defined(__SANITIZE_THREAD__)
@@ -1255,6 +1256,131 @@ static inline void sk__call_rcu_free(void *obj, struct sk_rcu_head *h, unsigned 
 			sk__call_rcu_free(sk__cfr, &sk__cfr->rhf, SK__RCU_FREE_FN, NULL, (fn), \
 					  "call_rcu_free", SK_CALLSITE);      \
 	} while (0)
+
+/* ------------------------------------------------------------------------
+ * The locked list (safekern/locked_list.h) with RCU readers: writers
+ * serialised by its mutex (checked by clang -Wthread-safety, and at run
+ * time at the debug level), readers lock-free.
+ * ------------------------------------------------------------------------ */
+
+static inline bool sk__locked_list_add_rcu(struct sk_list_head *entry, struct sk_locked_list *l,
+					   bool tail, const char *op, const struct sk_callsite *cs)
+	SK_MUST_HOLD(l->lock);
+static inline bool sk__locked_list_add_rcu(struct sk_list_head *entry, struct sk_locked_list *l,
+					   bool tail, const char *op, const struct sk_callsite *cs)
+{
+	if (SK__LL_NOT_HELD(l, op, cs))
+		return false;
+	if (sk_unlikely(!sk__list_add_rcu(entry, &l->head_, tail, op, cs)))
+		return false;
+	l->len_++;
+	return true;
+}
+
+/**
+ * sk_locked_list_add_rcu() - add an entry at the front, for RCU readers
+ * @new: the entry (not on a list, initialised as the readers expect)
+ * @l: the list
+ *
+ * As sk_list_add_rcu() on the list's head, counted.  Debug: the lock.
+ *
+ * Context: @l->lock held (checked by clang -Wthread-safety); readers may
+ * walk the list meanwhile.
+ */
+#define sk_locked_list_add_rcu(new, l)                                        \
+	((void)sk__locked_list_add_rcu((new), (l), false, "locked_list_add_rcu", SK_CALLSITE))
+
+/**
+ * sk_locked_list_add_tail_rcu() - add an entry at the back, for RCU readers
+ * @new: the entry (not on a list)
+ * @l: the list
+ *
+ * As sk_list_add_tail_rcu() on the list's head, counted.
+ *
+ * Context: @l->lock held; readers may walk the list meanwhile.
+ */
+#define sk_locked_list_add_tail_rcu(new, l)                                   \
+	((void)sk__locked_list_add_rcu((new), (l), true, "locked_list_add_tail_rcu", SK_CALLSITE))
+
+static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk_locked_list *l,
+					   const struct sk_callsite *cs) SK_MUST_HOLD(l->lock);
+static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk_locked_list *l,
+					   const struct sk_callsite *cs)
+{
+	if (SK__LL_NOT_HELD(l, "locked_list_del_rcu", cs))
+		return false;
+	if (sk_unlikely(!sk__list_del_rcu(entry, "locked_list_del_rcu", cs)))
+		return false;
+	l->len_--;
+	return true;
+}
+
+/**
+ * sk_locked_list_del_rcu() - delete an entry that RCU readers may be standing on
+ * @entry: the entry (on @l)
+ * @l: the list
+ *
+ * As sk_list_del_rcu(), counted: ->next is left for readers, ->prev
+ * poisoned.  Free the entry after a grace period (sk_kfree_rcu()).
+ *
+ * Context: @l->lock held; readers may walk the list meanwhile.
+ */
+#define sk_locked_list_del_rcu(entry, l)                                      \
+	((void)sk__locked_list_del_rcu((entry), (l), SK_CALLSITE))
+
+static inline bool sk__locked_list_replace_rcu(struct sk_list_head *old, struct sk_list_head *entry,
+					       struct sk_locked_list *l,
+					       const struct sk_callsite *cs) SK_MUST_HOLD(l->lock);
+static inline bool sk__locked_list_replace_rcu(struct sk_list_head *old, struct sk_list_head *entry,
+					       struct sk_locked_list *l,
+					       const struct sk_callsite *cs)
+{
+	if (SK__LL_NOT_HELD(l, "locked_list_replace_rcu", cs))
+		return false;
+	return sk__list_replace_rcu(old, entry, cs);
+}
+
+/**
+ * sk_locked_list_replace_rcu() - put a new entry in the place of an old one
+ * @old: the entry to replace (on @l)
+ * @new: the entry to put in its place (not on a list)
+ * @l: the list
+ *
+ * As sk_list_replace_rcu(); the count does not change.  Free @old after a
+ * grace period.
+ *
+ * Context: @l->lock held; readers may walk the list meanwhile.
+ */
+#define sk_locked_list_replace_rcu(old, new, l)                               \
+	((void)sk__locked_list_replace_rcu((old), (new), (l), SK_CALLSITE))
+
+/**
+ * sk_locked_list_for_each_entry_rcu() - walk a locked list as an RCU reader
+ * @pos: the entry cursor
+ * @l: the list
+ * @member: the &struct sk_list_head within the entry
+ *
+ * sk_list_for_each_entry_rcu() over the list's head, without its lock.
+ * Debug: reported once if the walk starts outside a read-side critical
+ * section (holding @l->lock instead is not recognised here: under the
+ * lock use sk_locked_list_for_each_entry()).
+ *
+ * Context: a read-side critical section.
+ */
+#define sk_locked_list_for_each_entry_rcu(pos, l, member)                     \
+	sk_list_for_each_entry_rcu(pos, &(l)->head_, member)
+
+/**
+ * sk_locked_list_first_or_null_rcu() - the first entry of a locked list, for an RCU reader
+ * @l: the list
+ * @type: the type of the entries
+ * @member: the &struct sk_list_head within @type
+ *
+ * Context: a read-side critical section.
+ * Return: the first entry, or NULL if the list is empty.
+ */
+#define sk_locked_list_first_or_null_rcu(l, type, member)                     \
+	sk_list_first_or_null_rcu(&(l)->head_, type, member)
 
 #ifdef __cplusplus
 }
