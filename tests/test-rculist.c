@@ -265,7 +265,7 @@ Test(rculist, del_never_added)
 Test(rculist, add_double_and_corrupt)
 {
 	SK_LIST_HEAD(head);
-	struct item it[3];
+	struct item it[3] = { { .value = 1 }, { .value = 2 }, { .value = 3 } };
 
 	sk_list_add_tail_rcu(&it[0].node, &head);
 	sk_list_add_tail_rcu(&it[1].node, &head);
