@@ -11,6 +11,7 @@
 #include <safekern/cleanup.h>
 #include <safekern/compiler.h>
 #include <safekern/list.h>
+#include <safekern/locked_list.h>
 #include <safekern/handle.h>
 #include <safekern/klist.h>
 #include <safekern/kref.h>
