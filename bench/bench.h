@@ -12,9 +12,10 @@
  * A case's run() does t->iters iterations of its operation on its thread.
  * Single-threaded cases run on the main thread, pinned to CPU 0;
  * multi-threaded ones (.threads = N) run on N threads pinned round-robin,
- * released together by a barrier; the time is from the release to the last
- * thread's end.  ops per sample = iters * .ops_per_iter (default: the
- * number of threads, i.e. every thread's iterations count).
+ * released together by a barrier; the time is from the first thread's
+ * start to the last thread's end, as the threads themselves read the
+ * clock.  ops per sample = iters * .ops_per_iter (default: the number of
+ * threads, i.e. every thread's iterations count).
  *
  * setup() (optional) runs before every sample and teardown() after it,
  * untimed; the state pointer it returns is passed to run().
@@ -27,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef SK_DEBUG
 #define SK_BENCH_LEVEL "debug"
@@ -41,6 +43,15 @@
  * @iters: iterations this thread must do
  * @state: the pointer setup() returned
  * @sink: write results here so the compiler cannot drop the work
+ * @deadline_ns: for multi-threaded cases, the CLOCK_MONOTONIC time after
+ *	which run() may give up (sk_bench_expired()), so that a case that
+ *	collapses (threads spinning on a preempted one) cannot stall the run;
+ *	0 for single-threaded cases
+ * @done: iterations completed: set to @iters before run(); a run() that
+ *	gives up lowers it, and the sample counts the fewest any thread did
+ * @stop: for multi-threaded cases, a flag the harness raises at
+ *	@deadline_ns (sk_bench_stopped(): cheap enough to poll every
+ *	iteration); NULL for single-threaded cases
  */
 struct sk_bench_thread {
 	unsigned int id;
@@ -48,7 +59,37 @@ struct sk_bench_thread {
 	uint64_t iters;
 	void *state;
 	uint64_t sink;
+	double deadline_ns;
+	uint64_t done;
+	const int *stop;
 };
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline double sk_bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/*
+ * Whether the harness has called a multi-threaded sample off (a relaxed
+ * load of a read-mostly word: poll it every iteration).
+ */
+static inline bool sk_bench_stopped(const struct sk_bench_thread *t)
+{
+	return t->stop && __atomic_load_n(t->stop, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether a multi-threaded run is past its deadline, by the flag or by the
+ * clock (the clock costs a vDSO call: check it rarely).
+ */
+static inline bool sk_bench_expired(const struct sk_bench_thread *t)
+{
+	return sk_bench_stopped(t) || (t->deadline_ns > 0 && sk_bench_now_ns() > t->deadline_ns);
+}
 
 /**
  * struct sk_bench_case - one measured case

@@ -74,10 +74,7 @@ struct result {
 
 static double now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	return sk_bench_now_ns();
 }
 
 static unsigned int ncpus(void)
@@ -108,10 +105,25 @@ static double case_ops(const struct sk_bench_case *c, uint64_t iters)
 	return (double)iters * per;
 }
 
+/*
+ * The watchdog of a multi-threaded sample: the main thread sleeps until
+ * every worker has finished or the deadline has passed, and then raises
+ * @stop, which the workers can poll every iteration.  (A worker that only
+ * read the clock every few thousand items could run on for minutes when a
+ * peer collapses to milliseconds per item.)
+ */
+struct watchdog {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned int finished;
+	int stop;
+};
+
 struct thread_arg {
 	struct sk_bench_thread t;
 	const struct sk_bench_case *c;
 	pthread_barrier_t *barrier;
+	struct watchdog *wd;
 	pthread_t tid;
 	double start, end;
 };
@@ -130,11 +142,37 @@ static void *thread_main(void *arg)
 	a->start = now_ns();
 	a->c->run(&a->t);
 	a->end = now_ns();
+	pthread_mutex_lock(&a->wd->lock);
+	a->wd->finished++;
+	pthread_cond_signal(&a->wd->cond);
+	pthread_mutex_unlock(&a->wd->lock);
 	return NULL;
 }
 
-/* One timed sample: returns elapsed ns. */
-static double sample(struct sk_bench_case *c, uint64_t iters)
+/* Wait for the workers until @deadline_ns, then call the sample off. */
+static void watch(struct watchdog *wd, unsigned int n, double deadline_ns)
+{
+	struct timespec ts = { (time_t)(deadline_ns / 1e9),
+			       (long)(deadline_ns - (double)(time_t)(deadline_ns / 1e9) * 1e9) };
+
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	pthread_mutex_lock(&wd->lock);
+	while (wd->finished < n) {
+		if (pthread_cond_timedwait(&wd->cond, &wd->lock, &ts) == ETIMEDOUT) {
+			__atomic_store_n(&wd->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wd->lock);
+}
+
+/*
+ * One timed sample: returns elapsed ns; *@done gets the iterations that
+ * count (fewer than @iters if a thread gave up at its deadline, @budget_ns
+ * after the threads were created).
+ */
+static double sample(struct sk_bench_case *c, uint64_t iters, double budget_ns, uint64_t *done)
 {
 	void *state = c->setup ? c->setup(c) : NULL;
 	unsigned int n = case_threads(c);
@@ -144,8 +182,9 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 		fprintf(stderr, "sk-bench: setup of %s/%s failed\n", c->group, c->name);
 		exit(1);
 	}
+	*done = iters;
 	if (!c->threads || c->threads == 1) {
-		struct sk_bench_thread t = { 0, 1, iters, state, 0 };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters, NULL };
 
 		t0 = now_ns();
 		c->run(&t);
@@ -154,22 +193,34 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 	} else {
 		struct thread_arg *args = calloc(n, sizeof(*args));
 		pthread_barrier_t barrier;
+		struct watchdog wd = { .finished = 0, .stop = 0 };
+		pthread_condattr_t ca;
 
 		if (!args) {
 			perror("sk-bench");
 			exit(1);
 		}
+		double deadline = now_ns() + budget_ns;
+
+		pthread_mutex_init(&wd.lock, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&wd.cond, &ca);
+		pthread_condattr_destroy(&ca);
 		pthread_barrier_init(&barrier, NULL, n + 1);
 		for (unsigned int i = 0; i < n; i++) {
-			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0 };
+			args[i].t = (struct sk_bench_thread){ i, n, iters, state, 0, deadline, iters,
+							      &wd.stop };
 			args[i].c = c;
 			args[i].barrier = &barrier;
+			args[i].wd = &wd;
 			if (pthread_create(&args[i].tid, NULL, thread_main, &args[i])) {
 				perror("sk-bench: pthread_create");
 				exit(1);
 			}
 		}
 		pthread_barrier_wait(&barrier);
+		watch(&wd, n, deadline);
 		for (unsigned int i = 0; i < n; i++)
 			pthread_join(args[i].tid, NULL);
 		/* From the first thread's start to the last thread's end. */
@@ -179,7 +230,12 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 			t0 = args[i].start < t0 ? args[i].start : t0;
 			t1 = args[i].end > t1 ? args[i].end : t1;
 		}
+		for (unsigned int i = 0; i < n; i++)
+			if (args[i].t.done < *done)
+				*done = args[i].t.done;
 		pthread_barrier_destroy(&barrier);
+		pthread_cond_destroy(&wd.cond);
+		pthread_mutex_destroy(&wd.lock);
 		free(args);
 	}
 	if (c->teardown)
@@ -187,16 +243,35 @@ static double sample(struct sk_bench_case *c, uint64_t iters)
 	return t1 - t0;
 }
 
+/* How long a multi-threaded sample may run before its threads give up. */
+#define SAMPLE_BUDGET(target_ns) ((target_ns) * 20 > 2e8 ? (target_ns) * 20 : 2e8)
+
+/*
+ * Calibration of a multi-threaded case trusts samples of this many
+ * iterations or more (not in --quick runs, which only smoke-test).
+ */
+#define MIN_THREADED_ITERS (UINT64_C(1) << 16)
+
 /* Iterations for one sample to take about @target_ns. */
-static uint64_t calibrate(struct sk_bench_case *c, double target_ns)
+static uint64_t calibrate(struct sk_bench_case *c, double target_ns, uint64_t min_threaded)
 {
 	uint64_t iters = 16;
 
 	for (;;) {
-		double t = sample(c, iters);
+		uint64_t done;
+		double t = sample(c, iters, SAMPLE_BUDGET(target_ns), &done);
 
-		if (t >= target_ns / 8 || iters >= (UINT64_C(1) << 40)) {
-			double per = t / (double)iters;
+		/*
+		 * Threads can take milliseconds to be scheduled on a loaded
+		 * machine: a short threaded sample measures that, not the work,
+		 * and would calibrate to samples that measure it again.  A
+		 * sample ten times the target is trusted anyway (a case that
+		 * collapses must not take minutes to calibrate).
+		 */
+		if (c->threads > 1 && iters < min_threaded && t < 10 * target_ns)
+			t = 0;
+		if (t >= target_ns / 8 || iters >= (UINT64_C(1) << 40) || done < iters) {
+			double per = t / (double)(done ? done : 1);
 			double want = per > 0 ? target_ns / per : (double)iters * 2;
 
 			return want < 1 ? 1 : (uint64_t)want;
@@ -332,7 +407,7 @@ static int run_callgrind(const struct options *o)
 		}
 		uint64_t iters = o->iters ? o->iters : c->callgrind_iters ? c->callgrind_iters : 100000;
 		void *state = c->setup ? c->setup(c) : NULL;
-		struct sk_bench_thread t = { 0, 1, iters, state, 0 };
+		struct sk_bench_thread t = { 0, 1, iters, state, 0, 0, iters, NULL };
 
 #ifdef HAVE_CALLGRIND
 		CALLGRIND_START_INSTRUMENTATION;
@@ -442,7 +517,7 @@ int sk_bench_main(int argc, char **argv)
 		for (unsigned int k = 0; k < m; k++) {
 			struct result *r = &res[members[k]];
 
-			r->iters = calibrate(r->c, o.time_ms * 1e6);
+			r->iters = calibrate(r->c, o.time_ms * 1e6, o.quick ? 0 : MIN_THREADED_ITERS);
 			r->samples = calloc(o.reps, sizeof(double));
 			if (!r->samples)
 				return 1;
@@ -453,9 +528,11 @@ int sk_bench_main(int argc, char **argv)
 		for (unsigned int rep = 0; rep < o.reps; rep++) {
 			for (unsigned int k = 0; k < m; k++) {
 				struct result *r = &res[members[k]];
-				double t = sample(r->c, r->iters);
+				uint64_t done;
+				double t = sample(r->c, r->iters, SAMPLE_BUDGET(o.time_ms * 1e6),
+						  &done);
 
-				r->samples[r->n++] = t / case_ops(r->c, r->iters);
+				r->samples[r->n++] = t / case_ops(r->c, done ? done : 1);
 			}
 		}
 		for (unsigned int k = 0; k < m; k++) {

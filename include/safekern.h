@@ -11,11 +11,15 @@
 #include <safekern/cleanup.h>
 #include <safekern/compiler.h>
 #include <safekern/list.h>
+#include <safekern/locked_list.h>
 #include <safekern/handle.h>
+#include <safekern/klist.h>
 #include <safekern/kref.h>
 #include <safekern/lock.h>
 #include <safekern/refcount.h>
 #include <safekern/slab.h>
+#include <safekern/kfifo.h>
+#include <safekern/ptr_ring.h>
 #include <safekern/violation.h>
 #include <safekern/wkref.h>
 

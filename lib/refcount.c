@@ -8,8 +8,10 @@
  * good range; everything that costs instructions (which kind, what the old
  * value was) happens here, once per misuse.
  */
+#include <safekern/kref.h>
 #include <safekern/refcount.h>
 
+#include "lockdep-internal.h"
 #include "violation-internal.h"
 
 static const char *const op_names[SK__REFCOUNT_OP_NR] = {
@@ -102,4 +104,24 @@ void sk__refcount_saturate(sk_refcount_t *r, int old, int i, enum sk__refcount_o
 	else
 		sk__violation(kind, r, cs, caller, "refcount_t: %s(%d): %s (count was %d)", name, i,
 			      what, old);
+}
+
+/*
+ * The debug check after sk_kref_put_mutex()/sk_kref_put_lock() called
+ * release(): the lock must be gone from this thread's held-lock stack.  The
+ * validator's stack holds addresses and the call sites of the acquisitions:
+ * an entry for @lock acquired at @cs is the put's own acquisition, which
+ * release() should have dropped (an entry from an outer acquisition of the
+ * same lock, a relock that was refused and already reported, does not
+ * match @cs).  @lock is never dereferenced: release() may have freed it.
+ */
+void sk__kref_check_unlocked(const void *lock, const char *what, const struct sk_callsite *cs)
+{
+	if (!__atomic_load_n(&sk__lockdep_on, __ATOMIC_RELAXED) || !cs)
+		return;
+	if (sk_unlikely(sk__lockdep_held_site(lock) == cs))
+		sk__violation(SK_VIOLATION_LOCK_HELD, lock, cs, SK__RET_IP,
+			      "%s: the release function returned with the lock held (it must "
+			      "unlock it); the lock stays held",
+			      what);
 }

@@ -202,3 +202,146 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 	cr_assert_not_null(r);
 	sk_kfree_sized(r, 100);
 }
+
+/* ------------------------------------------------------------------------
+ * The cleanup class kfree: sk_free(kfree)
+ *
+ * Whether the class freed a block is visible in tool mode (memcheck and
+ * ASan runs), where the library checks frees: a further sk_kfree() of a
+ * block the class freed is a reported double free, and one of a block it
+ * did not free is fine.  Outside tool mode the tests still run every path
+ * (and a double free by the class would corrupt jemalloc's heap).
+ * ------------------------------------------------------------------------ */
+
+/* In tool mode: true if @p was already freed (the probe free is refused). */
+static bool was_freed(void *p)
+{
+	unsigned long before = sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE);
+
+	sk_kfree(p);
+	return sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE) == before + 1;
+}
+
+Test(kfree_class, frees_at_the_end_of_the_scope_exactly_once, .init = sk_test_count_policy)
+{
+	unsigned long v0 = sk_violation_total();
+	char *seen;
+
+	{
+		char *p sk_free(kfree) = sk_kmalloc(64);
+
+		cr_assert_not_null(p);
+		memset(p, 0x5a, 64);
+		seen = p;
+	}
+	cr_assert_eq(sk_violation_total(), v0, "the scope's free was reported");
+	if (tool_mode()) {
+		/* The scope freed it once (no report above): a second free is. */
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(seen));
+	}
+}
+
+/* Every exit path frees: return, break, continue, goto out of the block. */
+struct pair {
+	long a;
+	long b;
+};
+
+static void exit_by_return(void **seen)
+{
+	int *p sk_free(kfree) = sk_kcalloc(4, sizeof(int));
+
+	*seen = p;
+	if (p)
+		return; /* freed here */
+	cr_assert_fail("out of memory");
+}
+
+Test(kfree_class, every_exit_path_frees, .init = sk_test_count_policy)
+{
+	unsigned long v0 = sk_violation_total();
+	void *seen[8];
+	int n = 0;
+
+	exit_by_return(&seen[n++]);
+	for (int i = 0; i < 3; i++) {
+		struct pair *q sk_free(kfree) = sk_kzalloc(sizeof(*q));
+
+		cr_assert_not_null(q);
+		seen[n++] = q;
+		if (i == 0)
+			continue; /* freed here */
+		if (i == 1)
+			break;    /* and here */
+	}
+	{
+		char *r sk_free(kfree) = sk_kmalloc_array(8, 8);
+
+		cr_assert_not_null(r);
+		seen[n++] = r;
+		goto out; /* freed here */
+	}
+out:
+	cr_assert_eq(n, 4);
+	cr_assert_eq(sk_violation_total(), v0);
+	if (tool_mode())
+		for (int i = 0; i < n; i++)
+			cr_assert(was_freed(seen[i]), "block %d was not freed by its scope", i);
+}
+
+Test(kfree_class, null_is_ignored, .init = sk_test_count_policy)
+{
+	unsigned long v0 = sk_violation_total();
+
+	{
+		void *p sk_free(kfree) = NULL;
+
+		cr_assert_null(p);
+	}
+	cr_assert_eq(sk_violation_total(), v0);
+}
+
+/* sk_no_free_ptr() hands the block over: the scope frees nothing. */
+Test(kfree_class, no_free_ptr_hands_the_block_over, .init = sk_test_count_policy)
+{
+	char *kept;
+
+	{
+		char *p sk_free(kfree) = sk_kmalloc(32);
+
+		cr_assert_not_null(p);
+		kept = sk_no_free_ptr(p);
+		cr_assert_null(p);
+	}
+	/* Still live: ASan and memcheck would report a use after free. */
+	memset(kept, 1, 32);
+	cr_assert_eq(kept[31], 1);
+	if (tool_mode())
+		cr_assert_not(was_freed(kept), "the scope freed a handed-over block");
+	else
+		sk_kfree(kept);
+	cr_assert_eq(sk_violation_total(), 0UL);
+}
+
+/* sk_return_ptr() on the success path; the error paths free. */
+static char *make_buf(size_t n, int fail)
+{
+	char *p sk_free(kfree) = sk_kmalloc(n);
+
+	if (!p || fail)
+		return NULL;
+	memset(p, 'b', n);
+	sk_return_ptr(p);
+}
+
+Test(kfree_class, return_ptr_returns_ownership, .init = sk_test_count_policy)
+{
+	char *b;
+
+	SK_EXPECT_NO_VIOLATION(b = make_buf(16, 0));
+	cr_assert_not_null(b);
+	cr_assert_eq(b[15], 'b');
+	SK_EXPECT_NO_VIOLATION(sk_kfree(b));
+	SK_EXPECT_NO_VIOLATION(b = make_buf(16, 1));
+	cr_assert_null(b);
+}

@@ -926,3 +926,225 @@ Test(handle, typed_table)
 	cr_assert_eq(c.closed, 1);
 	SK_EXPECT_NO_VIOLATION(sk_htable_destroy(conn_table, &conns));
 }
+
+/* ------------------------------------------------------------------------
+ * Scoped lookups: SK_CLASS(handle, ...), SK_CLASS(handle_try, ...),
+ * sk_htable_lookup_scoped(), sk_htable_try_lookup_scoped()
+ * ------------------------------------------------------------------------ */
+
+/* Lookup references held on @h's slot (the count field: references - 1,
+ * and the owner's insert is the first). */
+static int64_t lookups_held(sk_handle_t h)
+{
+	return (int64_t)slot_word(h) >> SK__HANDLE_REF_SHIFT;
+}
+
+Test(handle, scoped_lookup_holds_a_reference_for_the_scope)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	unsigned long v0 = sk_violation_total();
+
+	cr_assert_eq(lookups_held(h), 0);
+	{
+		SK_CLASS(handle, ref)(&tab, h);
+
+		cr_assert_eq(ref.obj, &o);
+		cr_assert_eq(lookups_held(h), 1);
+		{
+			SK_CLASS(handle, inner)(&tab, h);
+
+			cr_assert_eq(inner.obj, &o);
+			cr_assert_eq(lookups_held(h), 2);
+		}
+		cr_assert_eq(lookups_held(h), 1, "the inner scope dropped its reference");
+	}
+	cr_assert_eq(lookups_held(h), 0, "the scope dropped its reference");
+	cr_assert_eq(sk_violation_total(), v0);
+	/* Nothing left held: the release destroys at once. */
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* Released inside the scope: the destructor runs when the scope ends. */
+Test(handle, scoped_lookup_defers_the_destructor_to_the_end_of_the_scope)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	unsigned long v0 = sk_violation_total();
+
+	{
+		SK_CLASS(handle, ref)(&tab, h);
+
+		cr_assert_eq(ref.obj, &o);
+		cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+		cr_assert_eq(dtor_calls, 0, "destroyed while the scope holds it");
+		cr_assert_eq(((struct obj *)ref.obj)->destroyed, 0);
+	}
+	cr_assert_eq(dtor_calls, 1, "the end of the scope is the last put");
+	cr_assert_eq(last_destroyed, &o);
+	cr_assert_eq(sk_handle_table_count(&tab), 0);
+	cr_assert_eq(sk_violation_total(), v0);
+}
+
+/* A refused lookup: one report, obj NULL, and nothing dropped at the end
+ * (a put would be a second report: refcount_underflow). */
+Test(handle, scoped_lookup_of_a_stale_handle_drops_nothing)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	sk_handle_t forged = sk_handle_from_bits(sk_handle_bits(h) ^ (UINT64_C(1) << 40));
+
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, {
+		SK_CLASS(handle, ref)(&tab, h);
+
+		cr_assert_null(ref.obj);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, {
+		SK_CLASS(handle, ref)(&tab, forged);
+
+		cr_assert_null(ref.obj);
+	});
+	/* The quiet form: a stale handle is no report. */
+	SK_EXPECT_NO_VIOLATION({
+		SK_CLASS(handle_try, ref)(&tab, h);
+
+		cr_assert_null(ref.obj);
+	});
+	/* ... but an invalid one is. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, {
+		SK_CLASS(handle_try, ref)(&tab, forged);
+
+		cr_assert_null(ref.obj);
+	});
+}
+
+Test(handle, scoped_try_lookup_of_a_live_handle)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	sk_handle_t b = sk_handle_borrow(&tab, h);
+	unsigned long v0 = sk_violation_total();
+
+	{
+		SK_CLASS(handle_try, ref)(&tab, b);
+
+		cr_assert_eq(ref.obj, &o);
+		cr_assert_eq(lookups_held(h), 1);
+	}
+	cr_assert_eq(lookups_held(h), 0);
+	cr_assert_eq(sk_violation_total(), v0);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* Every exit path drops the reference: return, break, continue, goto. */
+static int scoped_return(sk_handle_t h, int early)
+{
+	SK_CLASS(handle, ref)(&tab, h);
+
+	if (!ref.obj)
+		return -1;
+	if (early)
+		return ((struct obj *)ref.obj)->id;
+	return 0;
+}
+
+Test(handle, scoped_lookup_drops_on_every_exit_path)
+{
+	struct obj o = { 7, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	unsigned long v0 = sk_violation_total();
+
+	cr_assert_eq(scoped_return(h, 1), 7);
+	cr_assert_eq(scoped_return(h, 0), 0);
+	cr_assert_eq(lookups_held(h), 0);
+	for (int i = 0; i < 4; i++) {
+		SK_CLASS(handle, ref)(&tab, h);
+
+		cr_assert_eq(ref.obj, &o);
+		if (i == 0)
+			continue;
+		if (i == 2)
+			break;
+	}
+	cr_assert_eq(lookups_held(h), 0);
+	{
+		SK_CLASS(handle, ref)(&tab, h);
+
+		if (ref.obj)
+			goto out;
+		cr_assert_fail("lookup failed");
+	}
+out:
+	cr_assert_eq(lookups_held(h), 0);
+	cr_assert_eq(sk_violation_total(), v0);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+/* The scope's put reports with the declaration's line: here a put the
+ * scope did not own (somebody dropped its reference behind its back). */
+Test(handle, scoped_reports_name_the_declarations_line)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	int line;
+
+	sk_violation_set_handler(capture, NULL);
+	{
+		line = __LINE__ + 1;
+		SK_CLASS(handle, ref)(&tab, h);
+
+		cr_assert_eq(ref.obj, &o);
+		sk_handle_put(&tab, h); /* the scope's reference, dropped by hand */
+		memset(&seen, 0, sizeof(seen));
+	}
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(seen.kind, SK_VIOLATION_REFCOUNT_UNDERFLOW);
+	cr_assert_str_eq(seen.file, __FILE__);
+	cr_assert_eq(seen.line, (unsigned int)line);
+	cr_assert_eq(sk_violation_total(), 1UL);
+	cr_assert_eq(lookups_held(h), 0, "the bad put was undone");
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+}
+
+Test(handle, typed_scoped_lookup)
+{
+	struct conn_table conns;
+	struct conn c = { 9, 0 };
+	conn_table_handle_t h, n;
+	unsigned long v0 = sk_violation_total();
+
+	conn_closes = 0;
+	sk_htable_init(conn_table, &conns, conn_free, &conn_closes);
+	h = sk_htable_insert(conn_table, &conns, &c, &alice);
+	cr_assert(!sk_handle_is_null(h.raw));
+	{
+		sk_htable_lookup_scoped(conn_table, ref, &conns, h);
+
+		cr_assert_eq(ref.obj, &c);
+		cr_assert_eq(ref.obj->fd, 9); /* typed: struct conn * */
+		n = sk_htable_transfer(conn_table, &conns, h, &alice, &bob);
+		cr_assert(!sk_handle_is_null(n.raw));
+		cr_assert_eq(sk_htable_release(conn_table, &conns, n, &bob), 0);
+		cr_assert_eq(conn_closes, 0, "closed while the scope holds it");
+	}
+	cr_assert_eq(conn_closes, 1, "the end of the scope is the last put");
+	cr_assert_eq(c.closed, 1);
+	cr_assert_eq(sk_violation_total(), v0);
+	/* Stale now: reported by the plain form, quiet with the try form. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, {
+		sk_htable_lookup_scoped(conn_table, ref, &conns, h);
+
+		cr_assert_null(ref.obj);
+	});
+	SK_EXPECT_NO_VIOLATION({
+		sk_htable_try_lookup_scoped(conn_table, ref, &conns, n);
+
+		cr_assert_null(ref.obj);
+	});
+	SK_EXPECT_NO_VIOLATION(sk_htable_destroy(conn_table, &conns));
+}

@@ -7,7 +7,9 @@
  * check levels.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include <safekern/refcount.h>
 
@@ -578,6 +580,477 @@ Test(refcount, negative_count_is_refused)
 			    b = sk_refcount_sub_and_test(opaque(INT_MIN), &r));
 	cr_assert_not(b);
 	cr_assert_eq(sk_refcount_read(&r), 5);
+}
+
+/* ------------------------------------------------------------------------
+ * The dec_and_lock forms.  The lock dance of the misuse cases lives in
+ * helpers marked SK_NO_THREAD_SAFETY_ANALYSIS (clang would rightly refuse
+ * it); the correct patterns are written plainly, so clang checks them.
+ * ------------------------------------------------------------------------ */
+
+#define NT SK_NO_THREAD_SAFETY_ANALYSIS
+
+/* Whether another thread can take the lock now (it releases it again). */
+struct probe {
+	void *lock;
+	int spin;
+	int free;
+};
+
+static void *probe_main(void *arg)
+{
+	struct probe *p = arg;
+
+	if (p->spin) {
+		struct sk_spinlock *l = p->lock;
+
+		p->free = 0;
+		if (sk_spin_trylock(l)) {
+			sk_spin_unlock(l);
+			p->free = 1;
+		}
+	} else {
+		struct sk_mutex *m = p->lock;
+
+		p->free = 0;
+		if (sk_mutex_trylock(m)) {
+			sk_mutex_unlock(m);
+			p->free = 1;
+		}
+	}
+	return NULL;
+}
+
+static int free_elsewhere(void *lock, int spin)
+{
+	struct probe p = { lock, spin, -1 };
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, probe_main, &p), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	return p.free;
+}
+
+static void mutex_not_last(void)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(3);
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	for (unsigned int n = 2; n >= 1; n--) {
+		if (sk_refcount_dec_and_mutex_lock(&r, &m)) {
+			sk_mutex_unlock(&m);
+			cr_assert_fail("not the last reference, yet true");
+		}
+		cr_assert_eq(sk_refcount_read(&r), n);
+		cr_assert(free_elsewhere(&m, 0), "the lock must not be held");
+	}
+	sk_mutex_destroy(&m);
+}
+
+static void spin_not_last(void)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(3);
+	struct sk_spinlock l;
+
+	sk_spin_lock_init(&l);
+	for (unsigned int n = 2; n >= 1; n--) {
+		if (sk_refcount_dec_and_lock(&r, &l)) {
+			sk_spin_unlock(&l);
+			cr_assert_fail("not the last reference, yet true");
+		}
+		cr_assert_eq(sk_refcount_read(&r), n);
+		cr_assert(free_elsewhere(&l, 1), "the lock must not be held");
+	}
+	sk_spin_lock_destroy(&l);
+}
+
+Test(refcount, dec_and_lock_not_last_takes_no_lock)
+{
+	SK_EXPECT_NO_VIOLATION(mutex_not_last());
+	SK_EXPECT_NO_VIOLATION(spin_not_last());
+}
+
+/* The last reference: true, zero, and the lock held by this thread. */
+static int mutex_last(struct sk_mutex *m, sk_refcount_t *r)
+{
+	if (!sk_refcount_dec_and_mutex_lock(r, m))
+		return 0;
+	sk_lockdep_assert_held(m); /* checked at run time at the debug level */
+	cr_assert_eq(sk_refcount_read(r), 0);
+	cr_assert_not(free_elsewhere(m, 0), "the lock must be held");
+	sk_mutex_unlock(m); /* reported if this thread did not hold it */
+	return 1;
+}
+
+static int spin_last(struct sk_spinlock *l, sk_refcount_t *r)
+{
+	if (!sk_refcount_dec_and_lock(r, l))
+		return 0;
+	sk_lockdep_assert_held(l);
+	cr_assert_eq(sk_refcount_read(r), 0);
+	cr_assert_not(free_elsewhere(l, 1), "the lock must be held");
+	sk_spin_unlock(l);
+	return 1;
+}
+
+Test(refcount, dec_and_lock_last_returns_true_with_the_lock_held)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(1);
+	struct sk_mutex m;
+	struct sk_spinlock l;
+	int last;
+
+	sk_mutex_init(&m);
+	sk_spin_lock_init(&l);
+	SK_EXPECT_NO_VIOLATION(last = mutex_last(&m, &r));
+	cr_assert(last);
+	cr_assert(free_elsewhere(&m, 0), "unlocked again");
+	sk_refcount_set(&r, 1);
+	SK_EXPECT_NO_VIOLATION(last = spin_last(&l, &r));
+	cr_assert(last);
+	cr_assert(free_elsewhere(&l, 1), "unlocked again");
+	sk_mutex_destroy(&m);
+	sk_spin_lock_destroy(&l);
+}
+
+/* Misuse: the counter is refused before any lock is taken. */
+NT static void dec_and_lock_misuse(int start, enum sk_violation_kind kind)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(0);
+	struct sk_mutex m;
+	struct sk_spinlock l;
+	bool last = true;
+
+	sk_mutex_init(&m);
+	sk_spin_lock_init(&l);
+	sk_refcount_set(&r, start);
+	SK_EXPECT_VIOLATION(kind, last = sk_refcount_dec_and_mutex_lock(&r, &m));
+	cr_assert_not(last);
+	cr_assert_eq(sk_refcount_read(&r), SATURATED);
+	cr_assert(free_elsewhere(&m, 0), "the lock must not be held");
+	sk_refcount_set(&r, start);
+	last = true;
+	SK_EXPECT_VIOLATION(kind, last = sk_refcount_dec_and_lock(&r, &l));
+	cr_assert_not(last);
+	cr_assert_eq(sk_refcount_read(&r), SATURATED);
+	cr_assert(free_elsewhere(&l, 1), "the lock must not be held");
+	/* Pinned: never "the last" again. */
+	for (int i = 0; i < 4; i++) {
+		SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+				    last = sk_refcount_dec_and_mutex_lock(&r, &m));
+		cr_assert_not(last);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+				    last = sk_refcount_dec_and_lock(&r, &l));
+		cr_assert_not(last);
+	}
+	cr_assert_eq(sk_refcount_read(&r), SATURATED);
+	sk_mutex_destroy(&m);
+	sk_spin_lock_destroy(&l);
+}
+
+Test(refcount, dec_and_lock_underflow_saturates_without_the_lock)
+{
+	dec_and_lock_misuse(0, SK_VIOLATION_REFCOUNT_UNDERFLOW);
+}
+
+Test(refcount, dec_and_lock_on_saturated_stays_saturated_without_the_lock)
+{
+	dec_and_lock_misuse(SK_REFCOUNT_SATURATED, SK_VIOLATION_REFCOUNT_SATURATED);
+	dec_and_lock_misuse(-1, SK_VIOLATION_REFCOUNT_SATURATED);
+}
+
+/*
+ * The decision under the lock: a thread drops what it sees as the last
+ * reference while this one holds the lock, and this one changes the count
+ * before unlocking.  Whether the other thread gets to the lock before the
+ * change (the path under test) or after it (then sk_refcount_dec_not_one()
+ * decides), the outcome must be the same.
+ */
+struct dropper {
+	sk_refcount_t *r;
+	struct sk_mutex *m;
+	bool last;
+	bool held;
+};
+
+NT static void *dropper_main(void *arg)
+{
+	struct dropper *d = arg;
+
+	d->last = sk_refcount_dec_and_mutex_lock(d->r, d->m);
+	if (d->last) {
+		d->held = !free_elsewhere(d->m, 0);
+		sk_mutex_unlock(d->m);
+	}
+	return NULL;
+}
+
+static void dropper_race(sk_refcount_t *r, struct sk_mutex *m, struct dropper *d, int set_to)
+	SK_EXCLUDES(m);
+static void dropper_race(sk_refcount_t *r, struct sk_mutex *m, struct dropper *d, int set_to)
+{
+	const struct timespec ts = { 0, 20 * 1000 * 1000 };
+	pthread_t t;
+
+	*d = (struct dropper){ r, m, false, false };
+	sk_refcount_set(r, 1);
+	sk_mutex_lock(m);
+	cr_assert_eq(pthread_create(&t, NULL, dropper_main, d), 0);
+	nanosleep(&ts, NULL); /* let it block on the lock, most likely */
+	sk_refcount_set(r, set_to);
+	sk_mutex_unlock(m);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+}
+
+Test(refcount, dec_and_mutex_lock_decides_under_the_lock)
+{
+	sk_refcount_t r;
+	struct sk_mutex m;
+	struct dropper d;
+
+	sk_mutex_init(&m);
+	/* A lookup under the lock took a reference: not the last any more. */
+	SK_EXPECT_NO_VIOLATION(dropper_race(&r, &m, &d, 2));
+	cr_assert_not(d.last);
+	cr_assert_eq(sk_refcount_read(&r), 1);
+	cr_assert(free_elsewhere(&m, 0));
+	/* Still the last one: true, with the lock held by that thread. */
+	SK_EXPECT_NO_VIOLATION(dropper_race(&r, &m, &d, 1));
+	cr_assert(d.last);
+	cr_assert(d.held);
+	cr_assert_eq(sk_refcount_read(&r), 0);
+	/* A bogus put elsewhere drained it: an underflow, false, no lock. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, dropper_race(&r, &m, &d, 0));
+	cr_assert_not(d.last);
+	cr_assert_eq(sk_refcount_read(&r), SATURATED);
+	cr_assert(free_elsewhere(&m, 0));
+	sk_mutex_destroy(&m);
+}
+
+/*
+ * Lock misuse: the caller already holds the lock.  The lock reports the
+ * relock in the caller's name and refuses it (no deadlock); the result is
+ * still right, and the caller's unlock of the refused relock is absorbed.
+ */
+NT static void relock_mutex(void)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(1);
+	struct sk_mutex m;
+	bool last = false;
+
+	sk_mutex_init(&m);
+	sk_mutex_lock(&m);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, last = sk_refcount_dec_and_mutex_lock(&r, &m));
+	cr_assert(last);
+	cr_assert_eq(sk_refcount_read(&r), 0);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_unlock(&m)); /* the refused relock's */
+	cr_assert_not(free_elsewhere(&m, 0), "the outer hold remains");
+	SK_EXPECT_NO_VIOLATION(sk_mutex_unlock(&m));
+	cr_assert(free_elsewhere(&m, 0));
+	sk_mutex_destroy(&m);
+}
+
+NT static void relock_spin(void)
+{
+	sk_refcount_t r = SK_REFCOUNT_INIT(2);
+	struct sk_spinlock l;
+	bool last = true;
+
+	sk_spin_lock_init(&l);
+	sk_spin_lock(&l);
+	/* Not the last: no lock is taken, so nothing to report. */
+	SK_EXPECT_NO_VIOLATION(last = sk_refcount_dec_and_lock(&r, &l));
+	cr_assert_not(last);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, last = sk_refcount_dec_and_lock(&r, &l));
+	cr_assert(last);
+	SK_EXPECT_NO_VIOLATION(sk_spin_unlock(&l));
+	cr_assert_not(free_elsewhere(&l, 1));
+	SK_EXPECT_NO_VIOLATION(sk_spin_unlock(&l));
+	cr_assert(free_elsewhere(&l, 1));
+	sk_spin_lock_destroy(&l);
+}
+
+Test(refcount, dec_and_lock_while_holding_the_lock_is_reported_by_the_lock)
+{
+	relock_mutex();
+	relock_spin();
+}
+
+/*
+ * Contention: threads drop references to shared objects through
+ * dec_and_mutex_lock / dec_and_lock while others take references under the
+ * lock (lookups) and hold the lock for their own work.  The lock is held
+ * exactly when true is returned: sk_lockdep_assert_held() at the debug
+ * level, and mutual-exclusion accounting (a plain "inside" flag that no
+ * two holders may see set, and a plain counter that loses no update) at
+ * both.  Exactly one true per object.  tests/stress/refcount-lock-stress.c
+ * runs the same under TSan, helgrind and drd, with the kref forms.
+ */
+#define C_THREADS 4
+#define C_SLOTS 4
+
+struct c_obj {
+	sk_refcount_t ref;
+	unsigned int trues;
+};
+
+struct c_table {
+	struct sk_mutex m;
+	struct sk_spinlock l;
+	int spin;
+	struct c_obj *slot[C_SLOTS];
+	int inside;
+	unsigned long entries;
+	unsigned long created, freed;
+	uint64_t iters;
+};
+
+static void c_enter(struct c_table *t)
+{
+	cr_assert_eq(t->inside, 0, "two holders at once");
+	t->inside = 1;
+	t->entries++;
+}
+
+static void c_leave(struct c_table *t)
+{
+	t->inside = 0;
+}
+
+NT static void c_lock(struct c_table *t)
+{
+	if (t->spin)
+		sk_spin_lock(&t->l);
+	else
+		sk_mutex_lock(&t->m);
+	c_enter(t);
+}
+
+NT static void c_unlock(struct c_table *t)
+{
+	c_leave(t);
+	if (t->spin)
+		sk_spin_unlock(&t->l);
+	else
+		sk_mutex_unlock(&t->m);
+}
+
+/* Drop a reference; on true, the lock is ours: assert it, account, remove.
+ * Returns 1 if it entered the critical section. */
+NT static int c_put(struct c_table *t, struct c_obj *o, unsigned int k)
+{
+	bool last;
+
+	if (t->spin) {
+		last = sk_refcount_dec_and_lock(&o->ref, &t->l);
+		if (last)
+			sk_lockdep_assert_held(&t->l);
+	} else {
+		last = sk_refcount_dec_and_mutex_lock(&o->ref, &t->m);
+		if (last)
+			sk_lockdep_assert_held(&t->m);
+	}
+	if (!last)
+		return 0;
+	c_enter(t);
+	cr_assert_eq(sk_refcount_read(&o->ref), 0);
+	cr_assert_eq(t->slot[k], o);
+	cr_assert_eq(++o->trues, 1, "a second true for one object");
+	t->slot[k] = NULL;
+	t->freed++;
+	c_unlock(t);
+	free(o);
+	return 1;
+}
+
+struct c_worker {
+	struct c_table *t;
+	uint32_t seed;
+	unsigned long entered;
+};
+
+static void *c_worker_main(void *arg)
+{
+	struct c_worker *w = arg;
+	struct c_table *t = w->t;
+	struct c_obj *held[C_SLOTS] = { NULL };
+
+	for (uint64_t i = 0; i < t->iters; i++) {
+		unsigned int k;
+
+		w->seed = w->seed * 1103515245u + 12345u;
+		k = (w->seed >> 16) % C_SLOTS;
+		if (held[k]) {
+			w->entered += c_put(t, held[k], k);
+			held[k] = NULL;
+			continue;
+		}
+		/* A lookup under the lock: the count is never zero here. */
+		c_lock(t);
+		w->entered++;
+		if (!t->slot[k]) {
+			struct c_obj *o = calloc(1, sizeof(*o));
+
+			cr_assert_not_null(o);
+			sk_refcount_set(&o->ref, 1);
+			t->slot[k] = o;
+			t->created++;
+		} else {
+			sk_refcount_inc(&t->slot[k]->ref);
+		}
+		held[k] = t->slot[k];
+		c_unlock(t);
+	}
+	for (unsigned int k = 0; k < C_SLOTS; k++)
+		if (held[k])
+			w->entered += c_put(t, held[k], k);
+	return NULL;
+}
+
+static void contend(int spin)
+{
+	static struct c_table t;
+	struct c_worker w[C_THREADS];
+	unsigned long entered = 0;
+
+	memset(&t, 0, sizeof(t));
+	sk_mutex_init(&t.m);
+	sk_spin_lock_init(&t.l);
+	t.spin = spin;
+	t.iters = sk_test_iters(20000, 500);
+	for (int i = 0; i < C_THREADS; i++)
+		w[i] = (struct c_worker){ &t, 0x9e3779b9u * (uint32_t)(i + 1), 0 };
+	{
+		pthread_t th[C_THREADS];
+
+		for (int i = 0; i < C_THREADS; i++)
+			cr_assert_eq(pthread_create(&th[i], NULL, c_worker_main, &w[i]), 0);
+		for (int i = 0; i < C_THREADS; i++)
+			cr_assert_eq(pthread_join(th[i], NULL), 0);
+	}
+	for (int i = 0; i < C_THREADS; i++)
+		entered += w[i].entered;
+	for (unsigned int k = 0; k < C_SLOTS; k++)
+		cr_assert_null(t.slot[k]);
+	cr_assert(t.created > 0);
+	cr_assert_eq(t.freed, t.created, "created %lu, freed %lu", t.created, t.freed);
+	/* Every critical section counted once under the lock: none was lost. */
+	cr_assert_eq(t.entries, entered, "%lu entries under the lock, %lu made", t.entries,
+		     entered);
+	cr_assert_eq(sk_violation_total(), 0UL);
+	sk_mutex_destroy(&t.m);
+	sk_spin_lock_destroy(&t.l);
+}
+
+Test(refcount, dec_and_mutex_lock_under_contention)
+{
+	contend(0);
+}
+
+Test(refcount, dec_and_lock_under_contention)
+{
+	contend(1);
 }
 
 /* ------------------------------------------------------------------------

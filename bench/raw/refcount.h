@@ -18,6 +18,7 @@
 #define SK_BENCH_RAW_REFCOUNT_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -91,4 +92,35 @@ static inline bool cas_ref_put(atomic_int *r)
 	return false;
 }
 
+/*
+ * raw_dec_and_mutex_lock: the kernel's refcount_dec_and_mutex_lock()
+ * written by hand, unchecked: decrement in a CAS loop unless the count is
+ * 1; only then take the pthread mutex and decrement under it.
+ */
+static inline bool raw_dec_and_mutex_lock(atomic_int *r, pthread_mutex_t *m)
+{
+	int old = atomic_load_explicit(r, memory_order_relaxed);
+
+	do {
+		if (old == 1) {
+			pthread_mutex_lock(m);
+			if (atomic_fetch_sub_explicit(r, 1, memory_order_acq_rel) == 1)
+				return true;
+			pthread_mutex_unlock(m);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(r, &old, old - 1, memory_order_release,
+							memory_order_relaxed));
+	return false;
+}
+
+/* raw_locked_put: what is written without it: every put under the lock. */
+static inline bool raw_locked_put(atomic_int *r, pthread_mutex_t *m)
+{
+	pthread_mutex_lock(m);
+	if (atomic_fetch_sub_explicit(r, 1, memory_order_release) == 1)
+		return true;
+	pthread_mutex_unlock(m);
+	return false;
+}
 #endif

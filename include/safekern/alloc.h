@@ -33,6 +33,15 @@
  * dereferenced, as malloc(0) does on glibc, so that NULL always means
  * failure.
  *
+ * Auto-free (safekern/cleanup.h): this header defines the cleanup class
+ * kfree, the kernel's DEFINE_FREE(kfree, ...), so that
+ * ``char *buf sk_free(kfree) = sk_kmalloc(len);`` is given to sk_kfree()
+ * when buf leaves its scope, on every exit path; sk_no_free_ptr(buf) and
+ * sk_return_ptr(buf) hand the block on instead (the cleanup then sees
+ * NULL, which it ignores).  Any pointer type from this family may be
+ * declared so; memory from an sk_kmem_cache needs its cache and is not
+ * covered.
+ *
  * Tool visibility.  jemalloc's memory is invisible to Valgrind's memcheck
  * and to AddressSanitizer: they only track malloc.  So when the library
  * finds itself under memcheck (decided once, at load), or was itself built
@@ -56,6 +65,7 @@
 
 #include <stddef.h>
 
+#include <safekern/cleanup.h>
 #include <safekern/compiler.h>
 
 #ifdef __cplusplus
@@ -120,8 +130,16 @@ SK_API void *sk_krealloc_array(void *p, size_t new_n, size_t size) SK_MUST_CHECK
  *
  * In tool mode a double free or a foreign pointer is reported and refused
  * (see the header).
+ *
+ * Auto-free: a variable declared ``type *p sk_free(kfree) = sk_kmalloc(n);``
+ * (any function of this family) is passed to sk_kfree() when it leaves
+ * its scope, once, on every exit path, unless sk_no_free_ptr(p) or
+ * sk_return_ptr(p) took the pointer out first (see safekern/cleanup.h).
  */
 SK_API void sk_kfree(const void *p);
+
+/* The cleanup class kfree, for sk_free(kfree): see sk_kfree(). */
+SK_DEFINE_FREE(kfree, void *, if (_T) sk_kfree(_T))
 
 /**
  * sk_kfree_sized() - free memory whose size the caller knows

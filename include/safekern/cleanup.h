@@ -101,8 +101,9 @@ extern "C" {
  * @_free: a statement freeing ``_T``, the variable's value; it must accept
  *	NULL (write ``if (_T) ...``), since sk_no_free_ptr() leaves NULL behind
  *
- * Example: ``SK_DEFINE_FREE(kfree, void *, if (_T) sk_kfree(_T))``, then
- * ``char *buf sk_free(kfree) = sk_kmalloc(len);``.  Use at file scope.
+ * Example: <safekern/alloc.h> defines kfree as
+ * ``SK_DEFINE_FREE(kfree, void *, if (_T) sk_kfree(_T))``, so that
+ * ``char *buf sk_free(kfree) = sk_kmalloc(len);`` works.  Use at file scope.
  */
 #define SK_DEFINE_FREE(_name, _type, _free)                                   \
 	static inline SK_UNUSED void sk__free_##_name(void *p)                          \

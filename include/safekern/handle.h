@@ -20,6 +20,15 @@
  * sk_handle_try_lookup() is the lookup for weak references (a timer that
  * holds a connection's handle): a stale handle is refused without a report.
  *
+ * Scoped lookups (safekern/cleanup.h): SK_CLASS(handle, ref)(t, h) looks
+ * @h up and binds the result to the scope of ref: ref.obj is the object
+ * with a reference held (or NULL if the lookup was refused), and the
+ * reference is dropped with sk_handle_put() when ref leaves its scope, on
+ * every exit path.  SK_CLASS(handle_try, ref)(t, h) does the same with
+ * sk_handle_try_lookup(); typed tables have sk_htable_lookup_scoped() and
+ * sk_htable_try_lookup_scoped().  The lookup takes a reference and no
+ * lock, so that is all the scope drops.
+ *
  * What is caught, reported through the violation channel and refused:
  *
  *   handle_stale           a handle whose object was released or transferred
@@ -165,6 +174,7 @@
 #include <stdint.h>
 
 #include <safekern/annotate.h>
+#include <safekern/cleanup.h>
 #include <safekern/compiler.h>
 #include <safekern/violation.h>
 
@@ -704,6 +714,83 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
 }
 
 /* ------------------------------------------------------------------------
+ * Scoped lookups (safekern/cleanup.h)
+ * ------------------------------------------------------------------------ */
+
+/**
+ * struct sk_handle_ref - a handle lookup bound to a scope
+ * @table: the table the handle was looked up in
+ * @handle: the handle that was looked up (its reference is dropped through it)
+ * @obj: the object, with a reference held until the end of the scope; NULL
+ *	if the lookup was refused (nothing is then dropped)
+ * @cs: the lookup's call site, which also names the put at the end of the
+ *	scope in reports (private)
+ *
+ * Declared with SK_CLASS(handle, var)(t, h) or SK_CLASS(handle_try,
+ * var)(t, h); read @obj, touch nothing else.
+ */
+struct sk_handle_ref {
+	struct sk_handle_table *table;
+	sk_handle_t handle;
+	void *obj;
+	const struct sk_callsite *cs;
+};
+
+static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t, sk_handle_t h,
+						      unsigned int flags,
+						      const struct sk_callsite *cs)
+{
+	struct sk_handle_ref r;
+
+	r.table = t;
+	r.handle = h;
+	r.cs = cs;
+	r.obj = sk__handle_lookup_flags(t, h, flags, cs);
+	return r;
+}
+
+/* The class handle (and handle_try) for SK_CLASS(): see cleanup.h.  The
+ * constructors are macros so that the declaration's line is the call site. */
+typedef struct sk_handle_ref sk__class_handle_t;
+typedef struct sk_handle_ref sk__class_handle_try_t;
+
+static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r)
+{
+	if (r->obj)
+		sk__handle_put(r->table, r->handle, r->cs);
+}
+
+#define sk__class_handle_try_destructor sk__class_handle_destructor
+#define sk__class_handle_constructor(t, h) sk__handle_ref_get((t), (h), 0, SK_CALLSITE)
+#define sk__class_handle_try_constructor(t, h)                                \
+	sk__handle_ref_get((t), (h), SK__HANDLE_QUIET_STALE, SK_CALLSITE)
+
+/*
+ * SK_CLASS(handle, var)(t, h) and SK_CLASS(handle_try, var)(t, h) are
+ * documented here, under the name of the class (cleanup.h's SK_CLASS()
+ * declares the variable):
+ *
+ *	SK_CLASS(handle, ref)(&table, h);
+ *	if (!ref.obj)
+ *		return -ESTALE;         (nothing to drop)
+ *	use((struct conn *)ref.obj);
+ *	return 0;                       (sk_handle_put(&table, h) runs here)
+ *
+ * handle: the lookup is sk_handle_lookup(t, h): a stale, invalid or
+ * saturated handle is reported and ref.obj is NULL.  handle_try: the lookup
+ * is sk_handle_try_lookup(t, h): a stale handle gives NULL without a
+ * report.  When ref.obj is not NULL, the reference is dropped with
+ * sk_handle_put(t, h) when ref leaves its scope, by any path, with the
+ * declaration's line as the call site of reports; the object may be
+ * released or transferred meanwhile, its destructor then runs at the end
+ * of the scope (the last put).  ref.obj must be checked before use (the
+ * scoped form cannot make that a compile-time requirement); do not copy
+ * ref.obj out of the scope, the reference ends with it.  Lock-free, any
+ * thread; as the cleanup.h rules say, declare it where it is initialised
+ * and do not jump into its scope.
+ */
+
+/* ------------------------------------------------------------------------
  * Typed tables
  * ------------------------------------------------------------------------ */
 
@@ -794,6 +881,28 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
 			const struct sk_callsite *cs)                         \
 	{                                                                     \
 		return sk__handle_release(&t->base, h.raw, owner, cs);        \
+	}                                                                     \
+	struct name##_ref {                                                   \
+		struct name *table;                                           \
+		name##_handle_t handle;                                       \
+		type *obj;                                                    \
+		const struct sk_callsite *cs;                                 \
+	};                                                                    \
+	static inline SK_UNUSED struct name##_ref name##__ref_get(            \
+		struct name *t, name##_handle_t h, unsigned int flags,        \
+		const struct sk_callsite *cs)                                 \
+	{                                                                     \
+		struct name##_ref r;                                          \
+		r.table = t;                                                  \
+		r.handle = h;                                                 \
+		r.cs = cs;                                                    \
+		r.obj = (type *)sk__handle_lookup_flags(&t->base, h.raw, flags, cs); \
+		return r;                                                     \
+	}                                                                     \
+	static inline SK_UNUSED void name##__ref_put(struct name##_ref *r)    \
+	{                                                                     \
+		if (r->obj)                                                   \
+			sk__handle_put(&r->table->base, r->handle.raw, r->cs);  \
 	}                                                                     \
 	struct name##__sk_semicolon
 
@@ -889,6 +998,46 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
  * Return: as sk_handle_release().
  */
 #define sk_htable_release(name, t, h, owner) name##__release((t), (h), (owner), SK_CALLSITE)
+
+/**
+ * sk_htable_lookup_scoped() - declare a typed lookup bound to the scope
+ * @name: the name given to SK_HANDLE_TABLE()
+ * @var: the variable to declare, a struct @name##_ref: @var.obj is the
+ *	object (a pointer to the table's type) with a reference held, or
+ *	NULL if the lookup was refused
+ * @t: pointer to the struct @name
+ * @h: a handle of this table type
+ *
+ * The typed SK_CLASS(handle, @var)(@t, @h): a statement that declares and
+ * initialises @var with sk_htable_lookup(), whose reference is dropped with
+ * sk_htable_put() when @var leaves its scope, by any exit path (nothing
+ * is dropped if the lookup was refused).  Reports, including the put's,
+ * name this line.  ``sk_htable_lookup_scoped(conn_table, c, &conns, h);
+ * if (!c.obj) return -ESTALE; use(c.obj);``.  Check @var.obj before use
+ * and do not keep it past the scope.
+ *
+ * Context: any thread; lock-free.  Follow the cleanup.h rules (no jump
+ * into the scope).
+ */
+#define sk_htable_lookup_scoped(name, var, t, h)                              \
+	struct name##_ref var SK__CLEANUP(name##__ref_put) =                  \
+		name##__ref_get((t), (h), 0, SK_CALLSITE)
+
+/**
+ * sk_htable_try_lookup_scoped() - declare a typed try-lookup bound to the scope
+ * @name: the name given to SK_HANDLE_TABLE()
+ * @var: the variable to declare (struct @name##_ref)
+ * @t: pointer to the struct @name
+ * @h: a handle of this table type, possibly stale
+ *
+ * sk_htable_lookup_scoped() with sk_htable_try_lookup(): a stale handle
+ * gives @var.obj NULL without a report.
+ *
+ * Context: any thread; lock-free.
+ */
+#define sk_htable_try_lookup_scoped(name, var, t, h)                          \
+	struct name##_ref var SK__CLEANUP(name##__ref_put) =                  \
+		name##__ref_get((t), (h), SK__HANDLE_QUIET_STALE, SK_CALLSITE)
 
 #ifdef __cplusplus
 }

@@ -7,9 +7,9 @@
  * name for name after the sk_ prefix, argument for argument: a kernel
  * developer can port code by adding the prefix.  Use it, or struct sk_kref
  * (safekern/kref.h) built on it, for every object whose lifetime a counter
- * decides.  (Not provided yet: the dec_and_lock forms, which need
- * libsafekern's lock types, and the kernel's tracing variants taking an
- * int *oldp.)
+ * decides.  The dec_and_lock forms take libsafekern's checked locks
+ * (safekern/lock.h).  (Not provided: the kernel's tracing variants taking
+ * an int *oldp, and refcount_dec_and_lock_irqsave(): no interrupts here.)
  *
  * Saturation semantics
  * ====================
@@ -47,7 +47,8 @@
  *   - an increment or add on a counter of zero (the object may be freed:
  *     use after free): SK_VIOLATION_REFCOUNT_INC_FROM_ZERO (inc, add);
  *   - a decrement below zero: SK_VIOLATION_REFCOUNT_UNDERFLOW (dec,
- *     dec_and_test, sub_and_test, dec_not_one, dec_if_one);
+ *     dec_and_test, sub_and_test, dec_not_one, dec_if_one, the dec_and_lock
+ *     forms);
  *   - sk_refcount_dec() dropping the last reference (nobody can release the
  *     object now: a leak): SK_VIOLATION_REFCOUNT_DEC_TO_ZERO;
  *   - any read-modify-write on a counter that is already saturated
@@ -92,6 +93,10 @@
  *                                               return true
  *   sk_refcount_dec_if_one()                    release; acquire on success
  *   sk_refcount_dec_not_one()                   release
+ *   sk_refcount_dec_and_mutex_lock(),
+ *   sk_refcount_dec_and_lock()                  release; acquire (and the
+ *                                               lock's acquire) when they
+ *                                               return true
  *
  * Increments are relaxed: whatever gave the caller the pointer (a lock, an
  * RCU dereference, a reference it already holds) orders them.  Decrements
@@ -136,6 +141,32 @@
  *   dec, dec_not_one               a reference                 anything
  *   dec_and_test, sub_and_test,
  *   dec_if_one                     the reference(s) dropped    anything
+ *   dec_and_mutex_lock,            the reference dropped; the  anything
+ *   dec_and_lock                   lock not held by the caller
+ *
+ * The dec_and_lock forms
+ * ======================
+ *
+ * sk_refcount_dec_and_mutex_lock() and sk_refcount_dec_and_lock() (a
+ * spinlock) are for objects that a lookup structure reaches without holding
+ * a reference: the final put must take the structure's lock before the
+ * count reaches zero, so that no lookup under that lock can find the object
+ * between its last put and its removal.  As in the kernel, they first try
+ * sk_refcount_dec_not_one() (a CAS loop, no lock: the common case); only
+ * when the count is 1 do they take the lock and sk_refcount_dec_and_test()
+ * under it.  They return true with the lock held when that dropped the last
+ * reference (remove the object, unlock, free it), and false with the lock
+ * not held otherwise (also when a lookup took a new reference under the
+ * lock meanwhile).  Misuse is reported as for sk_refcount_dec_not_one() and
+ * sk_refcount_dec_and_test() (underflow, saturated) and returns false
+ * without the lock; lock misuse (taking the lock while holding it) is
+ * reported by the lock (safekern/lock.h), naming the caller's line.
+ *
+ * For Clang's thread-safety analysis both are conditional acquires
+ * (try_acquire_capability(true, lock)) and must-check: the caller must
+ * branch on the result and unlock on the true path; returning with the
+ * lock still held, or unlocking it on the false path, is a compile-time
+ * warning.
  *
  * Failure behaviour: under the default abort policy a misuse aborts after
  * the report; under warn or count the operation recovers as described
@@ -149,6 +180,7 @@
 
 #include <safekern/annotate.h>
 #include <safekern/compiler.h>
+#include <safekern/lock.h>
 #include <safekern/violation.h>
 
 #ifdef __cplusplus
@@ -677,6 +709,90 @@ static inline SK_MUST_CHECK bool sk__refcount_dec_not_one(sk_refcount_t *r,
  * the count is 1 (unchanged).
  */
 #define sk_refcount_dec_not_one(r) sk__refcount_dec_not_one((r), SK_CALLSITE)
+
+/* ------------------------------------------------------------------------
+ * Decrement and lock (see "The dec_and_lock forms" above)
+ * ------------------------------------------------------------------------ */
+
+static inline SK_MUST_CHECK bool sk__refcount_dec_and_mutex_lock(sk_refcount_t *r,
+								  struct sk_mutex *lock,
+								  const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES(true, lock);
+static inline bool sk__refcount_dec_and_mutex_lock(sk_refcount_t *r, struct sk_mutex *lock,
+						   const struct sk_callsite *cs)
+{
+	/* Not the last reference: drop it without the lock. */
+	if (sk__refcount_dec_not_one(r, cs))
+		return false;
+	sk__mutex_lock(lock, cs);
+	/* A lookup under the lock may have taken a reference meanwhile. */
+	if (!sk__refcount_dec_and_test(r, cs)) {
+		sk__mutex_unlock(lock, cs);
+		return false;
+	}
+	return true;
+}
+
+static inline SK_MUST_CHECK bool sk__refcount_dec_and_lock(sk_refcount_t *r,
+							    struct sk_spinlock *lock,
+							    const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES(true, lock);
+static inline bool sk__refcount_dec_and_lock(sk_refcount_t *r, struct sk_spinlock *lock,
+					     const struct sk_callsite *cs)
+{
+	if (sk__refcount_dec_not_one(r, cs))
+		return false;
+	sk__spin_lock(lock, cs);
+	if (!sk__refcount_dec_and_test(r, cs)) {
+		sk__spin_unlock(lock, cs);
+		return false;
+	}
+	return true;
+}
+
+/**
+ * sk_refcount_dec_and_mutex_lock() - drop a reference; lock a mutex if it was the last
+ * @r: the counter
+ * @lock: the mutex of the structure that finds the object without a
+ *	reference (struct sk_mutex *)
+ *
+ * The kernel's refcount_dec_and_mutex_lock(): sk_refcount_dec_not_one()
+ * first, without the lock; if the count is 1, take @lock and
+ * sk_refcount_dec_and_test() under it.  A counter of zero or a saturated
+ * one is reported (SK_VIOLATION_REFCOUNT_UNDERFLOW,
+ * SK_VIOLATION_REFCOUNT_SATURATED), saturated, and returns false without
+ * the lock.  The lock operations report in the caller's name (a relock
+ * of @lock by its holder is SK_VIOLATION_LOCK_RECURSION, and it is then
+ * not taken twice).
+ *
+ * A conditional acquire for the thread-safety analysis: the result must
+ * be checked, and on true @lock must be unlocked by the caller.
+ *
+ * Context: the caller holds the reference it drops and does not hold
+ * @lock; may sleep (on @lock).  Release ordering; acquire ordering, and
+ * @lock held, when it returns true.
+ * Return: true if the count reached zero: @lock is held (remove the
+ * object, unlock, free it).  False otherwise: @lock is not held.
+ */
+#define sk_refcount_dec_and_mutex_lock(r, lock)                               \
+	sk__refcount_dec_and_mutex_lock((r), (lock), SK_CALLSITE)
+
+/**
+ * sk_refcount_dec_and_lock() - drop a reference; lock a spinlock if it was the last
+ * @r: the counter
+ * @lock: the spinlock of the structure that finds the object without a
+ *	reference (struct sk_spinlock *)
+ *
+ * sk_refcount_dec_and_mutex_lock() for a spinlock: the kernel's
+ * refcount_dec_and_lock().
+ *
+ * Context: the caller holds the reference it drops and does not hold
+ * @lock.  Release ordering; acquire ordering, and @lock held, when it
+ * returns true.
+ * Return: true if the count reached zero, with @lock held; false
+ * otherwise, without it.
+ */
+#define sk_refcount_dec_and_lock(r, lock) sk__refcount_dec_and_lock((r), (lock), SK_CALLSITE)
 
 #ifdef __cplusplus
 }

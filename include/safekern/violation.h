@@ -79,8 +79,9 @@ extern "C" {
  *	does not hold
  * @SK_VIOLATION_LOCK_RECURSION: acquiring a non-recursive lock this thread
  *	already holds (would deadlock)
- * @SK_VIOLATION_LOCK_HELD: destroying a held lock, or
- *	sk_lockdep_assert_not_held() on a held one
+ * @SK_VIOLATION_LOCK_HELD: destroying a held lock,
+ *	sk_lockdep_assert_not_held() on a held one, or a kref release
+ *	function that returned with its lock held
  * @SK_VIOLATION_LOCK_ORDER_INVERSION: lockdep found a cycle in the lock order
  *	(a possible deadlock)
  * @SK_VIOLATION_LOCK_HELD_AT_EXIT: a thread exited holding locks

@@ -6,9 +6,9 @@
  * Writers own a range of shared cells each.  A writer repeatedly releases
  * the object behind one of its cells, or transfers it between its two
  * owners, and publishes a borrowed copy of the new handle in the cell.
- * Readers look up random cells with sk_handle_try_lookup() (the handles go
- * stale under them: refused quietly) and check that every object they get
- * is alive, holding some references across a yield and dropping them
+ * Readers look up random cells with sk_handle_try_lookup() or its scoped
+ * form, SK_CLASS(handle_try, ...) (the handles go stale under them:
+ * refused quietly) and check that every object they get is alive, holding some references across a yield and dropping them
  * later, after the object may have been released.  The table's generation
  * space is small, so slots retire and transfers forward objects to fresh
  * slots all along, and the table grows while readers run.
@@ -152,6 +152,25 @@ static void *reader(void *arg)
 		h = sk_handle_from_bits(bits);
 		if ((x & 0x1c0) == 0)
 			sched_yield(); /* let the handle go stale */
+		if (x & 0x800) {
+			/* The scoped form: the reference is dropped when ref
+			 * leaves the block, possibly after a release. */
+			SK_CLASS(handle_try, ref)(&table, h);
+
+			if (!ref.obj) {
+				my_refused++;
+				continue;
+			}
+			o = (struct sobj *)ref.obj;
+			my_found++;
+			sk_check(o->magic == LIVE_MAGIC, "scoped lookup returned a dead object");
+			sk_check(o->cell == c, "scoped lookup returned the object of cell %u for cell %u",
+				 o->cell, c);
+			__atomic_add_fetch(&o->readers, 1, __ATOMIC_RELAXED);
+			if ((x & 0x3000) == 0)
+				sched_yield(); /* hold it while it may be released */
+			continue;
+		}
 		o = sk_handle_try_lookup(&table, h);
 		if (!o) {
 			my_refused++;

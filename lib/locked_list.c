@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/locked_list.c - the out-of-line half of safekern/locked_list.h: the
+ * debug-level check that the calling thread holds the list's mutex, and
+ * its report.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <safekern/locked_list.h>
+#include <safekern/violation.h>
+
+#include "violation-internal.h"
+
+/*
+ * The owner word of struct sk_mutex as lib/lock.c keeps it in every build:
+ * the holder's thread pointer (pthread_self() elsewhere), low two bits
+ * flags.  Must match lib/lock.c (SELF(), OWNER_FLAGS); the locked-list
+ * tests check both answers.
+ */
+#define OWNER_FLAGS ((uintptr_t)3)
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__)
+#define SELF() ((uintptr_t)__builtin_thread_pointer())
+#else
+#define SELF() ((uintptr_t)pthread_self())
+#endif
+
+bool sk__locked_list_not_held(const struct sk_locked_list *l, const char *op,
+			      const struct sk_callsite *cs)
+{
+	uintptr_t owner = __atomic_load_n(&l->lock.owner, __ATOMIC_RELAXED);
+
+	if (sk_likely((owner & ~OWNER_FLAGS) == SELF()))
+		return false;
+	sk__violation(SK_VIOLATION_LOCK_NOT_HELD, l, cs, SK__RET_IP,
+		      "%s on locked list %p without its lock \"%s\" held by this thread%s", op,
+		      (const void *)l, l->lock.dep_map.name ? l->lock.dep_map.name : "(unnamed)",
+		      (owner & ~OWNER_FLAGS) ? " (another thread holds it)" : "");
+	return true;
+}

@@ -1,0 +1,34 @@
+/* expect: calling function 'sk__locked_list_add_rcu' requires holding mutex 'l->lock' exclusively */
+/* compilers: clang */
+/*
+ * safekern/locked_list.h: sk_locked_list_add_tail_rcu() without the list's lock
+ * does not compile under clang -Wthread-safety -Werror.
+ */
+#include <urcu.h>
+
+#include <safekern/rculist.h>
+
+struct item {
+	int v;
+	struct sk_list_head node;
+};
+
+int f(struct sk_locked_list *l, struct item *it, struct item *other);
+int f(struct sk_locked_list *l, struct item *it, struct item *other)
+{
+	struct item *pos, *n;
+	int r = 0;
+
+	(void)it;
+	(void)other;
+	(void)pos;
+	(void)n;
+#ifndef FAIL
+	sk_mutex_lock(&l->lock);
+#endif
+	sk_locked_list_add_tail_rcu(&it->node, l);
+#ifndef FAIL
+	sk_mutex_unlock(&l->lock);
+#endif
+	return r;
+}

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/stress/kfifo-stress.c - one producer, one consumer, 10 million
+ * sequenced items (fewer under valgrind and the sanitizers) through a
+ * small kfifo, with single puts/gets, bulk in/out, peeks and skips mixed at
+ * random, while a third thread polls the read-only queries.  Halfway, the
+ * producer side is handed over to a new thread (sk_kfifo_release_producer()
+ * and a join): at the debug level that must not be reported.  Checks: FIFO
+ * order, nothing lost, nothing duplicated (the consumer sees exactly
+ * 0, 1, 2, ... N-1), a checksum, and no violation at all.
+ *
+ * A plain program so that TSan can run it; helgrind and drd run the debug
+ * build, whose inline code carries the Valgrind client requests.
+ */
+#define SK_TEST_PLAIN
+#include <pthread.h>
+#include <sched.h>
+
+#include <safekern/kfifo.h>
+
+#include "../sk-test.h"
+
+static SK_DECLARE_KFIFO_PTR(fifo, uint64_t);
+static uint64_t total;
+static int done;
+
+struct producer_arg {
+	uint64_t from, to;
+	unsigned int seed;
+};
+
+static unsigned int rnd(unsigned int *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 16;
+}
+
+static void backoff(unsigned int *spins)
+{
+	if (++*spins > 16) {
+		sched_yield();
+		*spins = 0;
+	}
+}
+
+static void *producer(void *p)
+{
+	struct producer_arg *a = p;
+	uint64_t next = a->from, buf[32];
+	unsigned int spins = 0;
+
+	while (next < a->to) {
+		unsigned int r = rnd(&a->seed), n;
+
+		if (r & 1) {
+			n = sk_kfifo_put(&fifo, next);
+		} else {
+			unsigned int want = 1 + r % 32;
+
+			if (want > a->to - next)
+				want = (unsigned int)(a->to - next);
+			for (unsigned int i = 0; i < want; i++)
+				buf[i] = next + i;
+			n = sk_kfifo_in(&fifo, buf, want);
+		}
+		if (n)
+			spins = 0;
+		else
+			backoff(&spins);
+		next += n;
+	}
+	/* Hand the producer side over; the join orders it with the next one. */
+	sk_kfifo_release_producer(&fifo);
+	return NULL;
+}
+
+static void *consumer(void *p)
+{
+	uint64_t expect = 0, sum = 0, buf[32], v;
+	unsigned int seed = 99, spins = 0;
+
+	(void)p;
+	while (expect < total) {
+		unsigned int r = rnd(&seed), n;
+
+		switch (r % 4) {
+		case 0:
+			n = sk_kfifo_get(&fifo, &v);
+			if (n) {
+				sk_check(v == expect, "got %llu, expected %llu",
+					 (unsigned long long)v, (unsigned long long)expect);
+				sum += v;
+			}
+			break;
+		case 1:
+			/* Peek, then skip what was peeked. */
+			n = sk_kfifo_peek(&fifo, &v);
+			if (n) {
+				sk_check(v == expect, "peeked %llu, expected %llu",
+					 (unsigned long long)v, (unsigned long long)expect);
+				sum += v;
+				sk_kfifo_skip(&fifo);
+			}
+			break;
+		default:
+			n = sk_kfifo_out(&fifo, buf, 1 + r % 32);
+			for (unsigned int i = 0; i < n; i++) {
+				sk_check(buf[i] == expect + i, "out %llu, expected %llu",
+					 (unsigned long long)buf[i],
+					 (unsigned long long)(expect + i));
+				sum += buf[i];
+			}
+			break;
+		}
+		if (n)
+			spins = 0;
+		else
+			backoff(&spins);
+		expect += n;
+	}
+	sk_check(expect == total, "consumed %llu of %llu", (unsigned long long)expect,
+		 (unsigned long long)total);
+	sk_check(sum == total * (total - 1) / 2, "checksum %llu", (unsigned long long)sum);
+	sk_check(sk_kfifo_is_empty(&fifo), "items left over");
+	return NULL;
+}
+
+/* Read-only queries from a thread that is neither side. */
+static void *querier(void *p)
+{
+	unsigned long polls = 0;
+
+	(void)p;
+	while (!__atomic_load_n(&done, __ATOMIC_RELAXED)) {
+		unsigned int len = sk_kfifo_len(&fifo), avail = sk_kfifo_avail(&fifo);
+
+		sk_check(len <= sk_kfifo_size(&fifo), "len %u", len);
+		sk_check(avail <= sk_kfifo_size(&fifo), "avail %u", avail);
+		(void)sk_kfifo_is_empty(&fifo);
+		(void)sk_kfifo_is_full(&fifo);
+		polls++;
+		sched_yield();
+	}
+	return (void *)(uintptr_t)polls;
+}
+
+int main(void)
+{
+	pthread_t prod, cons, q;
+	struct producer_arg first, second;
+
+	total = sk_test_iters(10000000, 20000);
+	SK_TEST_BENIGN_RACE(&done, sizeof(done));
+	sk_check(sk_kfifo_alloc(&fifo, 256) == 0, "alloc");
+	first = (struct producer_arg){ 0, total / 2, 1 };
+	second = (struct producer_arg){ total / 2, total, 2 };
+
+	pthread_create(&cons, NULL, consumer, NULL);
+	pthread_create(&q, NULL, querier, NULL);
+	pthread_create(&prod, NULL, producer, &first);
+	pthread_join(prod, NULL);
+	pthread_create(&prod, NULL, producer, &second); /* the hand-over */
+	pthread_join(prod, NULL);
+	pthread_join(cons, NULL);
+	__atomic_store_n(&done, 1, __ATOMIC_RELAXED);
+	pthread_join(q, NULL);
+
+	sk_check(sk_violation_total() == 0, "%lu violation(s)", sk_violation_total());
+	sk_kfifo_free(&fifo);
+	printf("kfifo-stress: %llu items in order, producer handed over once\n",
+	       (unsigned long long)total);
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/stress/locked_list-stress.c - struct sk_locked_list shared by two
+ * writer threads, serialised by its mutex (the point of the container),
+ * adding, deleting, replacing and moving entries with the _rcu writers
+ * and freeing through sk_call_rcu_free(), while two RCU readers walk it
+ * without the lock and, now and then, under the lock.
+ *
+ * Checked: every entry an RCU reader reaches is live and whole (its magic
+ * is LIVE: the free function writes DEAD before freeing; under ASan any
+ * read of a freed entry is a use after free), a walk under the lock sees
+ * exactly sk_locked_list_len() entries, and at the end the count equals
+ * the entries the writers hold, every queued free ran exactly once, and
+ * nothing was reported.  Bounded by a number of writer steps.
+ */
+#define SK_TEST_PLAIN
+#include <pthread.h>
+#include <sched.h>
+
+#include <urcu.h>
+
+#include <safekern/alloc.h>
+#include <safekern/rculist.h>
+
+#include "../sk-test.h"
+
+#define WRITERS 2
+#define READERS 2
+#define MAX_LIVE 32 /* per writer */
+
+#define MAGIC_LIVE 0x4c4956454c495645ull
+#define MAGIC_DEAD 0xdeaddeaddeaddeadull
+
+struct item {
+	uint64_t magic;
+	unsigned int owner;
+	struct sk_list_head node;
+	struct sk_rcu_head rcu;
+};
+
+static struct sk_locked_list list;
+static int stop;
+static unsigned long freed;
+static uint64_t walks[READERS], locked_walks[READERS];
+
+struct writer {
+	unsigned int id;
+	uint64_t ops;
+	struct item *live[MAX_LIVE];
+	unsigned int nlive;
+	unsigned long allocated, queued;
+};
+
+static struct writer writers[WRITERS];
+
+static uint64_t rng(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void free_fn(void *obj)
+{
+	struct item *it = obj;
+
+	__atomic_store_n(&it->magic, MAGIC_DEAD, __ATOMIC_RELAXED);
+	sk_kfree(it);
+	__atomic_fetch_add(&freed, 1, __ATOMIC_RELAXED);
+}
+
+static struct item *new_item(struct writer *w)
+{
+	struct item *it = sk_kzalloc(sizeof(*it));
+
+	sk_check(it, "allocation failed");
+	it->magic = MAGIC_LIVE;
+	it->owner = w->id;
+	w->allocated++;
+	return it;
+}
+
+static void retire(struct writer *w, struct item *it)
+{
+	sk_call_rcu_free(it, rcu, free_fn);
+	w->queued++;
+}
+
+/* A walk under the lock: the count and the walk agree. */
+static void locked_walk(void) SK_EXCLUDES(list.lock);
+static void locked_walk(void)
+{
+	struct item *pos;
+	size_t n = 0, len;
+
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_for_each_entry(pos, &list, node) {
+		sk_check(pos->magic == MAGIC_LIVE, "locked walk: entry %p not live", (void *)pos);
+		n++;
+	}
+	len = sk_locked_list_len(&list);
+	sk_mutex_unlock(&list.lock);
+	sk_check(n == len, "locked walk saw %zu entries, count says %zu", n, len);
+}
+
+static void *reader_main(void *arg)
+{
+	unsigned long id = (unsigned long)(uintptr_t)arg;
+	uint64_t n = 0, nl = 0;
+
+	rcu_register_thread();
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		struct item *pos;
+		size_t steps = 0;
+
+		sk_rcu_read_lock();
+		sk_locked_list_for_each_entry_rcu(pos, &list, node) {
+			uint64_t magic = pos->magic;
+
+			sk_check(magic == MAGIC_LIVE, "reader reached entry %p with magic %#llx",
+				 (void *)pos, (unsigned long long)magic);
+			sk_check(pos->owner < WRITERS, "entry %p: owner %u", (void *)pos, pos->owner);
+			/* bound: every entry live at some point during the walk */
+			sk_check(++steps <= 100000, "RCU walk does not end: a cycle?");
+			if ((steps & 7) == 0)
+				sched_yield();
+		}
+		sk_rcu_read_unlock();
+		if ((++n & 15) == 0) {
+			locked_walk();
+			nl++;
+		}
+	}
+	rcu_unregister_thread();
+	walks[id] = n;
+	locked_walks[id] = nl;
+	return NULL;
+}
+
+static void writer_step(struct writer *w, uint64_t *s)
+{
+	unsigned int r = (unsigned int)(rng(s) % 16), k;
+	struct item *nw = NULL, *old = NULL;
+
+	/* Allocate outside the lock, as a daemon would. */
+	if (w->nlive < 2 || (r < 7 && w->nlive < MAX_LIVE) || (r >= 12 && r < 14))
+		nw = new_item(w);
+	sk_mutex_lock(&list.lock);
+	if (nw && (w->nlive < 2 || r < 12)) {
+		if (r & 1)
+			sk_locked_list_add_rcu(&nw->node, &list);
+		else
+			sk_locked_list_add_tail_rcu(&nw->node, &list);
+		w->live[w->nlive++] = nw;
+		nw = NULL;
+	} else if (r < 12) {
+		k = (unsigned int)(rng(s) % w->nlive);
+		old = w->live[k];
+		w->live[k] = w->live[--w->nlive];
+		sk_locked_list_del_rcu(&old->node, &list);
+	} else if (nw) {
+		k = (unsigned int)(rng(s) % w->nlive);
+		old = w->live[k];
+		sk_locked_list_replace_rcu(&old->node, &nw->node, &list);
+		w->live[k] = nw;
+		nw = NULL;
+	} else {
+		/* The count covers at least this writer's entries. */
+		sk_check(sk_locked_list_len(&list) >= w->nlive, "count below %u", w->nlive);
+	}
+	sk_check(!nw, "writer: unused new entry");
+	sk_mutex_unlock(&list.lock);
+	if (old)
+		retire(w, old);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	uint64_t s = 0x9e3779b9u + w->id * 7919u;
+
+	rcu_register_thread();
+	for (uint64_t i = 0; i < w->ops; i++)
+		writer_step(w, &s);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t rt[READERS], wt[WRITERS];
+	unsigned long allocated = 0, queued = 0;
+	size_t held = 0, len;
+	uint64_t total_walks = 0, total_locked = 0;
+
+	SK_TEST_BENIGN_RACE(&stop, sizeof(stop));
+	rcu_register_thread();
+	sk_locked_list_init(&list);
+	for (unsigned int i = 0; i < WRITERS; i++) {
+		writers[i].id = i;
+		writers[i].ops = sk_test_under_valgrind() ? 1500 : sk_test_iters(100000, 1000);
+	}
+	for (unsigned long i = 0; i < READERS; i++)
+		sk_check(!pthread_create(&rt[i], NULL, reader_main, (void *)(uintptr_t)i),
+			 "pthread_create");
+	for (unsigned int i = 0; i < WRITERS; i++)
+		sk_check(!pthread_create(&wt[i], NULL, writer_main, &writers[i]), "pthread_create");
+	for (unsigned int i = 0; i < WRITERS; i++)
+		pthread_join(wt[i], NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < READERS; i++) {
+		pthread_join(rt[i], NULL);
+		total_walks += walks[i];
+		total_locked += locked_walks[i];
+	}
+
+	/* Exact accounting: the count is what the writers hold. */
+	for (unsigned int i = 0; i < WRITERS; i++)
+		held += writers[i].nlive;
+	sk_mutex_lock(&list.lock);
+	len = sk_locked_list_len(&list);
+	sk_check(len == held, "count %zu, writers hold %zu", len, held);
+	for (unsigned int i = 0; i < WRITERS; i++) {
+		struct writer *w = &writers[i];
+
+		while (w->nlive) {
+			struct item *it = w->live[--w->nlive];
+
+			sk_locked_list_del_rcu(&it->node, &list);
+			sk_call_rcu_free(it, rcu, free_fn);
+			w->queued++;
+		}
+	}
+	sk_check(sk_locked_list_empty(&list) && sk_locked_list_len(&list) == 0,
+		 "list not empty after taking everything down");
+	sk_mutex_unlock(&list.lock);
+	sk_rcu_barrier();
+	for (unsigned int i = 0; i < WRITERS; i++) {
+		allocated += writers[i].allocated;
+		queued += writers[i].queued;
+	}
+	sk_check(queued == allocated, "%lu allocated, %lu queued for freeing", allocated, queued);
+	sk_check(freed == queued, "the free function ran %lu times for %lu queued", freed, queued);
+	sk_locked_list_destroy(&list);
+	sk_check(sk_violation_total() == 0, "%lu violations reported", sk_violation_total());
+	rcu_unregister_thread();
+	printf("locked_list-stress: %d writers x %llu ops, %lu entries, %llu RCU walks, "
+	       "%llu locked walks\n",
+	       WRITERS, (unsigned long long)writers[0].ops, allocated,
+	       (unsigned long long)total_walks, (unsigned long long)total_locked);
+	return 0;
+}

@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test-kfifo.c - the SPSC kfifo: every macro, the capacity rules,
+ * wrap-around past UINT_MAX, and misuse (each refused with exactly one
+ * report and the fifo unchanged).  Built hardened and debug; the
+ * debug-level SPSC identity checks are tested where SK_DEBUG is defined.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <safekern/kfifo.h>
+
+#include "sk-test.h"
+
+TestSuite(kfifo, .init = sk_test_count_policy);
+
+/* Hide constants from the compiler, which would warn about some of them. */
+static size_t opaque(size_t v)
+{
+	__asm__ volatile("" : "+r"(v));
+	return v;
+}
+
+/* Snapshot of the index words, to assert "unchanged". */
+struct idx {
+	unsigned int in, out, in_cache, out_cache, size;
+};
+
+#define SNAP(f) ((struct idx){ (f)->kfifo.in, (f)->kfifo.out, (f)->kfifo.in_cache, \
+			       (f)->kfifo.out_cache, (f)->kfifo.size })
+#define SAME(a, b) ((a).in == (b).in && (a).out == (b).out && (a).size == (b).size)
+
+static SK_DEFINE_KFIFO(static_fifo, int, 8);
+
+Test(kfifo, define_holds_exactly_size_in_fifo_order)
+{
+	int v = -1;
+
+	cr_assert_eq(sk_kfifo_size(&static_fifo), 8);
+	cr_assert_eq(sk_kfifo_esize(&static_fifo), sizeof(int));
+	cr_assert(sk_kfifo_initialized(&static_fifo));
+	cr_assert(sk_kfifo_is_empty(&static_fifo));
+	cr_assert_eq(sk_kfifo_get(&static_fifo, &v), 0);
+	cr_assert_eq(v, -1, "a failed get leaves *val alone");
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(sk_kfifo_len(&static_fifo), (unsigned int)i);
+		cr_assert_eq(sk_kfifo_avail(&static_fifo), 8u - (unsigned int)i);
+		cr_assert_eq(sk_kfifo_put(&static_fifo, i * 10), 1);
+	}
+	cr_assert(sk_kfifo_is_full(&static_fifo));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&static_fifo, 99), 0));
+	cr_assert_eq(sk_kfifo_len(&static_fifo), 8);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(sk_kfifo_peek(&static_fifo, &v), 1);
+		cr_assert_eq(v, i * 10);
+		cr_assert_eq(sk_kfifo_get(&static_fifo, &v), 1);
+		cr_assert_eq(v, i * 10);
+	}
+	cr_assert(sk_kfifo_is_empty(&static_fifo));
+	cr_assert_eq(sk_kfifo_peek(&static_fifo, &v), 0);
+}
+
+struct holder {
+	int before;
+	SK_DECLARE_KFIFO(fifo, long, 4);
+	int after;
+};
+
+Test(kfifo, declare_in_struct_and_init)
+{
+	struct holder h;
+	long v;
+
+	memset(&h, 0xa5, sizeof(h));
+	h.before = 1;
+	h.after = 2;
+	SK_INIT_KFIFO(h.fifo);
+	cr_assert_eq(sk_kfifo_size(&h.fifo), 4);
+	cr_assert_eq(sk_kfifo_esize(&h.fifo), sizeof(long));
+	cr_assert(sk_kfifo_is_empty(&h.fifo));
+	for (long i = 0; i < 4; i++)
+		cr_assert_eq(sk_kfifo_put(&h.fifo, i - 100), 1);
+	cr_assert_eq(sk_kfifo_put(&h.fifo, 5L), 0);
+	for (long i = 0; i < 4; i++) {
+		cr_assert_eq(sk_kfifo_get(&h.fifo, &v), 1);
+		cr_assert_eq(v, i - 100);
+	}
+	cr_assert_eq(h.before, 1);
+	cr_assert_eq(h.after, 2);
+}
+
+Test(kfifo, layout_keeps_the_sides_on_separate_cache_lines)
+{
+	cr_assert_eq(sizeof(struct sk__kfifo), 3 * SK_CACHELINE_SIZE);
+	cr_assert_eq(offsetof(struct sk__kfifo, out), SK_CACHELINE_SIZE);
+	cr_assert_eq(offsetof(struct sk__kfifo, in), 2 * SK_CACHELINE_SIZE);
+	cr_assert_lt(offsetof(struct sk__kfifo, consumer), SK_CACHELINE_SIZE + 16);
+	cr_assert_lt(offsetof(struct sk__kfifo, producer), 2 * SK_CACHELINE_SIZE + 16);
+}
+
+Test(kfifo, alloc_rounds_up_and_rejects_bad_sizes)
+{
+	SK_DECLARE_KFIFO_PTR(f, unsigned int);
+	static const struct {
+		size_t ask, got;
+	} cases[] = { { 2, 2 }, { 3, 4 }, { 5, 8 }, { 8, 8 }, { 1000, 1024 }, { 1025, 2048 } };
+
+	for (size_t i = 0; i < SK_ARRAY_SIZE(cases); i++) {
+		cr_assert_eq(sk_kfifo_alloc(&f, cases[i].ask), 0);
+		cr_assert_eq(sk_kfifo_size(&f), cases[i].got, "alloc(%zu)", cases[i].ask);
+		/* Holds exactly size. */
+		for (unsigned int k = 0; k < cases[i].got; k++)
+			cr_assert_eq(sk_kfifo_put(&f, k), 1);
+		cr_assert_eq(sk_kfifo_put(&f, 0u), 0);
+		sk_kfifo_free(&f);
+		cr_assert(!sk_kfifo_initialized(&f));
+	}
+	cr_assert_eq(sk_kfifo_alloc(&f, 0), -EINVAL);
+	cr_assert_eq(sk_kfifo_alloc(&f, 1), -EINVAL);
+	cr_assert_eq(sk_kfifo_alloc(&f, opaque((size_t)SK_KFIFO_MAX_SIZE + 1)), -EINVAL);
+	cr_assert_eq(sk_kfifo_alloc(&f, opaque((size_t)1 << 40)), -EINVAL);
+	cr_assert(!sk_kfifo_initialized(&f));
+	sk_kfifo_free(&f); /* on a fifo without a buffer: nothing */
+}
+
+Test(kfifo, alloc_on_embedded_buffer_is_einval)
+{
+	SK_DECLARE_KFIFO(f, int, 4);
+
+	SK_INIT_KFIFO(f);
+	cr_assert_eq(sk_kfifo_alloc(&f, 8), -EINVAL);
+	cr_assert_eq(sk_kfifo_init(&f, (void *)0, 64), -EINVAL);
+	sk_kfifo_free(&f); /* does nothing to an embedded buffer */
+	cr_assert_eq(sk_kfifo_size(&f), 4);
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+}
+
+struct huge {
+	char bytes[1 << 20];
+};
+
+Test(kfifo, alloc_enomem_leaves_a_refusing_fifo)
+{
+	SK_DECLARE_KFIFO_PTR(f, struct huge);
+	static struct huge h;
+
+	/* 2^31 elements of 1 MiB: 2^51 bytes, more than any address space. */
+	cr_assert_eq(sk_kfifo_alloc(&f, opaque(SK_KFIFO_MAX_SIZE)), -ENOMEM);
+	cr_assert(!sk_kfifo_initialized(&f));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, h), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &h), 0));
+	cr_assert_eq(f.kfifo.in, 0);
+}
+
+Test(kfifo, largest_size_wraps_at_the_end)
+{
+	SK_DECLARE_KFIFO_PTR(f, unsigned char);
+	unsigned char buf[4] = { 1, 2, 3, 4 }, out[4];
+
+	if (sk_test_under_valgrind())
+		return; /* 2 GiB of address space under valgrind: skip */
+	/* 2^31 bytes: virtual memory only, the pages are never touched but four. */
+	cr_assert_eq(sk_kfifo_alloc(&f, opaque(SK_KFIFO_MAX_SIZE)), 0);
+	cr_assert_eq(sk_kfifo_size(&f), SK_KFIFO_MAX_SIZE);
+	f.kfifo.in = f.kfifo.out = f.kfifo.in_cache = f.kfifo.out_cache = SK_KFIFO_MAX_SIZE - 2;
+	cr_assert_eq(sk_kfifo_in(&f, buf, 4), 4);
+	cr_assert_eq(sk_kfifo_len(&f), 4);
+	cr_assert_eq(sk_kfifo_out(&f, out, 4), 4);
+	cr_assert_arr_eq(out, buf, 4);
+	sk_kfifo_free(&f);
+}
+
+Test(kfifo, size_two)
+{
+	SK_DEFINE_KFIFO(f, short, 2);
+	short v;
+
+	for (int round = 0; round < 5; round++) {
+		cr_assert_eq(sk_kfifo_put(&f, (short)(round * 2)), 1);
+		cr_assert_eq(sk_kfifo_put(&f, (short)(round * 2 + 1)), 1);
+		cr_assert_eq(sk_kfifo_put(&f, (short)-1), 0);
+		cr_assert(sk_kfifo_is_full(&f));
+		cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+		cr_assert_eq(v, round * 2);
+		cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+		cr_assert_eq(v, round * 2 + 1);
+		cr_assert_eq(sk_kfifo_get(&f, &v), 0);
+	}
+}
+
+Test(kfifo, init_on_caller_buffer_rounds_down)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int buf[100];
+	char raw[64] __attribute__((aligned(16)));
+	int v;
+
+	/* The size is in bytes, as the kernel's kfifo_init(). */
+	cr_assert_eq(sk_kfifo_init(&f, buf, sizeof(buf)), 0);
+	cr_assert_eq(sk_kfifo_size(&f), 64);
+	for (int i = 0; i < 64; i++)
+		cr_assert_eq(sk_kfifo_put(&f, i), 1);
+	cr_assert_eq(sk_kfifo_put(&f, 64), 0);
+	cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(sk_kfifo_init(&f, buf, 2 * sizeof(int)), 0);
+	cr_assert_eq(sk_kfifo_size(&f), 2);
+	cr_assert_eq(sk_kfifo_init(&f, buf, 2 * sizeof(int) - 1), -EINVAL);
+	cr_assert_eq(sk_kfifo_init(&f, buf, sizeof(int)), -EINVAL);
+	cr_assert_eq(sk_kfifo_init(&f, buf, 0), -EINVAL);
+	cr_assert_eq(sk_kfifo_init(&f, (int *)0, 64), -EINVAL);
+	cr_assert_eq(sk_kfifo_init(&f, raw + 1, 32), -EINVAL, "misaligned for int");
+	cr_assert(!sk_kfifo_initialized(&f));
+}
+
+Test(kfifo, in_out_partial_and_wrapping)
+{
+	SK_DEFINE_KFIFO(f, unsigned int, 8);
+	unsigned int src[16], dst[16], next_in = 0, next_out = 0;
+
+	for (unsigned int i = 0; i < 16; i++)
+		src[i] = i;
+	/* More than fits: as many as fit. */
+	cr_assert_eq(sk_kfifo_in(&f, src, 10), 8);
+	next_in = 8;
+	cr_assert_eq(sk_kfifo_in(&f, src, 1), 0);
+	cr_assert_eq(sk_kfifo_out(&f, dst, 5), 5);
+	for (unsigned int i = 0; i < 5; i++)
+		cr_assert_eq(dst[i], next_out++);
+	/* Wraps inside the buffer. */
+	for (unsigned int i = 0; i < 5; i++)
+		src[i] = next_in + i;
+	cr_assert_eq(sk_kfifo_in(&f, src, 5), 5);
+	next_in += 5;
+	cr_assert_eq(sk_kfifo_len(&f), 8);
+	cr_assert_eq(sk_kfifo_out_peek(&f, dst, 16), 8);
+	for (unsigned int i = 0; i < 8; i++)
+		cr_assert_eq(dst[i], next_out + i);
+	cr_assert_eq(sk_kfifo_len(&f), 8, "out_peek takes nothing out");
+	cr_assert_eq(sk_kfifo_out(&f, dst, 16), 8);
+	for (unsigned int i = 0; i < 8; i++)
+		cr_assert_eq(dst[i], next_out++);
+	cr_assert_eq(next_out, next_in);
+	cr_assert_eq(sk_kfifo_out(&f, dst, 1), 0);
+	cr_assert_eq(sk_kfifo_out_peek(&f, dst, 1), 0);
+	cr_assert_eq(sk_kfifo_in(&f, src, 0), 0);
+	cr_assert_eq(sk_kfifo_out(&f, dst, 0), 0);
+}
+
+Test(kfifo, large_in_out_use_bulk_copy)
+{
+	SK_DECLARE_KFIFO_PTR(f, uint64_t);
+	static uint64_t src[1000], dst[1000];
+
+	for (unsigned int i = 0; i < 1000; i++)
+		src[i] = (uint64_t)i * 0x9e3779b97f4a7c15ull;
+	cr_assert_eq(sk_kfifo_alloc(&f, 1024), 0);
+	cr_assert_eq(sk_kfifo_in(&f, src, 700), 700);
+	cr_assert_eq(sk_kfifo_out(&f, dst, 600), 600);
+	cr_assert_arr_eq(dst, src, 600 * sizeof(uint64_t));
+	/* 100 left at 600..699; 900 more wrap round the end. */
+	cr_assert_eq(sk_kfifo_in(&f, src + 700, 300), 300);
+	cr_assert_eq(sk_kfifo_in(&f, src, 700), 624);
+	cr_assert(sk_kfifo_is_full(&f));
+	cr_assert_eq(sk_kfifo_out(&f, dst, 1000), 1000);
+	cr_assert_arr_eq(dst, src + 600, 400 * sizeof(uint64_t));
+	cr_assert_arr_eq(dst + 400, src, 600 * sizeof(uint64_t));
+	sk_kfifo_free(&f);
+}
+
+Test(kfifo, wraps_past_uint_max)
+{
+	SK_DEFINE_KFIFO(f, int, 4);
+	int v, buf[4] = { 7, 8, 9, 10 }, out[4];
+	unsigned int start = UINT_MAX - 2;
+
+	f.kfifo.in = f.kfifo.out = f.kfifo.in_cache = f.kfifo.out_cache = start;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(sk_kfifo_put(&f, round * 4 + i), 1);
+		cr_assert_eq(sk_kfifo_put(&f, -1), 0, "full across the wrap");
+		cr_assert_eq(sk_kfifo_len(&f), 4);
+		for (int i = 0; i < 4; i++) {
+			cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+			cr_assert_eq(v, round * 4 + i);
+		}
+		cr_assert_eq(sk_kfifo_get(&f, &v), 0);
+	}
+	cr_assert_lt(f.kfifo.in, start, "the index wrapped");
+	/* Bulk across the wrap. */
+	f.kfifo.in = f.kfifo.out = f.kfifo.in_cache = f.kfifo.out_cache = UINT_MAX - 1;
+	SK_EXPECT_NO_VIOLATION({
+		cr_assert_eq(sk_kfifo_in(&f, buf, 4), 4);
+		cr_assert(sk_kfifo_is_full(&f));
+		cr_assert_eq(sk_kfifo_out(&f, out, 4), 4);
+	});
+	cr_assert_arr_eq(out, buf, sizeof(buf));
+}
+
+Test(kfifo, skip_skip_count_reset_out_reset)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+	int v;
+
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(sk_kfifo_put(&f, i), 1);
+	sk_kfifo_skip(&f);
+	cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+	cr_assert_eq(v, 1);
+	sk_kfifo_skip_count(&f, 2);
+	cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+	cr_assert_eq(v, 4);
+	sk_kfifo_skip_count(&f, 0);
+	cr_assert_eq(sk_kfifo_len(&f), 1);
+	sk_kfifo_reset_out(&f);
+	cr_assert(sk_kfifo_is_empty(&f));
+	cr_assert_eq(f.kfifo.in, 6, "reset_out keeps in");
+	cr_assert_eq(sk_kfifo_put(&f, 42), 1);
+	sk_kfifo_reset(&f);
+	cr_assert(sk_kfifo_is_empty(&f));
+	cr_assert_eq(f.kfifo.in, 0);
+	cr_assert_eq(f.kfifo.out, 0);
+	cr_assert_eq(f.kfifo.producer, 0);
+	cr_assert_eq(f.kfifo.consumer, 0);
+	cr_assert_eq(sk_kfifo_put(&f, 43), 1);
+	cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+	cr_assert_eq(v, 43);
+}
+
+Test(kfifo, skip_beyond_len_is_refused)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+	struct idx before;
+	int v;
+
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip(&f));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	cr_assert_eq(sk_kfifo_put(&f, 2), 1);
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip_count(&f, 3));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+	cr_assert_eq(v, 1);
+}
+
+Test(kfifo, struct_and_pointer_elements)
+{
+	struct msg {
+		int id;
+		char text[13];
+	};
+	SK_DEFINE_KFIFO(fm, struct msg, 4);
+	SK_DEFINE_KFIFO(fp, struct msg *, 4);
+	struct msg a = { 1, "hello" }, b, *p = NULL;
+
+	cr_assert_eq(sk_kfifo_put(&fm, a), 1);
+	cr_assert_eq(sk_kfifo_get(&fm, &b), 1);
+	cr_assert_eq(b.id, 1);
+	cr_assert_str_eq(b.text, "hello");
+	cr_assert_eq(sk_kfifo_put(&fp, &a), 1);
+	cr_assert_eq(sk_kfifo_get(&fp, &p), 1);
+	cr_assert_eq(p, &a);
+}
+
+Test(kfifo, byte_fifo_struct_sk_kfifo)
+{
+	struct sk_kfifo f;
+	const char *msg = "the quick brown fox";
+	char out[32] = { 0 };
+
+	cr_assert_eq(sk_kfifo_alloc(&f, 16), 0);
+	cr_assert_eq(sk_kfifo_esize(&f), 1);
+	cr_assert_eq(sk_kfifo_in(&f, (const unsigned char *)msg, (unsigned int)strlen(msg)), 16);
+	cr_assert_eq(sk_kfifo_out(&f, (unsigned char *)out, sizeof(out)), 16);
+	cr_assert_eq(memcmp(out, msg, 16), 0);
+	sk_kfifo_free(&f);
+}
+
+Test(kfifo, uninitialised_fifo_is_refused)
+{
+	SK_DECLARE_KFIFO(f, int, 4);
+	int v = 5, buf[2] = { 1, 2 };
+
+	memset(&f, 0, sizeof(f)); /* declared, SK_INIT_KFIFO forgotten */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 1), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_peek(&f, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(&f, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_out(&f, buf, 2), 0));
+	cr_assert_eq(v, 5);
+	cr_assert_eq(f.kfifo.in, 0);
+	cr_assert_eq(f.kfifo.out, 0);
+	cr_assert(sk_kfifo_is_empty(&f));
+	cr_assert(sk_kfifo_is_full(&f), "no buffer: no room");
+}
+
+Test(kfifo, freed_fifo_is_refused)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int v;
+
+	cr_assert_eq(sk_kfifo_alloc(&f, 4), 0);
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	sk_kfifo_free(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+}
+
+Test(kfifo, ptr_fifo_initialised_without_buffer_is_refused)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int v;
+
+	SK_INIT_KFIFO(f);
+	cr_assert(!sk_kfifo_initialized(&f));
+	cr_assert_eq(sk_kfifo_esize(&f), sizeof(int));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+}
+
+Test(kfifo, wrong_element_type_is_refused)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+	/* The same fifo reached through a pointer of another element type. */
+	typedef SK_STRUCT_KFIFO_PTR(long) long_fifo;
+	long_fifo *alias = (long_fifo *)(void *)&f;
+	long lv = 0, lbuf[2] = { 1, 2 };
+	struct idx before;
+
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(alias, 2L), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(alias, &lv), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(alias, lbuf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_kfifo_out_peek(alias, lbuf, 2), 0));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(lv, 0);
+}
+
+Test(kfifo, corrupt_indices_are_refused)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+	int v, buf[3] = { 0 };
+	struct idx before;
+
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	/* A wild write: in runs 20 ahead of out in a fifo of 8. */
+	f.kfifo.in = f.kfifo.out + 20;
+	f.kfifo.in_cache = f.kfifo.out_cache = 0;
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(&f, buf, 3), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_out(&f, buf, 3), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip(&f));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(sk_kfifo_len(&f), 8, "len is clamped to the size");
+	/*
+	 * out ahead of in.  Each side checks the other's index when it reads
+	 * it: the producer when its cached copy says full, the consumer when
+	 * its copy says empty.
+	 */
+	f.kfifo.in = 8;
+	f.kfifo.out_cache = 0; /* the producer's copy: full */
+	f.kfifo.out = 20;
+	f.kfifo.in_cache = 20; /* the consumer's copy: empty */
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(sk_kfifo_len(&f), 8, "len is clamped to the size");
+}
+
+Test(kfifo, corrupt_index_under_abort_policy_aborts, .signal = SIGABRT)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+
+	sk_violation_set_policy(SK_VIOLATION_ABORT);
+	f.kfifo.in = 100;
+	if (sk_kfifo_put(&f, 1))
+		cr_log_error("put succeeded");
+}
+
+/* ------------------------------------------------------------------------
+ * Threads: queries from anywhere; the debug-level SPSC identity check.
+ * ------------------------------------------------------------------------ */
+
+static SK_DEFINE_KFIFO(shared, int, 16);
+
+struct thread_result {
+	unsigned int put, got, len;
+	int value;
+};
+
+static void *other_producer(void *arg)
+{
+	struct thread_result *r = arg;
+
+	r->put = sk_kfifo_put(&shared, 77);
+	return NULL;
+}
+
+static SK_UNUSED void *other_consumer(void *arg)
+{
+	struct thread_result *r = arg;
+
+	r->value = -1;
+	r->got = sk_kfifo_get(&shared, &r->value);
+	return NULL;
+}
+
+static void *querier(void *arg)
+{
+	struct thread_result *r = arg;
+
+	r->len = sk_kfifo_len(&shared) + sk_kfifo_avail(&shared) * 100 +
+		 (unsigned int)sk_kfifo_is_empty(&shared) * 10000 +
+		 (unsigned int)sk_kfifo_is_full(&shared) * 100000 + sk_kfifo_size(&shared) * 1000000;
+	return NULL;
+}
+
+static struct thread_result run_on_thread(void *(*fn)(void *))
+{
+	struct thread_result r = { 0, 0, 0, 0 };
+	pthread_t t;
+
+	cr_assert_eq(pthread_create(&t, NULL, fn, &r), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	return r;
+}
+
+Test(kfifo, queries_from_any_thread)
+{
+	struct thread_result r;
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1);
+	cr_assert_eq(sk_kfifo_put(&shared, 2), 1);
+	SK_EXPECT_NO_VIOLATION(r = run_on_thread(querier));
+	cr_assert_eq(r.len, 2 + 14 * 100 + 16 * 1000000);
+}
+
+#ifdef SK_DEBUG
+
+Test(kfifo, debug_second_producer_is_reported_and_refused)
+{
+	struct thread_result r;
+	struct idx before;
+	int v;
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1); /* this thread is the producer */
+	before = SNAP(&shared);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, r = run_on_thread(other_producer));
+	cr_assert_eq(r.put, 0);
+	cr_assert(SAME(before, SNAP(&shared)));
+	cr_assert_eq(shared.kfifo.producer, (uintptr_t)pthread_self());
+	/* The consumer side is still free: another thread may take it. */
+	SK_EXPECT_NO_VIOLATION(r = run_on_thread(other_consumer));
+	cr_assert_eq(r.got, 1);
+	cr_assert_eq(r.value, 1);
+	/* ... and now it is that (finished) thread's: this one is refused. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    cr_assert_eq(sk_kfifo_get(&shared, &v), 0));
+}
+
+Test(kfifo, debug_second_consumer_is_reported_for_every_consumer_operation)
+{
+	int v, buf[2];
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1);
+	cr_assert_eq(sk_kfifo_put(&shared, 2), 1);
+	cr_assert_eq(sk_kfifo_put(&shared, 3), 1);
+	(void)run_on_thread(other_consumer); /* takes 1: the consumer is that thread */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    cr_assert_eq(sk_kfifo_peek(&shared, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    cr_assert_eq(sk_kfifo_out(&shared, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    cr_assert_eq(sk_kfifo_out_peek(&shared, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, sk_kfifo_skip(&shared));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, sk_kfifo_reset_out(&shared));
+	cr_assert_eq(sk_kfifo_len(&shared), 2);
+}
+
+Test(kfifo, debug_release_hands_a_side_over)
+{
+	struct thread_result r;
+	int v;
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1);
+	cr_assert_eq(sk_kfifo_get(&shared, &v), 1);
+	sk_kfifo_release_producer(&shared);
+	sk_kfifo_release_consumer(&shared);
+	SK_EXPECT_NO_VIOLATION(r = run_on_thread(other_producer));
+	cr_assert_eq(r.put, 1);
+	SK_EXPECT_NO_VIOLATION(r = run_on_thread(other_consumer));
+	cr_assert_eq(r.got, 1);
+	cr_assert_eq(r.value, 77);
+	/* The main thread gave both sides away. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    cr_assert_eq(sk_kfifo_put(&shared, 2), 0));
+	sk_kfifo_reset(&shared); /* forgets both owners */
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&shared, 3), 1));
+}
+
+Test(kfifo, debug_second_producer_aborts_by_default, .signal = SIGABRT)
+{
+	sk_violation_set_policy(SK_VIOLATION_ABORT);
+	if (!sk_kfifo_put(&shared, 1))
+		cr_log_error("put failed");
+	(void)run_on_thread(other_producer);
+}
+
+Test(kfifo, debug_one_report_for_two_faults)
+{
+	/* A second thread on a corrupt fifo: the identity check fires, alone. */
+	struct thread_result r;
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1);
+	shared.kfifo.in = shared.kfifo.out + 100;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, r = run_on_thread(other_producer));
+	cr_assert_eq(r.put, 0);
+}
+
+#else /* hardened */
+
+Test(kfifo, hardened_does_not_track_threads)
+{
+	struct thread_result r;
+
+	cr_assert_eq(sk_kfifo_put(&shared, 1), 1);
+	SK_EXPECT_NO_VIOLATION(r = run_on_thread(other_producer));
+	cr_assert_eq(r.put, 1);
+	cr_assert_eq(shared.kfifo.producer, 0, "identity fields exist but stay unset");
+}
+
+#endif

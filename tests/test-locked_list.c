@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test-locked_list.c - safekern/locked_list.h: every operation under
+ * the lock (order, count, the walks, break out of a walk, nested walks,
+ * guards), the hardened list checks through the container (one report, the
+ * list and its count unchanged), the debug run-time check of the lock (an
+ * operation without it, or with another thread holding it: one
+ * lock_not_held report, refused, nothing changed; a walk without it: one
+ * report at its start, then the walk), and the _rcu forms of
+ * safekern/rculist.h with an RCU reader.
+ *
+ * The calls made without the lock on purpose sit in functions marked
+ * SK_NO_THREAD_SAFETY_ANALYSIS: clang refuses them otherwise (that is
+ * tests/compile-fail/locked-list-*.c).  Built and run at both levels.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+
+#include <urcu.h>
+
+#include <safekern/alloc.h>
+#include <safekern/rculist.h>
+
+#include "sk-test.h"
+
+#ifdef SK_DEBUG
+#define DEBUG_LEVEL 1
+#else
+#define DEBUG_LEVEL 0
+#endif
+
+struct item {
+	int value;
+	struct sk_list_head node;
+	struct sk_rcu_head rcu;
+};
+
+static struct sk_locked_list list;
+static struct item items[8];
+
+static void setup(void)
+{
+	sk_test_count_policy();
+	rcu_register_thread();
+	sk_locked_list_init(&list);
+	for (int i = 0; i < 8; i++)
+		items[i].value = i;
+}
+
+static void teardown(void)
+{
+	sk_locked_list_destroy(&list);
+	sk_rcu_barrier();
+	rcu_unregister_thread();
+}
+
+TestSuite(locked_list, .init = setup, .fini = teardown);
+
+/* The values in order, and the count, read under the lock. */
+static size_t snapshot(int *out, size_t max) SK_EXCLUDES(list.lock);
+static size_t snapshot(int *out, size_t max)
+{
+	struct item *pos;
+	size_t n = 0, len;
+
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_for_each_entry(pos, &list, node) {
+		if (n < max)
+			out[n] = pos->value;
+		n++;
+	}
+	len = sk_locked_list_len(&list);
+	sk_mutex_unlock(&list.lock);
+	cr_assert_eq(n, len, "walk saw %zu entries, count says %zu", n, len);
+	return n;
+}
+
+#define EXPECT_LIST(...)                                                      \
+	do {                                                                  \
+		const int want[] = { __VA_ARGS__ };                           \
+		int got[16];                                                  \
+		size_t sk_n = snapshot(got, 16);                              \
+		cr_assert_eq(sk_n, SK_ARRAY_SIZE(want), "length %zu, want %zu", sk_n, \
+			     SK_ARRAY_SIZE(want));                            \
+		for (size_t i = 0; i < sk_n; i++)                             \
+			cr_assert_eq(got[i], want[i], "entry %zu: %d, want %d", i, got[i], \
+				     want[i]);                                \
+	} while (0)
+
+static void expect_empty(void) SK_EXCLUDES(list.lock);
+static void expect_empty(void)
+{
+	int got[1];
+
+	cr_assert_eq(snapshot(got, 1), 0);
+	sk_mutex_lock(&list.lock);
+	cr_assert(sk_locked_list_empty(&list));
+	cr_assert_null(sk_locked_list_first_entry_or_null(&list, struct item, node));
+	sk_mutex_unlock(&list.lock);
+}
+
+Test(locked_list, init_empty)
+{
+	expect_empty();
+}
+
+Test(locked_list, add_add_tail_order_and_count)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[1].node, &list);
+	sk_locked_list_add(&items[0].node, &list);
+	sk_locked_list_add_tail(&items[2].node, &list);
+	cr_assert_eq(sk_locked_list_len(&list), 3);
+	cr_assert_not(sk_locked_list_empty(&list));
+	cr_assert_eq(sk_locked_list_first_entry_or_null(&list, struct item, node), &items[0]);
+	cr_assert(sk_list_is_head(items[2].node.next, sk_locked_list_head(&list)));
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0, 1, 2);
+}
+
+Test(locked_list, del_del_init_move)
+{
+	sk_mutex_lock(&list.lock);
+	for (int i = 0; i < 4; i++)
+		sk_locked_list_add_tail(&items[i].node, &list);
+	sk_locked_list_del(&items[1].node, &list);
+	cr_assert_eq(items[1].node.next, (struct sk_list_head *)SK_LIST_POISON1);
+	sk_locked_list_del_init(&items[2].node, &list);
+	cr_assert(sk_list_empty(&items[2].node));
+	sk_locked_list_move(&items[3].node, &list);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(3, 0);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_move_tail(&items[3].node, &list);
+	cr_assert_eq(sk_locked_list_len(&list), 2);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0, 3);
+}
+
+Test(locked_list, walk_safe_deletes_and_break)
+{
+	struct item *pos, *n;
+	int seen = 0;
+
+	sk_mutex_lock(&list.lock);
+	for (int i = 0; i < 6; i++)
+		sk_locked_list_add_tail(&items[i].node, &list);
+	/* break leaves the walk (both loops of the macro) */
+	sk_locked_list_for_each_entry(pos, &list, node) {
+		if (pos->value == 2)
+			break;
+		seen++;
+	}
+	cr_assert_eq(seen, 2);
+	cr_assert_eq(pos, &items[2]);
+	/* nested walks of one list (distinct hidden variables) */
+	seen = 0;
+	sk_locked_list_for_each_entry(pos, &list, node) {
+		struct item *inner;
+
+		sk_locked_list_for_each_entry(inner, &list, node)
+			seen++;
+	}
+	cr_assert_eq(seen, 36);
+	sk_locked_list_for_each_entry_safe(pos, n, &list, node) {
+		if (pos->value % 2)
+			sk_locked_list_del(&pos->node, &list);
+	}
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0, 2, 4);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_for_each_entry_safe(pos, n, &list, node)
+		sk_locked_list_del_init(&pos->node, &list);
+	sk_mutex_unlock(&list.lock);
+	expect_empty();
+}
+
+static size_t len_guarded(void) SK_EXCLUDES(list.lock);
+static size_t len_guarded(void)
+{
+	sk_guard(mutex)(&list.lock);
+
+	return sk_locked_list_len(&list);
+}
+
+Test(locked_list, guards)
+{
+	sk_scoped_guard(mutex, &list.lock) {
+		sk_locked_list_add(&items[0].node, &list);
+		sk_locked_list_add(&items[1].node, &list);
+	}
+	cr_assert_eq(len_guarded(), 2);
+	sk_scoped_guard(mutex, &list.lock) {
+		sk_locked_list_del(&items[0].node, &list);
+		sk_locked_list_del(&items[1].node, &list);
+	}
+	expect_empty();
+}
+
+/* ------------------------------------------------------------------------
+ * Hardened list checks through the container: one report, nothing changed
+ * ------------------------------------------------------------------------ */
+
+Test(locked_list, double_add_refused_count_unchanged)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[0].node, &list);
+	sk_locked_list_add(&items[1].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_locked_list_add(&items[1].node, &list));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_locked_list_add_tail(&items[0].node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 2);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(1, 0);
+}
+
+Test(locked_list, double_del_refused_count_unchanged)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[0].node, &list);
+	sk_locked_list_add(&items[1].node, &list);
+	sk_locked_list_del(&items[0].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL, sk_locked_list_del(&items[0].node, &list));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+			    sk_locked_list_del_init(&items[0].node, &list));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+			    sk_locked_list_move(&items[0].node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(1);
+}
+
+Test(locked_list, never_added_del_refused)
+{
+	struct item fresh = { .value = 9 };
+
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[0].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED,
+			    sk_locked_list_del(&fresh.node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_mutex_unlock(&list.lock);
+	cr_assert_null(fresh.node.next);
+	EXPECT_LIST(0);
+}
+
+/* ------------------------------------------------------------------------
+ * The lock, checked at run time (debug) where the compiler cannot see it
+ * ------------------------------------------------------------------------ */
+
+/* Each makes one operation without the lock: clang would refuse it. */
+static void unlocked_add(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_add(struct item *it)
+{
+	sk_locked_list_add(&it->node, &list);
+}
+
+static void unlocked_add_tail(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_add_tail(struct item *it)
+{
+	sk_locked_list_add_tail(&it->node, &list);
+}
+
+static void unlocked_del(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_del(struct item *it)
+{
+	sk_locked_list_del(&it->node, &list);
+}
+
+static void unlocked_del_init(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_del_init(struct item *it)
+{
+	sk_locked_list_del_init(&it->node, &list);
+}
+
+static void unlocked_move_tail(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_move_tail(struct item *it)
+{
+	sk_locked_list_move_tail(&it->node, &list);
+}
+
+static void unlocked_add_rcu(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_add_rcu(struct item *it)
+{
+	sk_locked_list_add_rcu(&it->node, &list);
+}
+
+static void unlocked_del_rcu(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_del_rcu(struct item *it)
+{
+	sk_locked_list_del_rcu(&it->node, &list);
+}
+
+static void unlocked_replace_rcu(struct item *old, struct item *n) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_replace_rcu(struct item *old, struct item *n)
+{
+	sk_locked_list_replace_rcu(&old->node, &n->node, &list);
+}
+
+static size_t unlocked_len(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static size_t unlocked_len(void)
+{
+	return sk_locked_list_len(&list);
+}
+
+static int unlocked_walk(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static int unlocked_walk(void)
+{
+	struct item *pos;
+	int n = 0;
+
+	sk_locked_list_for_each_entry(pos, &list, node)
+		n++;
+	return n;
+}
+
+/* Expect one lock_not_held report at the debug level, none when hardened. */
+#define EXPECT_NOT_HELD(stmt)                                                 \
+	do {                                                                  \
+		if (DEBUG_LEVEL)                                              \
+			SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, stmt); \
+		else                                                          \
+			SK_EXPECT_NO_VIOLATION(stmt);                         \
+	} while (0)
+
+static void fill3(void) SK_EXCLUDES(list.lock);
+static void fill3(void)
+{
+	sk_scoped_guard(mutex, &list.lock) {
+		for (int i = 0; i < 3; i++)
+			sk_locked_list_add_tail(&items[i].node, &list);
+	}
+}
+
+Test(locked_list, writers_without_lock_refused_at_debug)
+{
+	size_t len;
+
+	if (!DEBUG_LEVEL) {
+		/* Hardened units do not check the lock at run time: the
+		 * operations proceed (the compiler is the check). */
+		SK_EXPECT_NO_VIOLATION(unlocked_add(&items[0]));
+		SK_EXPECT_NO_VIOLATION(unlocked_del(&items[0]));
+		expect_empty();
+		return;
+	}
+	fill3();
+	EXPECT_NOT_HELD(unlocked_add(&items[5]));
+	EXPECT_NOT_HELD(unlocked_add_tail(&items[5]));
+	EXPECT_NOT_HELD(unlocked_del(&items[1]));
+	EXPECT_NOT_HELD(unlocked_del_init(&items[1]));
+	EXPECT_NOT_HELD(unlocked_move_tail(&items[0]));
+	EXPECT_NOT_HELD(unlocked_add_rcu(&items[5]));
+	EXPECT_NOT_HELD(unlocked_del_rcu(&items[1]));
+	EXPECT_NOT_HELD(unlocked_replace_rcu(&items[1], &items[5]));
+	/* refused: nothing changed (items[5] was never linked) */
+	cr_assert_null(items[5].node.next);
+	EXPECT_LIST(0, 1, 2);
+	/* an accessor is reported but answers */
+	EXPECT_NOT_HELD(len = unlocked_len());
+	cr_assert_eq(len, 3);
+}
+
+Test(locked_list, walk_without_lock_reported_once_then_walks)
+{
+	int n;
+
+	fill3();
+	EXPECT_NOT_HELD(n = unlocked_walk());
+	cr_assert_eq(n, 3);
+}
+
+static void *hold_lock(void *arg) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void *hold_lock(void *arg)
+{
+	int *step = arg;
+
+	sk_mutex_lock(&list.lock);
+	__atomic_store_n(step, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(step, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+	sk_mutex_unlock(&list.lock);
+	return NULL;
+}
+
+Test(locked_list, lock_held_by_another_thread_is_not_held)
+{
+	pthread_t t;
+	int step = 0;
+
+	fill3();
+	cr_assert_eq(pthread_create(&t, NULL, hold_lock, &step), 0);
+	while (__atomic_load_n(&step, __ATOMIC_ACQUIRE) != 1)
+		sched_yield();
+	EXPECT_NOT_HELD(unlocked_del(&items[0]));
+	__atomic_store_n(&step, 2, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	if (DEBUG_LEVEL)
+		EXPECT_LIST(0, 1, 2);
+	else
+		EXPECT_LIST(1, 2);
+}
+
+/* ------------------------------------------------------------------------
+ * The _rcu forms (safekern/rculist.h) and an RCU reader
+ * ------------------------------------------------------------------------ */
+
+static int rcu_collect(int *out, int max)
+{
+	struct item *pos;
+	int n = 0;
+
+	sk_rcu_read_lock();
+	sk_locked_list_for_each_entry_rcu(pos, &list, node) {
+		if (n < max)
+			out[n] = pos->value;
+		n++;
+	}
+	sk_rcu_read_unlock();
+	return n;
+}
+
+Test(locked_list, rcu_writers_and_reader)
+{
+	struct item *a = sk_kzalloc(sizeof(*a)), *b = sk_kzalloc(sizeof(*b)),
+		    *c = sk_kzalloc(sizeof(*c)), *first;
+	int got[4], n;
+
+	cr_assert(a && b && c);
+	a->value = 10;
+	b->value = 11;
+	c->value = 12;
+	sk_scoped_guard(mutex, &list.lock) {
+		sk_locked_list_add_rcu(&a->node, &list);
+		sk_locked_list_add_tail_rcu(&b->node, &list);
+		cr_assert_eq(sk_locked_list_len(&list), 2);
+	}
+	n = rcu_collect(got, 4);
+	cr_assert_eq(n, 2);
+	cr_assert(got[0] == 10 && got[1] == 11);
+	sk_scoped_guard(mutex, &list.lock) {
+		sk_locked_list_replace_rcu(&a->node, &c->node, &list);
+		cr_assert_eq(sk_locked_list_len(&list), 2);
+	}
+	sk_kfree_rcu(a, rcu);
+	sk_rcu_read_lock();
+	first = sk_locked_list_first_or_null_rcu(&list, struct item, node);
+	cr_assert_eq(first, c);
+	sk_rcu_read_unlock();
+	sk_scoped_guard(mutex, &list.lock) {
+		sk_locked_list_del_rcu(&b->node, &list);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+				    sk_locked_list_del_rcu(&b->node, &list));
+		cr_assert_eq(sk_locked_list_len(&list), 1);
+		sk_locked_list_del_rcu(&c->node, &list);
+		cr_assert_eq(sk_locked_list_len(&list), 0);
+	}
+	sk_kfree_rcu(b, rcu);
+	sk_kfree_rcu(c, rcu);
+	cr_assert_eq(rcu_collect(got, 4), 0);
+}
+
+static int rcu_walk_unlocked(void)
+{
+	struct item *pos;
+	int n = 0;
+
+	sk_locked_list_for_each_entry_rcu(pos, &list, node)
+		n++;
+	return n;
+}
+
+Test(locked_list, rcu_walk_outside_read_side_section)
+{
+	int n;
+
+	fill3();
+	if (DEBUG_LEVEL)
+		SK_EXPECT_VIOLATION(SK_VIOLATION_RCU_NOT_READ_LOCKED, n = rcu_walk_unlocked());
+	else
+		SK_EXPECT_NO_VIOLATION(n = rcu_walk_unlocked());
+	cr_assert_eq(n, 3);
+}
+
+/* ------------------------------------------------------------------------
+ * The default policy aborts
+ * ------------------------------------------------------------------------ */
+
+static void abort_setup(void)
+{
+	sk_locked_list_init(&list);
+}
+
+Test(locked_list_abort, double_del_aborts, .init = abort_setup, .signal = SIGABRT)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[0].node, &list);
+	sk_locked_list_del(&items[0].node, &list);
+	sk_locked_list_del(&items[0].node, &list);
+	sk_mutex_unlock(&list.lock);
+}
