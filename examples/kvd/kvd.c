@@ -27,9 +27,9 @@
  *                    is with the executors at a time, so replies stay in
  *                    order.
  *   executors        consume jobs, run them against the store, and queue
- *                    the reply on the connection's reply queue: a list
- *                    whose lock the compiler checks (SK_MUST_HOLD), taken
- *                    with sk_guard(mutex).  They reach the connection with
+ *                    the reply on the connection's reply queue, an
+ *                    sk_locked_list (every operation requires its mutex:
+ *                    clang checks it), locked with sk_scoped_guard(mutex).  They reach the connection with
  *                    sk_htable_try_lookup() on the borrowed handle, so a
  *                    connection closed meanwhile is simply gone: its
  *                    handle is stale, never a dangling pointer.
@@ -87,6 +87,7 @@
 #include <safekern/kfifo.h>
 #include <safekern/list.h>
 #include <safekern/lock.h>
+#include <safekern/locked_list.h>
 #include <safekern/ptr_ring.h>
 #include <safekern/rculist.h>
 #include <safekern/slab.h>
@@ -358,8 +359,7 @@ struct conn {
 	int fd;
 	struct worker *w;
 	conn_table_handle_t self;    /* the owning worker's handle */
-	struct sk_mutex lock;
-	struct sk_list_head replies_; /* jobs with replies; use conn_replies() */
+	struct sk_locked_list replies; /* jobs with replies, under replies.lock */
 	/* The rest belongs to the owning worker alone. */
 	struct sk_list_head busy_node; /* on w->busy while a job is out */
 	bool busy;
@@ -369,12 +369,6 @@ struct conn {
 	char rbuf[RBUF_SIZE];
 	char obuf[OBUF_SIZE];
 };
-
-static struct sk_list_head *conn_replies(struct conn *c) SK_MUST_HOLD(c->lock);
-static struct sk_list_head *conn_replies(struct conn *c)
-{
-	return &c->replies_;
-}
 
 struct worker {
 	unsigned int id;
@@ -418,13 +412,13 @@ static void conn_free(struct conn *c, void *arg)
 	struct job *j, *tmp;
 
 	(void)arg;
-	sk_scoped_guard(mutex, &c->lock) {
-		sk_list_for_each_entry_safe(j, tmp, conn_replies(c), node) {
-			sk_list_del(&j->node);
+	sk_scoped_guard(mutex, &c->replies.lock) {
+		sk_locked_list_for_each_entry_safe(j, tmp, &c->replies, node) {
+			sk_locked_list_del(&j->node, &c->replies);
 			sk_kmem_cache_free(job_cache, j);
 		}
 	}
-	sk_mutex_destroy(&c->lock);
+	sk_locked_list_destroy(&c->replies);
 	sk_kmem_cache_free(conn_cache, c);
 }
 
@@ -510,8 +504,8 @@ static void execute(struct executor *ex, struct job *j)
 	w = c->w;
 	/* Once queued, the job belongs to the worker, which may free it at
 	 * once: touch it no more (h is our copy of its handle). */
-	sk_scoped_guard(mutex, &c->lock)
-		sk_list_add_tail(&j->node, conn_replies(c));
+	sk_scoped_guard(mutex, &c->replies.lock)
+		sk_locked_list_add_tail(&j->node, &c->replies);
 	sk_htable_put(conn_table, &conns, h);
 	wake(w);
 }
@@ -727,10 +721,10 @@ static void worker_collect(struct worker *w)
 		struct job *j = NULL;
 		bool ok;
 
-		sk_scoped_guard(mutex, &c->lock) {
-			j = sk_list_first_entry_or_null(conn_replies(c), struct job, node);
+		sk_scoped_guard(mutex, &c->replies.lock) {
+			j = sk_locked_list_first_entry_or_null(&c->replies, struct job, node);
 			if (j)
-				sk_list_del(&j->node);
+				sk_locked_list_del(&j->node, &c->replies);
 		}
 		if (!j)
 			continue;
@@ -888,13 +882,12 @@ static void accept_one(int lfd, unsigned long *rr)
 	}
 	c->fd = fd;
 	c->w = w;
-	sk_mutex_init(&c->lock);
-	sk_init_list_head(&c->replies_);
+	sk_locked_list_init(&c->replies);
 	sk_init_list_head(&c->busy_node);
 	mine = sk_htable_insert(conn_table, &conns, c, &acceptor_owner);
 	if (sk_handle_is_null(mine.raw)) {
 		close(fd);
-		sk_mutex_destroy(&c->lock);
+		sk_locked_list_destroy(&c->replies);
 		sk_kmem_cache_free(conn_cache, c);
 		return;
 	}
