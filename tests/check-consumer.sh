@@ -28,6 +28,20 @@ if ldd "$tmp/consumer/consumer-static" | grep -q libsafekern; then
 fi
 "$tmp/consumer/consumer-static"
 
+# The example daemon, out of tree with its own Makefile: hardened and
+# DEBUG=1, a small run each (every reply checked, clean shutdown).
+if pkg-config --exists liburcu; then
+	cp -r "$srcdir/../kvd" "$tmp/kvd"
+	for dbg in 0 1; do
+		make -s -C "$tmp/kvd" clean all DEBUG=$dbg CFLAGS="-O2 -Wall -Wextra -Werror" ||
+			{ echo "FAIL: examples/kvd does not build out of tree (DEBUG=$dbg)"; exit 1; }
+		LD_LIBRARY_PATH="$libdir" SAFEKERN_VIOLATION=abort sh "$tmp/kvd/run-kvd.sh" \
+			"$tmp/kvd/kvd" "$tmp/kvd/kvload" -c 4 -n 50 >"$tmp/kvd.log" 2>&1 ||
+			{ cat "$tmp/kvd.log"; echo "FAIL: out-of-tree kvd run (DEBUG=$dbg)"; exit 1; }
+	done
+	echo "ok: examples/kvd built out of tree with pkg-config (hardened and DEBUG=1) and served"
+fi
+
 # man finds the installed pages.
 mandir=$(dirname "$libdir")
 mandir=${mandir%/lib}/share/man
