@@ -11,6 +11,7 @@ are exact and repeatable, so these ratios do not depend on machine noise.
     bench/callgrind.py BUILD/bench/sk-bench [--filter PATTERN] [--csv FILE]
 """
 import argparse
+import csv
 import os
 import re
 import subprocess
@@ -65,17 +66,19 @@ def main():
                 base[group] = per
             rows.append((group, name.split("/", 1)[1], per))
     print(f"{'group':16} {'case':34} {'instr/op':>10} {'ratio':>8} {'diff':>8}")
-    out = open(a.csv, "w") if a.csv else None
-    if out:
-        out.write("group,case,instructions_per_op,ratio_to_baseline,diff_to_baseline\n")
+    out = open(a.csv, "w", newline="") if a.csv else None
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL) if out else None
+    if writer:
+        writer.writerow(["group", "case", "instructions_per_op", "ratio_to_baseline",
+                         "diff_to_baseline"])
     for group, case, per in rows:
         b = base.get(group)
         ratio = f"{per / b:7.2f}x" if b else "       -"
         diff = f"{per - b:+8.1f}" if b is not None else "       -"
         print(f"{group:16} {case:34} {per:10.1f} {ratio} {diff}")
-        if out:
-            out.write(f"{group},{case},{per:.2f},{per / b if b else 0:.4f},"
-                      f"{per - b if b is not None else 0:.2f}\n")
+        if writer:
+            writer.writerow([group, case, f"{per:.2f}", f"{per / b if b else 0:.4f}",
+                             f"{per - b if b is not None else 0:.2f}"])
     if out:
         out.close()
     return 0

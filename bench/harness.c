@@ -332,6 +332,18 @@ static void machine_line(FILE *f, const char *prefix)
 		SK_BENCH_CFLAGS, date);
 }
 
+/* A CSV field, quoted (RFC 4180): case names may contain commas. */
+static void csv_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 static void json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
@@ -556,10 +568,14 @@ int sk_bench_main(int argc, char **argv)
 				printf("%7.2fx%s\n", r->ratio, r->c->baseline ? " (baseline)" : "");
 			else
 				printf("%8s\n", "-");
-			if (csv)
-				fprintf(csv, "%s,%s,%u,%.4f,%.4f,%.4f,%.3f,%.4f,%d,%u\n", r->c->group,
-					r->c->name, case_threads(r->c), r->median, r->min, r->max,
+			if (csv) {
+				csv_string(csv, r->c->group);
+				fputc(',', csv);
+				csv_string(csv, r->c->name);
+				fprintf(csv, ",%u,%.4f,%.4f,%.4f,%.3f,%.4f,%d,%u\n",
+					case_threads(r->c), r->median, r->min, r->max,
 					1e3 / r->median, r->ratio, r->c->baseline, r->n);
+			}
 			if (json) {
 				fprintf(json, "%s\n    {\"group\": ", first_json ? "" : ",");
 				json_string(json, r->c->group);
