@@ -18,6 +18,8 @@ def read(paths):
     machine = ""
     groups = {}
     for p in paths:
+        if not os.path.exists(p):  # a filter that matched no case of a program
+            continue
         with open(p) as f:
             lines = []
             for ln in f:

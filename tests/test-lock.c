@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <safekern/lock.h>
 
@@ -450,6 +451,41 @@ NT static void spin_semantics(struct sk_spinlock *l)
 		sk_spin_unlock(l);
 		sk_spin_lock_nested(l, 1);
 		sk_spin_unlock(l);
+	});
+}
+
+/* A waiter blocked behind a long hold gets the lock when it is released. */
+struct spin_wait {
+	struct sk_spinlock *l;
+	int got;
+};
+
+static void *spin_waiter(void *p)
+{
+	struct spin_wait *w = p;
+
+	sk_spin_lock(w->l);
+	__atomic_store_n(&w->got, 1, __ATOMIC_RELEASE);
+	sk_spin_unlock(w->l);
+	return NULL;
+}
+
+Test(spinlock, waiter_gets_the_lock_after_a_long_hold)
+{
+	struct sk_spinlock l;
+	struct spin_wait w = { &l, 0 };
+	pthread_t t;
+
+	sk_spin_lock_init(&l);
+	SK_EXPECT_NO_VIOLATION({
+		sk_spin_lock(&l);
+		cr_assert_eq(pthread_create(&t, NULL, spin_waiter, &w), 0);
+		usleep(20000); /* the waiter is spinning by now */
+		cr_assert_eq(__atomic_load_n(&w.got, __ATOMIC_ACQUIRE), 0);
+		sk_spin_unlock(&l);
+		cr_assert_eq(pthread_join(t, NULL), 0);
+		cr_assert_eq(w.got, 1);
+		sk_spin_lock_destroy(&l);
 	});
 }
 
