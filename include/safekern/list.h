@@ -307,13 +307,18 @@ bad:
 }
 
 /*
- * sk__list_insert() - internal: checked insertion of @entry after @head
- * (@tail false) or before it (@tail true).  Returns false, after one
- * report and without writing anything, if the insertion point is NULL,
+ * sk__list_insert_ok() - internal: the checks of an insertion of @entry
+ * after @head (@tail false) or before it (@tail true).  On success, the
+ * neighbours to link between in *@prevp and *@nextp.  Returns false, after
+ * one report and without writing anything, if the insertion point is NULL,
  * poisoned or inconsistent, or if @entry is already one of its neighbours.
+ * Shared by sk__list_insert() and the RCU adds (safekern/rculist.h).
  */
-static inline bool sk__list_insert(struct sk_list_head *entry, struct sk_list_head *head,
-				   bool tail, const char *op, const struct sk_callsite *cs)
+static SK_ALWAYS_INLINE bool sk__list_insert_ok(struct sk_list_head *entry,
+						struct sk_list_head *head, bool tail,
+						struct sk_list_head **prevp,
+						struct sk_list_head **nextp, const char *op,
+						const struct sk_callsite *cs)
 {
 	struct sk_list_head *prev, *next;
 
@@ -346,11 +351,24 @@ static inline bool sk__list_insert(struct sk_list_head *entry, struct sk_list_he
 		if (sk_unlikely(entry == next))
 			goto bad;
 	}
-	sk__list_link(entry, prev, next);
+	*prevp = prev;
+	*nextp = next;
 	return true;
 bad:
 	sk__list_report_add(entry, head, tail, op, cs);
 	return false;
+}
+
+/* sk__list_insert() - internal: checked insertion (sk__list_insert_ok()). */
+static inline bool sk__list_insert(struct sk_list_head *entry, struct sk_list_head *head,
+				   bool tail, const char *op, const struct sk_callsite *cs)
+{
+	struct sk_list_head *prev, *next;
+
+	if (sk_unlikely(!sk__list_insert_ok(entry, head, tail, &prev, &next, op, cs)))
+		return false;
+	sk__list_link(entry, prev, next);
+	return true;
 }
 
 /* ------------------------------------------------------------------------
@@ -951,22 +969,35 @@ bad:
 #define sk_list_cut_before(list, head, entry)                                 \
 	((void)sk__list_cut((list), (head), (entry), true, "list_cut_before", SK_CALLSITE))
 
+/* What sk__list_splice_ok() found. */
+#define SK__SPLICE_REFUSED 0 /* reported; nothing written */
+#define SK__SPLICE_EMPTY 1   /* nothing to move (or reported by the debug check) */
+#define SK__SPLICE_GO 2      /* move first..last between prev and next */
+
 /*
- * sk__list_splice() - internal: checked list_splice() (@tail false) or
- * list_splice_tail() (@tail true), reinitialising @list if @init.
+ * sk__list_splice_ok() - internal: the checks of a splice of @list's entries
+ * after @head (@tail false) or before it (@tail true).  On SK__SPLICE_GO,
+ * the run to move in *@firstp..*@lastp and the neighbours in *@prevp and
+ * *@nextp.  Shared by sk__list_splice() and the RCU splices
+ * (safekern/rculist.h).
  */
-static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_head *head, bool tail,
-				   bool init, const char *op, const struct sk_callsite *cs)
+static SK_ALWAYS_INLINE int sk__list_splice_ok(struct sk_list_head *list,
+					       struct sk_list_head *head, bool tail,
+					       struct sk_list_head **firstp,
+					       struct sk_list_head **lastp,
+					       struct sk_list_head **prevp,
+					       struct sk_list_head **nextp, const char *op,
+					       const struct sk_callsite *cs)
 {
 	struct sk_list_head *first, *last, *prev, *next;
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(head)))
 		goto bad;
 	if (SK__LIST_DEBUG && sk__list_empty_op(list, op, cs))
-		return true; /* empty, or reported (uninitialised, deleted) */
+		return SK__SPLICE_EMPTY; /* empty, or reported (uninitialised, deleted) */
 	first = list->next;
 	if (first == list)
-		return true;
+		return SK__SPLICE_EMPTY;
 	last = list->prev;
 	if (sk_unlikely(sk__list_bad(last)))
 		goto bad;
@@ -988,6 +1019,28 @@ static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_hea
 		goto bad;
 	if (sk_unlikely(list == prev || list == next))
 		goto bad;
+	*firstp = first;
+	*lastp = last;
+	*prevp = prev;
+	*nextp = next;
+	return SK__SPLICE_GO;
+bad:
+	sk__list_report_splice(list, head, tail, op, cs);
+	return SK__SPLICE_REFUSED;
+}
+
+/*
+ * sk__list_splice() - internal: checked list_splice() (@tail false) or
+ * list_splice_tail() (@tail true), reinitialising @list if @init.
+ */
+static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_head *head, bool tail,
+				   bool init, const char *op, const struct sk_callsite *cs)
+{
+	struct sk_list_head *first, *last, *prev, *next;
+	int go = sk__list_splice_ok(list, head, tail, &first, &last, &prev, &next, op, cs);
+
+	if (go != SK__SPLICE_GO)
+		return go == SK__SPLICE_EMPTY;
 	SK_WRITE_ONCE(first->prev, prev);
 	SK_WRITE_ONCE(prev->next, first);
 	SK_WRITE_ONCE(last->next, next);
@@ -995,9 +1048,6 @@ static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_hea
 	if (init)
 		sk_init_list_head(list);
 	return true;
-bad:
-	sk__list_report_splice(list, head, tail, op, cs);
-	return false;
 }
 
 /**

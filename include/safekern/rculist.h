@@ -425,8 +425,8 @@ static inline void sk_init_list_head_rcu(struct sk_list_head *list)
 }
 
 /*
- * sk__list_add_rcu() - internal: the checks of sk__list_insert() (same
- * order, same reporter), then the link with the final store, which makes
+ * sk__list_add_rcu() - internal: the checks of sk__list_insert()
+ * (sk__list_insert_ok()), then the link with the final store, which makes
  * @entry reachable, a release.  The new entry's own pointers are written
  * with a neighbour store between them (see sk__list_link()).
  */
@@ -435,37 +435,13 @@ static inline bool sk__list_add_rcu(struct sk_list_head *entry, struct sk_list_h
 {
 	struct sk_list_head *prev, *next;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(entry) || sk__list_bad(head)))
-		goto bad;
-	if (sk_unlikely(entry == head))
-		goto bad;
-	if (tail) {
-		prev = head->prev;
-		next = head;
-		if (sk_unlikely(sk__list_bad(prev)))
-			goto bad;
-		if (sk_unlikely(prev->next != head))
-			goto bad;
-		if (sk_unlikely(entry == prev))
-			goto bad;
-	} else {
-		prev = head;
-		next = head->next;
-		if (sk_unlikely(sk__list_bad(next)))
-			goto bad;
-		if (sk_unlikely(next->prev != head))
-			goto bad;
-		if (sk_unlikely(entry == next))
-			goto bad;
-	}
+	if (sk_unlikely(!sk__list_insert_ok(entry, head, tail, &prev, &next, op, cs)))
+		return false;
 	entry->next = next;
 	SK_WRITE_ONCE(next->prev, entry);
 	entry->prev = prev;
 	SK__RCU_PUBLISH(prev->next, entry);
 	return true;
-bad:
-	sk__list_report_add(entry, head, tail, op, cs);
-	return false;
 }
 
 /**
@@ -597,35 +573,10 @@ static inline bool sk__list_splice_init_rcu(struct sk_list_head *list, struct sk
 					    const struct sk_callsite *cs)
 {
 	struct sk_list_head *first, *last, *prev, *next;
+	int go = sk__list_splice_ok(list, head, tail, &first, &last, &prev, &next, op, cs);
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(head)))
-		goto bad;
-	if (SK__LIST_DEBUG && sk__list_empty_op(list, op, cs))
-		return true; /* empty, or reported (uninitialised, deleted) */
-	first = list->next;
-	if (first == list)
-		return true;
-	last = list->prev;
-	if (sk_unlikely(sk__list_bad(last)))
-		goto bad;
-	if (tail) {
-		prev = head->prev;
-		next = head;
-		if (sk_unlikely(sk__list_bad(prev)))
-			goto bad;
-	} else {
-		prev = head;
-		next = head->next;
-		if (sk_unlikely(sk__list_bad(next)))
-			goto bad;
-	}
-	if (sk_unlikely(sk__list_bad(first)))
-		goto bad;
-	if (sk_unlikely(first->prev != list || last->next != list || next->prev != prev ||
-			prev->next != next))
-		goto bad;
-	if (sk_unlikely(list == prev || list == next))
-		goto bad;
+	if (go != SK__SPLICE_GO)
+		return go == SK__SPLICE_EMPTY;
 	/* Readers of @list see it empty from here; wait until none is on it. */
 	if (sync) {
 		sk_init_list_head_rcu(list);
@@ -641,9 +592,6 @@ static inline bool sk__list_splice_init_rcu(struct sk_list_head *list, struct sk
 	SK_WRITE_ONCE(first->prev, prev);
 	SK__RCU_PUBLISH(prev->next, first);
 	return true;
-bad:
-	sk__list_report_splice(list, head, tail, op, cs);
-	return false;
 }
 
 /**
