@@ -1732,9 +1732,15 @@ static inline bool sk__hlist_del_init(struct sk_hlist_node *n, const struct sk_c
  */
 #define sk_hlist_del_init(n) ((void)sk__hlist_del_init((n), SK_CALLSITE))
 
-/* sk__hlist_add_head() - internal form of sk_hlist_add_head(). */
-static inline bool sk__hlist_add_head(struct sk_hlist_node *n, struct sk_hlist_head *h,
-				      const struct sk_callsite *cs)
+/*
+ * The checks of the hlist adds, shared with the RCU adds
+ * (safekern/rculist.h): each returns false after one report, with nothing
+ * written, or true with the neighbour that the add links to.
+ */
+static SK_ALWAYS_INLINE bool sk__hlist_add_head_ok(struct sk_hlist_node *n,
+						   struct sk_hlist_head *h,
+						   struct sk_hlist_node **firstp,
+						   const struct sk_callsite *cs)
 {
 	struct sk_hlist_node *first;
 
@@ -1745,15 +1751,69 @@ static inline bool sk__hlist_add_head(struct sk_hlist_node *n, struct sk_hlist_h
 		goto bad;
 	if (sk_unlikely(n == first))
 		goto bad;
+	*firstp = first;
+	return true;
+bad:
+	sk__hlist_report_add(n, h, SK__HLIST_ADD_HEAD, cs);
+	return false;
+}
+
+static SK_ALWAYS_INLINE bool sk__hlist_add_before_ok(struct sk_hlist_node *n,
+						     struct sk_hlist_node *next,
+						     struct sk_hlist_node ***pprevp,
+						     const struct sk_callsite *cs)
+{
+	struct sk_hlist_node **pprev;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(next)))
+		goto bad;
+	pprev = next->pprev;
+	if (sk_unlikely(sk__list_bad(pprev) || *pprev != next))
+		goto bad;
+	if (sk_unlikely(n == next || pprev == &n->next))
+		goto bad;
+	*pprevp = pprev;
+	return true;
+bad:
+	sk__hlist_report_add(n, next, SK__HLIST_ADD_BEFORE, cs);
+	return false;
+}
+
+static SK_ALWAYS_INLINE bool sk__hlist_add_behind_ok(struct sk_hlist_node *n,
+						     struct sk_hlist_node *prev,
+						     struct sk_hlist_node **nextp,
+						     const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *next;
+
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(prev)))
+		goto bad;
+	next = prev->next;
+	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
+		goto bad;
+	if (sk_unlikely(n == prev || n == next))
+		goto bad;
+	*nextp = next;
+	return true;
+bad:
+	sk__hlist_report_add(n, prev, SK__HLIST_ADD_BEHIND, cs);
+	return false;
+}
+
+/* sk__hlist_add_head() - internal form of sk_hlist_add_head(). */
+static inline bool sk__hlist_add_head(struct sk_hlist_node *n, struct sk_hlist_head *h,
+				      const struct sk_callsite *cs)
+{
+	struct sk_hlist_node *first;
+
+	if (sk_unlikely(!sk__hlist_add_head_ok(n, h, &first, cs)))
+		return false;
 	SK_WRITE_ONCE(n->next, first);
 	if (first)
 		SK_WRITE_ONCE(first->pprev, &n->next);
 	SK_WRITE_ONCE(h->first, n);
 	SK_WRITE_ONCE(n->pprev, &h->first);
 	return true;
-bad:
-	sk__hlist_report_add(n, h, SK__HLIST_ADD_HEAD, cs);
-	return false;
 }
 
 /**
@@ -1774,21 +1834,13 @@ static inline bool sk__hlist_add_before(struct sk_hlist_node *n, struct sk_hlist
 {
 	struct sk_hlist_node **pprev;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(next)))
-		goto bad;
-	pprev = next->pprev;
-	if (sk_unlikely(sk__list_bad(pprev) || *pprev != next))
-		goto bad;
-	if (sk_unlikely(n == next || pprev == &n->next))
-		goto bad;
+	if (sk_unlikely(!sk__hlist_add_before_ok(n, next, &pprev, cs)))
+		return false;
 	SK_WRITE_ONCE(n->pprev, pprev);
 	SK_WRITE_ONCE(n->next, next);
 	SK_WRITE_ONCE(next->pprev, &n->next);
 	SK_WRITE_ONCE(*pprev, n);
 	return true;
-bad:
-	sk__hlist_report_add(n, next, SK__HLIST_ADD_BEFORE, cs);
-	return false;
 }
 
 /**
@@ -1809,22 +1861,14 @@ static inline bool sk__hlist_add_behind(struct sk_hlist_node *n, struct sk_hlist
 {
 	struct sk_hlist_node *next;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(prev)))
-		goto bad;
-	next = prev->next;
-	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
-		goto bad;
-	if (sk_unlikely(n == prev || n == next))
-		goto bad;
+	if (sk_unlikely(!sk__hlist_add_behind_ok(n, prev, &next, cs)))
+		return false;
 	SK_WRITE_ONCE(n->next, next);
 	SK_WRITE_ONCE(prev->next, n);
 	SK_WRITE_ONCE(n->pprev, &prev->next);
 	if (next)
 		SK_WRITE_ONCE(next->pprev, &n->next);
 	return true;
-bad:
-	sk__hlist_report_add(n, prev, SK__HLIST_ADD_BEHIND, cs);
-	return false;
 }
 
 /**

@@ -890,22 +890,14 @@ static inline bool sk__hlist_add_head_rcu(struct sk_hlist_node *n, struct sk_hli
 {
 	struct sk_hlist_node *first;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(h)))
-		goto bad;
-	first = h->first;
-	if (first && sk_unlikely(sk__list_bad(first) || first->pprev != &h->first))
-		goto bad;
-	if (sk_unlikely(n == first))
-		goto bad;
+	if (sk_unlikely(!sk__hlist_add_head_ok(n, h, &first, cs)))
+		return false;
 	n->next = first;
 	if (first)
 		SK_WRITE_ONCE(first->pprev, &n->next);
 	n->pprev = &h->first;
 	SK__RCU_PUBLISH(h->first, n);
 	return true;
-bad:
-	sk__hlist_report_add(n, h, SK__HLIST_ADD_HEAD, cs);
-	return false;
 }
 
 /**
@@ -925,22 +917,14 @@ static inline bool sk__hlist_add_behind_rcu(struct sk_hlist_node *n, struct sk_h
 {
 	struct sk_hlist_node *next;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(prev)))
-		goto bad;
-	next = prev->next;
-	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
-		goto bad;
-	if (sk_unlikely(n == prev || n == next))
-		goto bad;
+	if (sk_unlikely(!sk__hlist_add_behind_ok(n, prev, &next, cs)))
+		return false;
 	n->next = next;
 	if (next)
 		SK_WRITE_ONCE(next->pprev, &n->next);
 	n->pprev = &prev->next;
 	SK__RCU_PUBLISH(prev->next, n);
 	return true;
-bad:
-	sk__hlist_report_add(n, prev, SK__HLIST_ADD_BEHIND, cs);
-	return false;
 }
 
 /**
@@ -960,21 +944,13 @@ static inline bool sk__hlist_add_before_rcu(struct sk_hlist_node *n, struct sk_h
 {
 	struct sk_hlist_node **pprev;
 
-	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(next)))
-		goto bad;
-	pprev = next->pprev;
-	if (sk_unlikely(sk__list_bad(pprev) || *pprev != next))
-		goto bad;
-	if (sk_unlikely(n == next || pprev == &n->next))
-		goto bad;
+	if (sk_unlikely(!sk__hlist_add_before_ok(n, next, &pprev, cs)))
+		return false;
 	n->next = next;
 	SK_WRITE_ONCE(next->pprev, &n->next);
 	n->pprev = pprev;
 	SK__RCU_PUBLISH(*pprev, n);
 	return true;
-bad:
-	sk__hlist_report_add(n, next, SK__HLIST_ADD_BEFORE, cs);
-	return false;
 }
 
 /**
