@@ -250,6 +250,22 @@ struct sk_kmem_cache_stats {
 #define sk_kmem_cache_destroy(cache) sk__kmem_cache_destroy((cache), SK_CALLSITE)
 
 /**
+ * sk_kmem_cache_shrink() - give cached free objects back to the allocator
+ * @cache: the cache
+ *
+ * Empties the cache's depot and the calling thread's magazines (see the
+ * header): their objects go back to the allocator.  Other threads'
+ * magazines stay (at most 64 objects each; they go to the depot when the
+ * thread exits).  Nothing to do for debug caches, in tool mode, or for a
+ * destroyed cache.
+ *
+ * Context: any thread, concurrently with alloc, free and stats on
+ * @cache (not with its destroy).
+ * Return: the number of objects given back.
+ */
+SK_API unsigned long sk_kmem_cache_shrink(struct sk_kmem_cache *cache) SK_NONNULL(1);
+
+/**
  * sk_kmem_cache_stats() - read a cache's counters
  * @cache: the cache
  * @st: filled with the counters
