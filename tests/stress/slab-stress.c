@@ -169,6 +169,7 @@ static uint64_t run_phases(void)
 	struct obj *peak_objs[500];
 	struct sk_kmem_cache_stats st;
 	uintptr_t reads;
+	const char *level;
 
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	/* Phase 1: batches, cross-thread frees, a concurrent reader. */
@@ -210,10 +211,11 @@ static uint64_t run_phases(void)
 	sk_kmem_cache_stats(cache, &st);
 	sk_check(st.peak >= 500, "peak %lu below the 500 one thread held", st.peak);
 
+	level = hardened() ? "hardened" : "debug";
 	sk_check(sk_kmem_cache_destroy(cache) == 0, "destroy");
 	sk_check(sk_violation_total() == 0, "%lu violations", sk_violation_total());
 	printf("slab-stress: %llu objects (%s cache), %lu stats reads, exact\n",
-	       (unsigned long long)total, hardened() ? "hardened" : "debug", (unsigned long)reads);
+	       (unsigned long long)total, level, (unsigned long)reads);
 	return total;
 }
 
