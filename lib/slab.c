@@ -3,12 +3,18 @@
  * lib/slab.c - object caches on the allocation layer.
  *
  * Hot path (hardened cache, plain mode): one predicted branch on the
- * cache's "slow" word, the allocator's fast entry point, an alignment
- * test, and the statistics: plain stores into the calling thread's own
- * cache-line shard of the cache (see slab.h for what is exact).
+ * cache's "slow" word, then the calling thread's own cache-line shard of
+ * the cache (found through a thread-local offset): a pop from or a push
+ * to its loaded magazine, and the statistics, all plain loads and stores
+ * (see slab.h for what is exact and for the bound on cached objects).
+ * An empty or full magazine leads to alloc_refill() / free_spill(): swap
+ * with the previous magazine, trade with the depot (mutex), or use the
+ * allocator.
  *
  * Everything else - constructors, tool mode, debug caches, destroyed
- * caches, threads beyond the shards - is behind the slow word.
+ * caches, threads beyond the shards - is behind the slow word or the
+ * thread-local offset; tool mode, debug and destroyed caches never touch
+ * the magazines.
  *
  * Debug caches keep their state under one library-wide mutex (dbg_lock):
  * a registry of every debug object (address -> cache, state, call sites),
@@ -65,14 +71,15 @@ enum {
  * mutex, holds magazines that threads hand over when both of theirs are
  * full, and gives them out when both are empty.
  */
-#define MAG_ROUNDS 32           /* objects in a magazine, objects up to 256 bytes */
+#define MAG_ROUNDS 128          /* objects in a magazine, for objects up to 64 bytes */
 #define MAG_BYTES 8192          /* larger objects: fewer rounds; none above 4 KiB */
-#define DEPOT_MAGS 64           /* non-empty magazines in a depot; as many empty */
+#define DEPOT_MAGS 16           /* non-empty magazines in a depot; as many empty */
 
 struct slab_mag {
 	unsigned int rounds; /* objects in objs[] */
 	unsigned int cap;    /* size of objs[]; 0 for the empty sentinel */
 	struct slab_mag *next; /* in the depot */
+	unsigned int owner;    /* in the depot: the shard that put it there */
 	void *objs[];
 };
 
@@ -933,6 +940,21 @@ static int debug_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs, 
 static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sk_kmem_cache *mag_caches;
 
+/*
+ * Critical sections are a few dozen instructions: an adaptive mutex spins
+ * before it sleeps, where a plain one would put a thread to sleep in the
+ * kernel whenever two threads trade at the same moment.
+ */
+static void depot_lock_init(struct slab_depot *d)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&d->lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 /* Rounds per magazine for objects of @alloc_size bytes; 0: no magazines. */
 static unsigned int mag_rounds_for(size_t alloc_size)
 {
@@ -997,16 +1019,34 @@ static struct slab_mag *depot_pop(struct slab_mag **list, unsigned int *count)
 }
 
 /*
- * Take a non-empty magazine from the depot, leaving @empty (an empty
- * magazine, or &mag_none) in exchange.  NULL if the depot has none; then
- * the caller keeps @empty.
+ * Unlink the first full magazine that shard @me put in the depot, whose
+ * objects are likely still in this CPU's cache; or else the newest one.
  */
-static struct slab_mag *depot_get_full(struct slab_depot *d, struct slab_mag *empty)
+static struct slab_mag *depot_pop_full(struct slab_depot *d, unsigned int me)
+{
+	struct slab_mag **pp = &d->full, *m;
+
+	for (m = d->full; m && m->owner != me; m = m->next)
+		pp = &m->next;
+	if (!m)
+		return depot_pop(&d->full, &d->nfull);
+	*pp = m->next;
+	d->nfull--;
+	return m;
+}
+
+/*
+ * Take a non-empty magazine from the depot for shard @me, leaving @empty
+ * (an empty magazine, or &mag_none) in exchange.  NULL if the depot has
+ * none; then the caller keeps @empty.
+ */
+static struct slab_mag *depot_get_full(struct slab_depot *d, struct slab_mag *empty,
+				       unsigned int me)
 {
 	struct slab_mag *m, *spare = NULL;
 
 	pthread_mutex_lock(&d->lock);
-	m = depot_pop(&d->full, &d->nfull);
+	m = depot_pop_full(d, me);
 	if (m && empty->cap) {
 		if (d->nempty < DEPOT_MAGS)
 			depot_push(&d->empty, &d->nempty, empty);
@@ -1037,12 +1077,13 @@ static struct slab_mag *depot_get_empty(struct sk_kmem_cache *c)
  * as the empty magazine.  NULL only if a new magazine cannot be had.
  */
 static struct slab_mag *depot_swap_full(struct sk_kmem_cache *c, struct slab_mag *full,
-					unsigned int *drained)
+					unsigned int me, unsigned int *drained)
 {
 	struct slab_depot *d = &c->depot;
 	struct slab_mag *e = NULL;
 	bool kept = false;
 
+	full->owner = me;
 	pthread_mutex_lock(&d->lock);
 	if (d->nfull < DEPOT_MAGS) {
 		depot_push(&d->full, &d->nfull, full);
@@ -1071,6 +1112,7 @@ static unsigned int depot_put(struct sk_kmem_cache *c, struct slab_mag *m)
 		return 0;
 	pthread_mutex_lock(&d->lock);
 	if (m->rounds && d->nfull < DEPOT_MAGS) {
+		m->owner = SLAB_SHARDS; /* nobody's: the thread is gone */
 		depot_push(&d->full, &d->nfull, m);
 		kept = true;
 	} else if (!m->rounds && d->nempty < DEPOT_MAGS) {
@@ -1252,6 +1294,11 @@ static inline void *alloc_done(struct sk_kmem_cache *c, struct slab_shard *s, vo
 	return p;
 }
 
+static unsigned int shard_index(struct sk_kmem_cache *c, struct slab_shard *s)
+{
+	return (unsigned int)(s - c->shards);
+}
+
 static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, bool zero);
 static SK_NOINLINE void *alloc_refill(struct sk_kmem_cache *c, struct slab_shard *s, bool zero);
 
@@ -1286,7 +1333,7 @@ static SK_NOINLINE void *alloc_refill(struct sk_kmem_cache *c, struct slab_shard
 
 	if (pv->rounds) {
 		f = pv;
-	} else if (!c->mag_rounds || !(f = depot_get_full(&c->depot, pv))) {
+	} else if (!c->mag_rounds || !(f = depot_get_full(&c->depot, pv, shard_index(c, s)))) {
 		p = backend_alloc(c);
 		if (!p)
 			return NULL;
@@ -1469,7 +1516,7 @@ static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s
 	} else {
 		/* The previous magazine (if any) goes to the depot, or drains. */
 		e = !c->mag_rounds ? NULL
-		    : pv->cap      ? depot_swap_full(c, pv, &drained)
+		    : pv->cap      ? depot_swap_full(c, pv, shard_index(c, s), &drained)
 				   : depot_get_empty(c);
 		if (!e) {
 			/* No magazines, or none to be had: the allocator takes it. */
@@ -1585,7 +1632,7 @@ struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_
 	c->align_mask = align > 1 ? align - 1 : 0;
 	c->ctor = ctor;
 	pthread_mutex_init(&c->stat_lock, NULL);
-	pthread_mutex_init(&c->depot.lock, NULL);
+	depot_lock_init(&c->depot);
 	for (unsigned int i = 0; i <= SLAB_SHARDS; i++) {
 		c->shards[i].loaded = &mag_none;
 		c->shards[i].prev = &mag_none;

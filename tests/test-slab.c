@@ -344,9 +344,9 @@ Test(slab, statistics_are_exact_on_one_thread)
  * Magazines and depot (hardened caches outside tool mode)
  * ------------------------------------------------------------------------ */
 
-/* As slab.h documents for objects of up to 256 bytes. */
-#define MAG_ROUNDS 32
-#define DEPOT_MAGS 64
+/* As slab.h documents for objects of up to 64 bytes. */
+#define MAG_ROUNDS 128
+#define DEPOT_MAGS 16
 
 /* Whether @c has magazines in this run (else it must bypass them). */
 static bool has_magazines(struct sk_kmem_cache *c)
@@ -525,7 +525,7 @@ struct mag_thread {
 static void *alloc_free_exit(void *arg)
 {
 	struct mag_thread *t = arg;
-	void *p[100];
+	void *p[200];
 
 	for (unsigned int i = 0; i < t->n; i++)
 		p[i] = sk_kmem_cache_alloc(t->cache);
@@ -537,11 +537,11 @@ static void *alloc_free_exit(void *arg)
 Test(slab, thread_exit_hands_magazines_to_the_depot)
 {
 	struct je_counters jc;
-	struct mag_thread t = { .cache = mag_cache("exit"), .n = 40 };
+	struct mag_thread t = { .cache = mag_cache("exit"), .n = 200 };
 	pthread_t th;
 	uint64_t before;
-	unsigned long n = 41;
-	void *p[40];
+	unsigned long n = 201;
+	void *p[200];
 
 	/*
 	 * This thread takes a shard of its own first, so that it cannot
@@ -549,26 +549,26 @@ Test(slab, thread_exit_hands_magazines_to_the_depot)
 	 */
 	sk_kmem_cache_free(t.cache, sk_kmem_cache_alloc(t.cache));
 	cr_assert_eq(sk_kmem_cache_shrink(t.cache), 1);
-	/* 40 objects: a full magazine and a partial one, both the thread's. */
+	/* 200 objects: a full magazine and a partial one, both the thread's. */
 	cr_assert_eq(pthread_create(&th, NULL, alloc_free_exit, &t), 0);
 	cr_assert_eq(pthread_join(th, NULL), 0);
-	assert_stats(t.cache, 0, 40, 41, 41);
-	cr_assert_eq(cached_of(t.cache), 40);
+	assert_stats(t.cache, 0, 200, 201, 201);
+	cr_assert_eq(cached_of(t.cache), 200);
 	/* They are in the depot now: this thread gets them without the allocator. */
 	if (je_counters(&jc)) {
 		before = *jc.allocated;
-		for (int i = 0; i < 40; i++)
+		for (int i = 0; i < 200; i++)
 			p[i] = sk_kmem_cache_alloc(t.cache);
 		cr_assert_eq(*jc.allocated, before, "allocated %llu bytes, expected none",
 			     (unsigned long long)(*jc.allocated - before));
-		for (int i = 0; i < 40; i++)
+		for (int i = 0; i < 200; i++)
 			sk_kmem_cache_free(t.cache, p[i]);
-		n += 40;
+		n += 200;
 	}
 	/* And a shrink from here reaches every one of them. */
-	cr_assert_eq(sk_kmem_cache_shrink(t.cache), 40);
+	cr_assert_eq(sk_kmem_cache_shrink(t.cache), 200);
 	cr_assert_eq(cached_of(t.cache), 0);
-	assert_stats(t.cache, 0, 40, n, n);
+	assert_stats(t.cache, 0, 200, n, n);
 	cr_assert_eq(sk_kmem_cache_destroy(t.cache), 0);
 }
 

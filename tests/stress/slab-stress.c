@@ -114,9 +114,9 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)reads;
 }
 
-/* slab.h: magazines of 32 objects (up to 256 bytes), a depot of 64. */
-#define MAG_ROUNDS 32
-#define DEPOT_MAGS 64
+/* slab.h: magazines of 128 objects (up to 64 bytes), a depot of 16. */
+#define MAG_ROUNDS 128
+#define DEPOT_MAGS 16
 
 static bool hardened(void)
 {
