@@ -1479,25 +1479,47 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 		cache_release(c);
 }
 
-static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj);
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj,
+					const struct sk_callsite *cs, const void *ip);
 static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s, void *obj);
+
+static SK_COLD SK_NOINLINE void report_naive_double_free(struct sk_kmem_cache *c, void *obj,
+							   const struct sk_callsite *cs,
+							   const void *ip)
+{
+	sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, ip,
+		      "object %p of cache \"%s\" was the last object this thread freed to it: "
+		      "a double free; refused",
+		      obj, c->name);
+}
 
 /*
  * Plain-mode free: push onto the loaded magazine; when it is full,
  * free_spill() swaps in the previous one or trades with the depot.
+ *
+ * Before the push, the kernel's naive double-free check
+ * (SLAB_FREELIST_HARDENED's "object == fp"): freeing the object that is
+ * already on top of the magazine, i.e. free(p); free(p) with no free to
+ * this cache between them, is reported and refused, so the object is not
+ * handed out twice.  One compare against a line the push touches anyway.
  */
-static inline void free_plain(struct sk_kmem_cache *c, void *obj)
+static inline void free_plain(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs,
+			      const void *ip)
 {
 	size_t off = slab_off;
 	struct slab_shard *s;
 	struct slab_mag *m;
 
 	if (sk_unlikely(!off)) {
-		free_unsharded(c, obj);
+		free_unsharded(c, obj, cs, ip);
 		return;
 	}
 	s = my_shard(c, off);
 	m = s->loaded;
+	if (sk_unlikely(m->rounds && m->objs[m->rounds - 1] == obj)) {
+		report_naive_double_free(c, obj, cs, ip);
+		return;
+	}
 	if (sk_unlikely(m->rounds == m->cap)) {
 		free_spill(c, s, obj);
 		return;
@@ -1540,10 +1562,11 @@ static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s
 }
 
 /* A thread without a shard of its own: give it one, or use the shared shard. */
-static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj)
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj,
+					const struct sk_callsite *cs, const void *ip)
 {
 	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS) {
-		free_plain(c, obj);
+		free_plain(c, obj, cs, ip);
 		return;
 	}
 	stat_free_slow(c);
@@ -1559,7 +1582,7 @@ void sk__kmem_cache_free(struct sk_kmem_cache *c, void *obj, const struct sk_cal
 		cache_free_slow(c, obj, cs, SK__RET_IP);
 		return;
 	}
-	free_plain(c, obj);
+	free_plain(c, obj, cs, SK__RET_IP);
 }
 
 /* ------------------------------------------------------------------------

@@ -440,6 +440,32 @@ Test(slab, magazine_reuse_keeps_exact_statistics)
 	sk_kfree(p);
 }
 
+/* The naive double-free check: free(p); free(p) is refused, p not handed out twice. */
+Test(slab, immediate_double_free_is_refused)
+{
+	struct sk_kmem_cache *c = mag_cache("dfree");
+	void *p = sk_kmem_cache_alloc(c), *q = sk_kmem_cache_alloc(c), *a, *b;
+
+	cr_assert(p && q && p != q);
+	sk_kmem_cache_free(c, q);
+	sk_kmem_cache_free(c, p);
+	assert_stats(c, 0, 2, 2, 2);
+	sk_violation_set_handler(capture, NULL);
+	sk_kmem_cache_free(c, p);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE), 1);
+	cr_assert(strstr(last_detail, "double free"), "%s", last_detail);
+	assert_stats(c, 0, 2, 2, 2); /* nothing moved */
+	cr_assert_eq(cached_of(c), 2);
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_alloc(c);
+	cr_assert(a == p && b == q, "the refused free must not have queued p again");
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), 1);
+}
+
 Test(slab, magazines_and_depot_are_bounded)
 {
 	struct sk_kmem_cache *c = mag_cache("cap");

@@ -75,8 +75,12 @@
  *
  * Hardened caches (the default) cost a few instructions more than the
  * allocator itself (see docs/alloc.md) and check what is free to check:
- * invalid creation arguments, allocation from a destroyed cache, and the
- * leak report on destroy.  They do not validate the pointer given to
+ * invalid creation arguments, allocation from a destroyed cache, the
+ * leak report on destroy, and the kernel's naive double-free check
+ * (SLAB_FREELIST_HARDENED): freeing the object this thread last freed to
+ * the cache, with no free to it in between, is reported
+ * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused.  An older double free is
+ * not seen at this level.  They do not validate the pointer given to
  * sk_kmem_cache_free(): freeing a foreign pointer there is undefined, as
  * with free().
  *
