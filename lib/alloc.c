@@ -454,9 +454,26 @@ static struct tq_slot {
 static size_t tq_head, tq_count, tq_bytes;
 static pthread_mutex_t tq_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Give a tool-mode region back to the allocator, accessible again: the
+ * allocator may reuse the memory for its own metadata (a new thread's
+ * cache, say), which the tool must not then report as a use after free.
+ */
+static void tb_give_back(void *region, size_t total)
+{
+#ifdef SK_HAVE_VALGRIND
+	VALGRIND_MAKE_MEM_UNDEFINED(region, total);
+#endif
+#ifdef SK__ALLOC_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(region, total);
+#endif
+	(void)total;
+	sk__raw_free(region);
+}
+
 void sk__tb_release(const void *obj, const struct sk__tb_hdr *h)
 {
-	sk__raw_free((char *)(uintptr_t)obj - h->lead);
+	tb_give_back((char *)(uintptr_t)obj - h->lead, h->total);
 }
 
 void sk__tb_free(const void *obj, const struct sk__tb_hdr *h)
@@ -466,14 +483,14 @@ void sk__tb_free(const void *obj, const struct sk__tb_hdr *h)
 	sk__tool_mark_free(obj, h->size + sk__tb_tail(h->size, 0));
 	sk__tb_set_state(obj, SK__TB_FREE);
 	if (h->total > TQ_BYTES / 4) {
-		sk__raw_free(region);
+		tb_give_back(region, h->total);
 		return;
 	}
 	pthread_mutex_lock(&tq_lock);
 	while (tq_count && (tq_count == TQ_SLOTS || tq_bytes + h->total > TQ_BYTES)) {
 		struct tq_slot *old = &tq[tq_head];
 
-		sk__raw_free(old->region);
+		tb_give_back(old->region, old->total);
 		tq_bytes -= old->total;
 		tq_head = (tq_head + 1) % TQ_SLOTS;
 		tq_count--;

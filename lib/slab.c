@@ -3,12 +3,18 @@
  * lib/slab.c - object caches on the allocation layer.
  *
  * Hot path (hardened cache, plain mode): one predicted branch on the
- * cache's "slow" word, the allocator's fast entry point, an alignment
- * test, and the statistics: plain stores into the calling thread's own
- * cache-line shard of the cache (see slab.h for what is exact).
+ * cache's "slow" word, then the calling thread's own cache-line shard of
+ * the cache (found through a thread-local offset): a pop from or a push
+ * to its loaded magazine, and the statistics, all plain loads and stores
+ * (see slab.h for what is exact and for the bound on cached objects).
+ * An empty or full magazine leads to alloc_refill() / free_spill(): swap
+ * with the previous magazine, trade with the depot (mutex), or use the
+ * allocator.
  *
  * Everything else - constructors, tool mode, debug caches, destroyed
- * caches, threads beyond the shards - is behind the slow word.
+ * caches, threads beyond the shards - is behind the slow word or the
+ * thread-local offset; tool mode, debug and destroyed caches never touch
+ * the magazines.
  *
  * Debug caches keep their state under one library-wide mutex (dbg_lock):
  * a registry of every debug object (address -> cache, state, call sites),
@@ -57,7 +63,33 @@ enum {
 	SLOW_DEAD = 1u << 4,  /* destroyed with live objects */
 };
 
-/* One thread's counters in one cache: written only by that thread. */
+/*
+ * Magazines (Bonwick's, as in the kernel's SLAB per-CPU array_cache): a
+ * magazine is an array of free objects.  Each thread with a shard of its
+ * own has two per cache, loaded and previous, and allocates from and
+ * frees to them with plain loads and stores; the cache's depot, under a
+ * mutex, holds magazines that threads hand over when both of theirs are
+ * full, and gives them out when both are empty.
+ */
+#define MAG_ROUNDS 128          /* objects in a magazine, for objects up to 64 bytes */
+#define MAG_BYTES 8192          /* larger objects: fewer rounds; none above 4 KiB */
+#define DEPOT_MAGS 16           /* non-empty magazines in a depot; as many empty */
+
+struct slab_mag {
+	unsigned int rounds; /* objects in objs[] */
+	unsigned int cap;    /* size of objs[]; 0 for the empty sentinel */
+	struct slab_mag *next; /* in the depot */
+	unsigned int owner;    /* in the depot: the shard that put it there */
+	void *objs[];
+};
+
+/*
+ * What an unused shard points at: never written (it has no room and no
+ * objects), it sends the first allocation and free to the slow path.
+ */
+static struct slab_mag mag_none;
+
+/* One thread's counters and magazines in one cache: used only by that thread. */
 struct slab_shard {
 	uint64_t allocs;
 	uint64_t frees;
@@ -67,7 +99,24 @@ struct slab_shard {
 	 * the last sample: peak - (live - own) then.
 	 */
 	int64_t limit;
+	struct slab_mag *loaded; /* never NULL: a magazine or &mag_none */
+	struct slab_mag *prev;   /* &mag_none while loaded is */
+	/*
+	 * Objects taken from the allocator and given back to it: fills -
+	 * drains - live over all shards is the number of free objects the
+	 * cache holds in magazines.
+	 */
+	uint64_t fills;
+	uint64_t drains;
 } SK_CACHELINE_ALIGNED;
+
+/* The full (non-empty) and empty magazines a cache keeps for all threads. */
+struct slab_depot {
+	pthread_mutex_t lock;
+	struct slab_mag *full;  /* at most DEPOT_MAGS */
+	struct slab_mag *empty; /* at most DEPOT_MAGS */
+	unsigned int nfull, nempty;
+};
 
 struct dbg_obj;
 
@@ -91,10 +140,14 @@ struct sk_kmem_cache {
 	struct slab_debug *dbg;
 
 	unsigned int flags;
+	unsigned int mag_rounds; /* 0: no magazines (tool mode, debug, large objects) */
 	char *name;
 	uint64_t peak; /* under stat_lock */
 	pthread_mutex_t stat_lock;
-	struct slab_shard shards[SLAB_SHARDS + 1]; /* the last one is shared */
+	struct sk_kmem_cache *next_mag_cache; /* under caches_lock */
+	bool listed;                          /* under caches_lock */
+	struct slab_depot depot;
+	struct slab_shard shards[SLAB_SHARDS + 1]; /* the last one is shared, without magazines */
 };
 
 static bool slab_debug_env;
@@ -117,11 +170,18 @@ static uint64_t tid_used; /* bit i: shard i is owned by a live thread */
 static pthread_key_t tid_key;
 static int tid_key_state; /* under tid_lock: 0 not yet, 1 created, -1 failed */
 
+static void mag_thread_exit(unsigned int t);
+
+/*
+ * Thread exit (the key's destructor): hand the thread's magazines to the
+ * depots, then give its shard back.
+ */
 static void tid_release(void *v)
 {
 	unsigned int t = (unsigned int)(uintptr_t)v - 1;
 
 	if (t < SLAB_SHARDS) {
+		mag_thread_exit(t);
 		pthread_mutex_lock(&tid_lock);
 		tid_used &= ~((uint64_t)1 << t);
 		pthread_mutex_unlock(&tid_lock);
@@ -178,6 +238,21 @@ static void shard_sums(struct sk_kmem_cache *c, uint64_t *allocs, uint64_t *free
 static uint64_t live_of(uint64_t a, uint64_t f)
 {
 	return a > f ? a - f : 0;
+}
+
+/*
+ * Free objects held in magazines and the depot: taken from the allocator,
+ * not given back, not live.  Exact whenever no operation is in flight.
+ */
+static uint64_t cached_of(struct sk_kmem_cache *c, uint64_t live)
+{
+	uint64_t fills = 0, drains = 0;
+
+	for (unsigned int i = 0; i <= SLAB_SHARDS; i++) {
+		drains += __atomic_load_n(&c->shards[i].drains, __ATOMIC_RELAXED);
+		fills += __atomic_load_n(&c->shards[i].fills, __ATOMIC_RELAXED);
+	}
+	return fills > drains + live ? fills - drains - live : 0;
 }
 
 /* A thread's view says a new peak may have been reached: sample. */
@@ -292,6 +367,7 @@ static void cache_release(struct sk_kmem_cache *c)
 	HG_ENABLE_CHECKING(c->shards, sizeof(c->shards));
 	HG_ENABLE_CHECKING(&c->slow_alloc, 2 * sizeof(c->slow_alloc));
 	pthread_mutex_destroy(&c->stat_lock);
+	pthread_mutex_destroy(&c->depot.lock);
 	sk_kfree(c->dbg);
 	sk_kfree(c->name);
 	sk_kfree(c);
@@ -852,12 +928,444 @@ static int debug_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs, 
 }
 
 /* ------------------------------------------------------------------------
- * Slow paths of hardened caches
+ * Magazines and depots (hardened caches in plain mode)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Caches with magazines, so that a thread's exit can hand its magazines
+ * over; a cache leaves the list when it is destroyed, before its
+ * magazines are emptied, so that no exit ever touches a destroyed cache.
+ * Lock order: caches_lock, then a depot's lock.
+ */
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sk_kmem_cache *mag_caches;
+
+/*
+ * Critical sections are a few dozen instructions: an adaptive mutex spins
+ * before it sleeps, where a plain one would put a thread to sleep in the
+ * kernel whenever two threads trade at the same moment.
+ */
+static void depot_lock_init(struct slab_depot *d)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&d->lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* Rounds per magazine for objects of @alloc_size bytes; 0: no magazines. */
+static unsigned int mag_rounds_for(size_t alloc_size)
+{
+	size_t n = MAG_BYTES / alloc_size;
+
+	if (n < 2)
+		return 0;
+	return n > MAG_ROUNDS ? MAG_ROUNDS : (unsigned int)n;
+}
+
+static struct slab_mag *mag_new(struct sk_kmem_cache *c)
+{
+	struct slab_mag *m = sk_kmalloc(sizeof(*m) + c->mag_rounds * sizeof(void *));
+
+	if (m) {
+		m->rounds = 0;
+		m->cap = c->mag_rounds;
+		m->next = NULL;
+	}
+	return m;
+}
+
+/* Give a magazine's objects back to the allocator; returns how many. */
+static unsigned int mag_drain(struct slab_mag *m)
+{
+	unsigned int n = m->rounds;
+
+	for (unsigned int i = 0; i < n; i++)
+		sk__be.free(m->objs[i]);
+	m->rounds = 0;
+	return n;
+}
+
+/* Drain and release a magazine (nothing for &mag_none); returns objects drained. */
+static unsigned int mag_free(struct slab_mag *m)
+{
+	unsigned int n;
+
+	if (!m->cap)
+		return 0;
+	n = mag_drain(m);
+	sk_kfree(m);
+	return n;
+}
+
+static void depot_push(struct slab_mag **list, unsigned int *count, struct slab_mag *m)
+{
+	m->next = *list;
+	*list = m;
+	(*count)++;
+}
+
+static struct slab_mag *depot_pop(struct slab_mag **list, unsigned int *count)
+{
+	struct slab_mag *m = *list;
+
+	if (m) {
+		*list = m->next;
+		(*count)--;
+	}
+	return m;
+}
+
+/*
+ * Unlink the first full magazine that shard @me put in the depot, whose
+ * objects are likely still in this CPU's cache; or else the newest one.
+ */
+static struct slab_mag *depot_pop_full(struct slab_depot *d, unsigned int me)
+{
+	struct slab_mag **pp = &d->full, *m;
+
+	for (m = d->full; m && m->owner != me; m = m->next)
+		pp = &m->next;
+	if (!m)
+		return depot_pop(&d->full, &d->nfull);
+	*pp = m->next;
+	d->nfull--;
+	return m;
+}
+
+/*
+ * Take a non-empty magazine from the depot for shard @me, leaving @empty
+ * (an empty magazine, or &mag_none) in exchange.  NULL if the depot has
+ * none; then the caller keeps @empty.
+ */
+static struct slab_mag *depot_get_full(struct slab_depot *d, struct slab_mag *empty,
+				       unsigned int me)
+{
+	struct slab_mag *m, *spare = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	m = depot_pop_full(d, me);
+	if (m && empty->cap) {
+		if (d->nempty < DEPOT_MAGS)
+			depot_push(&d->empty, &d->nempty, empty);
+		else
+			spare = empty;
+	}
+	pthread_mutex_unlock(&d->lock);
+	sk_kfree(spare);
+	return m;
+}
+
+/* An empty magazine: the depot's, or a new one; NULL if out of memory. */
+static struct slab_mag *depot_get_empty(struct sk_kmem_cache *c)
+{
+	struct slab_depot *d = &c->depot;
+	struct slab_mag *m;
+
+	pthread_mutex_lock(&d->lock);
+	m = depot_pop(&d->empty, &d->nempty);
+	pthread_mutex_unlock(&d->lock);
+	return m ? m : mag_new(c);
+}
+
+/*
+ * Hand @full (a non-empty magazine) to the depot and take an empty one.
+ * When the depot already holds DEPOT_MAGS, @full's objects go back to
+ * the allocator instead (*drained says how many) and @full is returned
+ * as the empty magazine.  NULL only if a new magazine cannot be had.
+ */
+static struct slab_mag *depot_swap_full(struct sk_kmem_cache *c, struct slab_mag *full,
+					unsigned int me, unsigned int *drained)
+{
+	struct slab_depot *d = &c->depot;
+	struct slab_mag *e = NULL;
+	bool kept = false;
+
+	full->owner = me;
+	pthread_mutex_lock(&d->lock);
+	if (d->nfull < DEPOT_MAGS) {
+		depot_push(&d->full, &d->nfull, full);
+		e = depot_pop(&d->empty, &d->nempty);
+		kept = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!kept) {
+		*drained = mag_drain(full);
+		return full;
+	}
+	return e ? e : mag_new(c);
+}
+
+/*
+ * A thread lets go of @m (exit): into the depot if it has room for it,
+ * otherwise its objects go back to the allocator and it is released.
+ * Returns the objects drained.
+ */
+static unsigned int depot_put(struct sk_kmem_cache *c, struct slab_mag *m)
+{
+	struct slab_depot *d = &c->depot;
+	bool kept = false;
+
+	if (!m->cap)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	if (m->rounds && d->nfull < DEPOT_MAGS) {
+		m->owner = SLAB_SHARDS; /* nobody's: the thread is gone */
+		depot_push(&d->full, &d->nfull, m);
+		kept = true;
+	} else if (!m->rounds && d->nempty < DEPOT_MAGS) {
+		depot_push(&d->empty, &d->nempty, m);
+		kept = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return kept ? 0 : mag_free(m);
+}
+
+/* Empty the depot: objects back to the allocator; returns how many. */
+static uint64_t depot_flush(struct sk_kmem_cache *c)
+{
+	struct slab_depot *d = &c->depot;
+	struct slab_mag *full, *empty, *next;
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&d->lock);
+	full = d->full;
+	empty = d->empty;
+	d->full = d->empty = NULL;
+	d->nfull = d->nempty = 0;
+	pthread_mutex_unlock(&d->lock);
+	for (; full; full = next) {
+		next = full->next;
+		n += mag_free(full);
+	}
+	for (; empty; empty = next) {
+		next = empty->next;
+		sk_kfree(empty);
+	}
+	return n;
+}
+
+/* Count @n objects given back to the allocator, in the caller's shard. */
+static void stat_drain(struct sk_kmem_cache *c, uint64_t n)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+
+	if (!off && slab_tid == 0 && tid_assign() < SLAB_SHARDS)
+		off = slab_off;
+	if (!off) {
+		__atomic_add_fetch(&c->shards[SLAB_SHARDS].drains, n, __ATOMIC_RELAXED);
+		return;
+	}
+	s = my_shard(c, off);
+	__atomic_store_n(&s->drains, s->drains + n, __ATOMIC_RELAXED);
+}
+
+/* Empty a shard's magazines into the allocator; returns the objects drained. */
+static uint64_t shard_flush(struct slab_shard *s)
+{
+	uint64_t n = mag_free(s->loaded) + mag_free(s->prev);
+
+	s->loaded = &mag_none;
+	s->prev = &mag_none;
+	return n;
+}
+
+/* Thread @t exits: its magazines in every cache go to the depots. */
+static void mag_thread_exit(unsigned int t)
+{
+	pthread_mutex_lock(&caches_lock);
+	for (struct sk_kmem_cache *c = mag_caches; c; c = c->next_mag_cache) {
+		struct slab_shard *s = &c->shards[t];
+		uint64_t n = depot_put(c, s->loaded) + depot_put(c, s->prev);
+
+		s->loaded = &mag_none;
+		s->prev = &mag_none;
+		if (n)
+			__atomic_store_n(&s->drains, s->drains + n, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&caches_lock);
+}
+
+static void mag_cache_link(struct sk_kmem_cache *c)
+{
+	pthread_mutex_lock(&caches_lock);
+	c->next_mag_cache = mag_caches;
+	mag_caches = c;
+	c->listed = true;
+	pthread_mutex_unlock(&caches_lock);
+}
+
+/*
+ * Destroy: take the cache off the list (no thread exit touches it from
+ * now on), then give every cached object back to the allocator.  No
+ * operation on the cache runs concurrently (the destroy contract), so
+ * every shard's magazines can be emptied from here.
+ */
+static void mag_teardown(struct sk_kmem_cache *c)
+{
+	uint64_t n = 0;
+
+	if (!c->mag_rounds)
+		return;
+	pthread_mutex_lock(&caches_lock);
+	if (c->listed) {
+		struct sk_kmem_cache **pp = &mag_caches;
+
+		while (*pp != c)
+			pp = &(*pp)->next_mag_cache;
+		*pp = c->next_mag_cache;
+		c->listed = false;
+	}
+	pthread_mutex_unlock(&caches_lock);
+	for (unsigned int i = 0; i < SLAB_SHARDS; i++)
+		n += shard_flush(&c->shards[i]);
+	n += depot_flush(c);
+	if (n)
+		stat_drain(c, n);
+}
+
+unsigned long sk_kmem_cache_shrink(struct sk_kmem_cache *c)
+{
+	size_t off = slab_off;
+	uint64_t n = 0;
+
+	if (!c->mag_rounds || (__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED) & SLOW_DEAD))
+		return 0;
+	if (off)
+		n = shard_flush(my_shard(c, off));
+	n += depot_flush(c);
+	if (n)
+		stat_drain(c, n);
+	return (unsigned long)n;
+}
+
+/* ------------------------------------------------------------------------
+ * Hot paths and slow paths of hardened caches
  * ------------------------------------------------------------------------ */
 
 static void *plain_aligned(struct sk_kmem_cache *c)
 {
 	return sk__be.aligned_alloc(c->align, c->alloc_size);
+}
+
+/* A new object from the allocator, aligned as the cache needs; NULL (errno ENOMEM). */
+static void *backend_alloc(struct sk_kmem_cache *c)
+{
+	void *p;
+
+	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_ALIGN) {
+		p = plain_aligned(c);
+	} else {
+		p = sk__be.malloc(c->alloc_size);
+		if (p && ((uintptr_t)p & c->align_mask)) {
+			/*
+			 * The allocator's natural alignment did not cover this
+			 * size (large classes may be offset by cache lines): ask
+			 * for the alignment, now and from now on.
+			 */
+			sk__be.free(p);
+			__atomic_or_fetch(&c->slow_alloc, SLOW_ALIGN, __ATOMIC_RELAXED);
+			p = plain_aligned(c);
+		}
+	}
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+static SK_COLD SK_NOINLINE void *alloc_sample(struct sk_kmem_cache *c, struct slab_shard *s,
+					      void *p)
+{
+	peak_sample(c, s);
+	return p;
+}
+
+/* Count an allocation in the caller's own shard @s; returns @p. */
+static inline void *alloc_done(struct sk_kmem_cache *c, struct slab_shard *s, void *p)
+{
+	uint64_t a = s->allocs + 1;
+
+	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
+	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
+		return alloc_sample(c, s, p);
+	return p;
+}
+
+static unsigned int shard_index(struct sk_kmem_cache *c, struct slab_shard *s)
+{
+	return (unsigned int)(s - c->shards);
+}
+
+static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, bool zero);
+static SK_NOINLINE void *alloc_refill(struct sk_kmem_cache *c, struct slab_shard *s, bool zero);
+
+/*
+ * Plain-mode allocation (no tool, no debug, not destroyed): pop the
+ * loaded magazine; when it is empty, alloc_refill() swaps in the previous
+ * one, trades with the depot or asks the allocator.
+ */
+static inline void *alloc_plain(struct sk_kmem_cache *c, bool zero)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+	struct slab_mag *m;
+	void *p;
+
+	if (sk_unlikely(!off))
+		return alloc_unsharded(c, zero);
+	s = my_shard(c, off);
+	m = s->loaded;
+	if (sk_unlikely(!m->rounds))
+		return alloc_refill(c, s, zero);
+	p = m->objs[--m->rounds];
+	if (zero)
+		memset(p, 0, c->size);
+	return alloc_done(c, s, p);
+}
+
+static SK_NOINLINE void *alloc_refill(struct sk_kmem_cache *c, struct slab_shard *s, bool zero)
+{
+	struct slab_mag *m = s->loaded, *pv = s->prev, *f;
+	void *p;
+
+	if (pv->rounds) {
+		f = pv;
+	} else if (!c->mag_rounds || !(f = depot_get_full(&c->depot, pv, shard_index(c, s)))) {
+		p = backend_alloc(c);
+		if (!p)
+			return NULL;
+		__atomic_store_n(&s->fills, s->fills + 1, __ATOMIC_RELAXED);
+		if (zero)
+			memset(p, 0, c->size);
+		return alloc_done(c, s, p);
+	}
+	/* The previous magazine went to the depot if it was not the one swapped in. */
+	s->prev = m;
+	s->loaded = f;
+	p = f->objs[--f->rounds];
+	if (zero)
+		memset(p, 0, c->size);
+	return alloc_done(c, s, p);
+}
+
+/* A thread without a shard of its own: give it one, or use the shared shard. */
+static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, bool zero)
+{
+	void *p;
+
+	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS)
+		return alloc_plain(c, zero);
+	p = backend_alloc(c);
+	if (!p)
+		return NULL;
+	if (zero)
+		memset(p, 0, c->size);
+	__atomic_add_fetch(&c->shards[SLAB_SHARDS].fills, 1, __ATOMIC_RELAXED);
+	stat_alloc_slow(c);
+	return p;
 }
 
 static SK_NOINLINE void *cache_alloc_slow(struct sk_kmem_cache *c, bool zero,
@@ -871,87 +1379,27 @@ static SK_NOINLINE void *cache_alloc_slow(struct sk_kmem_cache *c, bool zero,
 	if (slow & SLOW_DEAD)
 		return dead_alloc(c, cs, ip);
 	if (slow & SLOW_TOOL) {
+		/* Straight from the allocator: no magazines in tool mode. */
 		p = sk__tb_alloc(c->size, c->align, SK__TB_TAIL, c, zero);
 		if (!p)
 			return NULL;
+		stat_alloc(c);
 	} else {
-		p = slow & SLOW_ALIGN ? plain_aligned(c) : sk__be.malloc(c->alloc_size);
-		if (sk_unlikely(!p)) {
-			errno = ENOMEM;
+		p = alloc_plain(c, zero);
+		if (!p)
 			return NULL;
-		}
-		if (zero)
-			memset(p, 0, c->size);
 	}
-	stat_alloc(c);
 	if (c->ctor)
 		c->ctor(p);
-	return p;
-}
-
-/* The fast path got NULL, or memory not aligned as the cache needs. */
-static SK_NOINLINE void *cache_alloc_fixup(struct sk_kmem_cache *c, void *p, bool zero)
-{
-	if (!p) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/*
-	 * The allocator's natural alignment did not cover this size (large
-	 * classes may be offset by cache lines): ask for the alignment, now
-	 * and from now on.
-	 */
-	sk__be.free(p);
-	__atomic_or_fetch(&c->slow_alloc, SLOW_ALIGN, __ATOMIC_RELAXED);
-	p = plain_aligned(c);
-	if (!p) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (zero)
-		memset(p, 0, c->size);
-	stat_alloc(c);
-	return p;
-}
-
-/* Out-of-line tails of the fast path, returning the object (tail calls). */
-static SK_NOINLINE void *alloc_unsharded(struct sk_kmem_cache *c, void *p)
-{
-	stat_alloc_slow(c);
-	return p;
-}
-
-static SK_COLD SK_NOINLINE void *alloc_sample(struct sk_kmem_cache *c, struct slab_shard *s,
-					      void *p)
-{
-	peak_sample(c, s);
 	return p;
 }
 
 static inline void *cache_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_callsite *cs,
 				const void *ip)
 {
-	struct slab_shard *s;
-	size_t off;
-	uint64_t a;
-	void *p;
-
 	if (sk_unlikely(__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED)))
 		return cache_alloc_slow(c, zero, cs, ip);
-	p = sk__be.malloc(c->alloc_size);
-	if (sk_unlikely(!p || ((uintptr_t)p & c->align_mask)))
-		return cache_alloc_fixup(c, p, zero);
-	if (zero)
-		memset(p, 0, c->size);
-	off = slab_off;
-	if (sk_unlikely(!off))
-		return alloc_unsharded(c, p);
-	s = my_shard(c, off);
-	a = s->allocs + 1;
-	__atomic_store_n(&s->allocs, a, __ATOMIC_RELAXED);
-	if (sk_unlikely((int64_t)(a - s->frees) > s->limit))
-		return alloc_sample(c, s, p);
-	return p;
+	return alloc_plain(c, zero);
 }
 
 void *sk__kmem_cache_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs)
@@ -988,6 +1436,7 @@ static bool tool_free_ok(struct sk_kmem_cache *c, void *obj, struct sk__tb_hdr *
 	return false;
 }
 
+/* Free straight to the allocator: tool mode, and destroyed caches. */
 static void free_one(struct sk_kmem_cache *c, void *obj, unsigned int slow,
 		     const struct sk_callsite *cs, const void *ip)
 {
@@ -1001,6 +1450,7 @@ static void free_one(struct sk_kmem_cache *c, void *obj, unsigned int slow,
 		return;
 	}
 	stat_free(c);
+	stat_drain(c, 1);
 	sk__be.free(obj);
 }
 
@@ -1029,31 +1479,110 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 		cache_release(c);
 }
 
-/* Plain free by a thread without a shard of its own yet. */
-static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj)
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj,
+					const struct sk_callsite *cs, const void *ip);
+static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s, void *obj);
+
+static SK_COLD SK_NOINLINE void report_naive_double_free(struct sk_kmem_cache *c, void *obj,
+							   const struct sk_callsite *cs,
+							   const void *ip)
 {
+	sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, ip,
+		      "object %p of cache \"%s\" was the last object this thread freed to it: "
+		      "a double free; refused",
+		      obj, c->name);
+}
+
+/*
+ * Plain-mode free: push onto the loaded magazine; when it is full,
+ * free_spill() swaps in the previous one or trades with the depot.
+ *
+ * Before the push, the kernel's naive double-free check
+ * (SLAB_FREELIST_HARDENED's "object == fp"): freeing the object that is
+ * already on top of the magazine, i.e. free(p); free(p) with no free to
+ * this cache between them, is reported and refused, so the object is not
+ * handed out twice.  One compare against a line the push touches anyway.
+ */
+static inline void free_plain(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs,
+			      const void *ip)
+{
+	size_t off = slab_off;
+	struct slab_shard *s;
+	struct slab_mag *m;
+
+	if (sk_unlikely(!off)) {
+		free_unsharded(c, obj, cs, ip);
+		return;
+	}
+	s = my_shard(c, off);
+	m = s->loaded;
+	if (sk_unlikely(m->rounds && m->objs[m->rounds - 1] == obj)) {
+		report_naive_double_free(c, obj, cs, ip);
+		return;
+	}
+	if (sk_unlikely(m->rounds == m->cap)) {
+		free_spill(c, s, obj);
+		return;
+	}
+	m->objs[m->rounds++] = obj;
+	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+}
+
+static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s, void *obj)
+{
+	struct slab_mag *m = s->loaded, *pv = s->prev, *e;
+	unsigned int drained = 0;
+
+	if (pv->cap && !pv->rounds) {
+		e = pv;
+	} else {
+		/* The previous magazine (if any) goes to the depot, or drains. */
+		e = !c->mag_rounds ? NULL
+		    : pv->cap      ? depot_swap_full(c, pv, shard_index(c, s), &drained)
+				   : depot_get_empty(c);
+		if (!e) {
+			/* No magazines, or none to be had: the allocator takes it. */
+			if (pv->cap) {
+				/* pv is in the depot now. */
+				s->prev = m;
+				s->loaded = &mag_none;
+			}
+			__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&s->drains, s->drains + 1, __ATOMIC_RELAXED);
+			sk__be.free(obj);
+			return;
+		}
+	}
+	s->prev = m;
+	s->loaded = e;
+	e->objs[e->rounds++] = obj;
+	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+	if (drained)
+		__atomic_store_n(&s->drains, s->drains + drained, __ATOMIC_RELAXED);
+}
+
+/* A thread without a shard of its own: give it one, or use the shared shard. */
+static SK_NOINLINE void free_unsharded(struct sk_kmem_cache *c, void *obj,
+					const struct sk_callsite *cs, const void *ip)
+{
+	if (slab_tid == 0 && tid_assign() < SLAB_SHARDS) {
+		free_plain(c, obj, cs, ip);
+		return;
+	}
 	stat_free_slow(c);
+	__atomic_add_fetch(&c->shards[SLAB_SHARDS].drains, 1, __ATOMIC_RELAXED);
 	sk__be.free(obj);
 }
 
 void sk__kmem_cache_free(struct sk_kmem_cache *c, void *obj, const struct sk_callsite *cs)
 {
-	size_t off = slab_off;
-	struct slab_shard *s;
-
 	if (sk_unlikely(!obj))
 		return;
 	if (sk_unlikely(__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED))) {
 		cache_free_slow(c, obj, cs, SK__RET_IP);
 		return;
 	}
-	if (sk_unlikely(!off)) {
-		free_unsharded(c, obj);
-		return;
-	}
-	s = my_shard(c, off);
-	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
-	sk__be.free(obj);
+	free_plain(c, obj, cs, SK__RET_IP);
 }
 
 /* ------------------------------------------------------------------------
@@ -1126,6 +1655,11 @@ struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_
 	c->align_mask = align > 1 ? align - 1 : 0;
 	c->ctor = ctor;
 	pthread_mutex_init(&c->stat_lock, NULL);
+	depot_lock_init(&c->depot);
+	for (unsigned int i = 0; i <= SLAB_SHARDS; i++) {
+		c->shards[i].loaded = &mag_none;
+		c->shards[i].prev = &mag_none;
+	}
 
 	if (ctor)
 		slow |= SLOW_CTOR;
@@ -1139,6 +1673,8 @@ struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_
 		c->rz = rz;
 		c->dbg = sk__kzalloc_aligned(sizeof(*c->dbg), 0);
 		if (!c->dbg) {
+			pthread_mutex_destroy(&c->depot.lock);
+			pthread_mutex_destroy(&c->stat_lock);
 			sk_kfree(c->name);
 			sk_kfree(c);
 			errno = ENOMEM;
@@ -1148,11 +1684,16 @@ struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_
 	}
 	c->slow_alloc = slow;
 	c->slow_free = slow & (SLOW_TOOL | SLOW_DEBUG);
+	/* Tool mode and debug caches bypass the magazines: the checks see every free. */
+	if (!(slow & (SLOW_TOOL | SLOW_DEBUG)))
+		c->mag_rounds = mag_rounds_for(alloc_size);
 
 	/* Owner-written counters read by others; flags flipped by destroy. */
 	SK_ANNOTATE_BENIGN_RACE_SIZED(c->shards, sizeof(c->shards), "kmem_cache shards");
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&c->slow_alloc, 2 * sizeof(c->slow_alloc),
 				      "kmem_cache slow words");
+	if (c->mag_rounds)
+		mag_cache_link(c);
 	return c;
 }
 
@@ -1166,6 +1707,8 @@ int sk__kmem_cache_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs
 	if (c->dbg)
 		return debug_destroy(c, cs, ip);
 
+	/* Every cached object goes back (idempotent: nothing left the second time). */
+	mag_teardown(c);
 	pthread_mutex_lock(&dead_lock);
 	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
 		pthread_mutex_unlock(&dead_lock);
@@ -1214,7 +1757,7 @@ void sk_kmem_cache_stats(struct sk_kmem_cache *c, struct sk_kmem_cache_stats *st
 	st->peak = (unsigned long)c->peak;
 	st->allocs = (unsigned long)a;
 	st->frees = (unsigned long)f;
-	st->quarantined = 0;
+	st->quarantined = c->mag_rounds ? (unsigned long)cached_of(c, live) : 0;
 	pthread_mutex_unlock(&c->stat_lock);
 }
 

@@ -6,10 +6,19 @@
  * under memcheck (or ASan) that must be caught by the tool.
  *
  * Built twice: hardened and -DSK_DEBUG.  Tests of the debug checks create
- * their caches with SK_SLAB_DEBUG, so they run at both levels.
+ * their caches with SK_SLAB_DEBUG, so they run at both levels.  Tests of
+ * the magazines run where hardened caches have them: the hardened build
+ * outside the tools (memcheck and ASan builds check that they are
+ * bypassed); what the cache holds is checked against jemalloc's own
+ * per-thread byte counters.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#endif
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -77,8 +86,10 @@ static struct sk_kmem_cache_stats stats_of(struct sk_kmem_cache *c)
 #define assert_stats(c, l, p, a, f)                                           \
 	do {                                                                  \
 		struct sk_kmem_cache_stats sk_st = stats_of(c);               \
-		cr_assert(sk_st.live == (l) && sk_st.peak == (p) &&           \
-				  sk_st.allocs == (a) && sk_st.frees == (f),  \
+		cr_assert(sk_st.live == (unsigned long)(l) &&                 \
+				  sk_st.peak == (unsigned long)(p) &&         \
+				  sk_st.allocs == (unsigned long)(a) &&       \
+				  sk_st.frees == (unsigned long)(f),          \
 			  "stats live %lu peak %lu allocs %lu frees %lu, expected %lu %lu %lu %lu", \
 			  sk_st.live, sk_st.peak, sk_st.allocs, sk_st.frees,  \
 			  (unsigned long)(l), (unsigned long)(p), (unsigned long)(a), \
@@ -276,7 +287,7 @@ Test(slab, constructor_runs_on_every_object)
 {
 	struct sk_kmem_cache *c =
 		sk_kmem_cache_create("conn", sizeof(struct conn), alignof(struct conn), 0, conn_ctor);
-	struct conn *a, *b;
+	struct conn *a, *b, *b2;
 
 	cr_assert_not_null(c);
 	a = sk_kmem_cache_alloc(c);
@@ -289,9 +300,13 @@ Test(slab, constructor_runs_on_every_object)
 		cr_assert_eq(b->buf[i], 0); /* zalloc: zeroed, then constructed */
 	a->refs = 7;
 	sk_kmem_cache_free(c, a);
-	a = sk_kmem_cache_alloc(c);
+	b2 = sk_kmem_cache_alloc(c);
 	cr_assert_eq(ctor_calls, 3);
-	cr_assert_eq(a->refs, 1);
+	cr_assert_eq(b2->refs, 1);
+	/* With magazines it is the very object just freed: constructed again. */
+	if (!tool_mode() && !(sk_kmem_cache_flags(c) & SK_SLAB_DEBUG))
+		cr_assert_eq(b2, a);
+	a = b2;
 	sk_kmem_cache_free(c, a);
 	sk_kmem_cache_free(c, b);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
@@ -322,6 +337,334 @@ Test(slab, statistics_are_exact_on_one_thread)
 	for (int i = 4; i < 10; i++)
 		sk_kmem_cache_free(c, p[i]);
 	assert_stats(c, 0, 13, 17, 17);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Magazines and depot (hardened caches outside tool mode)
+ * ------------------------------------------------------------------------ */
+
+/* As slab.h documents for objects of up to 64 bytes. */
+#define MAG_ROUNDS 128
+#define DEPOT_MAGS 16
+
+/* Whether @c has magazines in this run (else it must bypass them). */
+static bool has_magazines(struct sk_kmem_cache *c)
+{
+	return !tool_mode() && !(sk_kmem_cache_flags(c) & SK_SLAB_DEBUG);
+}
+
+static struct sk_kmem_cache *mag_cache(const char *name)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create(name, 64, 0, 0, NULL);
+
+	cr_assert_not_null(c);
+	if (!has_magazines(c)) {
+		cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+		cr_skip_test("no magazines here (debug cache or tool mode): see "
+			     "slab_tools.tool_mode_bypasses_magazines");
+	}
+	return c;
+}
+
+/* The free objects a hardened cache holds (slab.h: the quarantined field). */
+static unsigned long cached_of(struct sk_kmem_cache *c)
+{
+	return stats_of(c).quarantined;
+}
+
+/*
+ * jemalloc's exact per-thread counters of bytes allocated and freed: an
+ * independent witness that the cache gives everything back.
+ */
+struct je_counters {
+	uint64_t *allocated, *deallocated;
+};
+
+static bool je_counters(struct je_counters *jc)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+	size_t sz = sizeof(jc->allocated);
+
+	*(void **)&ctl = dlsym(RTLD_DEFAULT, "mallctl");
+	return ctl && ctl("thread.allocatedp", &jc->allocated, &sz, NULL, 0) == 0 &&
+	       ctl("thread.deallocatedp", &jc->deallocated, &sz, NULL, 0) == 0;
+}
+
+static uint64_t je_net(const struct je_counters *jc)
+{
+	return *jc->allocated - *jc->deallocated;
+}
+
+Test(slab, magazine_reuse_keeps_exact_statistics)
+{
+	struct sk_kmem_cache *c = mag_cache("mag");
+	enum { N = 1000 };
+	void **p = sk_kcalloc(N, sizeof(*p));
+	void *q[10];
+
+	for (int i = 0; i < 10; i++)
+		q[i] = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < 10; i++)
+		sk_kmem_cache_free(c, q[i]);
+	/* Free, not live: they wait in the thread's magazine. */
+	assert_stats(c, 0, 10, 10, 10);
+	cr_assert_eq(cached_of(c), 10);
+	/* Handed out again, last freed first, and counted as allocations. */
+	for (int i = 9; i >= 0; i--)
+		cr_assert_eq(sk_kmem_cache_alloc(c), q[i]);
+	assert_stats(c, 10, 10, 20, 10);
+	cr_assert_eq(cached_of(c), 0);
+	for (int i = 0; i < 10; i++)
+		sk_kmem_cache_free(c, q[i]);
+	/* Batches larger than two magazines go through the depot and back. */
+	for (int round = 1; round <= 3; round++) {
+		for (int i = 0; i < N; i++) {
+			p[i] = sk_kmem_cache_zalloc(c);
+			cr_assert_eq(*(long *)p[i], 0);
+			*(long *)p[i] = i;
+		}
+		assert_stats(c, N, N, 20 + round * N, 20 + (round - 1) * N);
+		for (int i = 0; i < N; i++) {
+			cr_assert_eq(*(long *)p[i], i);
+			sk_kmem_cache_free(c, p[i]);
+		}
+		assert_stats(c, 0, N, 20 + round * N, 20 + round * N);
+		cr_assert_eq(cached_of(c), N, "round %d: %lu cached", round, cached_of(c));
+	}
+	cr_assert_eq(sk_kmem_cache_shrink(c), N);
+	cr_assert_eq(cached_of(c), 0);
+	assert_stats(c, 0, N, 20 + 3 * N, 20 + 3 * N);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), 0);
+	sk_kfree(p);
+}
+
+/* The naive double-free check: free(p); free(p) is refused, p not handed out twice. */
+Test(slab, immediate_double_free_is_refused)
+{
+	struct sk_kmem_cache *c = mag_cache("dfree");
+	void *p = sk_kmem_cache_alloc(c), *q = sk_kmem_cache_alloc(c), *a, *b;
+
+	cr_assert(p && q && p != q);
+	sk_kmem_cache_free(c, q);
+	sk_kmem_cache_free(c, p);
+	assert_stats(c, 0, 2, 2, 2);
+	sk_violation_set_handler(capture, NULL);
+	sk_kmem_cache_free(c, p);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE), 1);
+	cr_assert(strstr(last_detail, "double free"), "%s", last_detail);
+	assert_stats(c, 0, 2, 2, 2); /* nothing moved */
+	cr_assert_eq(cached_of(c), 2);
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_alloc(c);
+	cr_assert(a == p && b == q, "the refused free must not have queued p again");
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	cr_assert_eq(sk_violation_total(), 1);
+}
+
+Test(slab, magazines_and_depot_are_bounded)
+{
+	struct sk_kmem_cache *c = mag_cache("cap");
+	/* One thread: its two magazines and a full depot. */
+	const unsigned long cap = (DEPOT_MAGS + 2) * MAG_ROUNDS;
+	enum { N = 5000 };
+	void **p = sk_kcalloc(N, sizeof(*p));
+	unsigned long held;
+
+	for (int i = 0; i < N; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < N; i++) {
+		sk_kmem_cache_free(c, p[i]);
+		if (i % 97 == 0)
+			cr_assert_leq(cached_of(c), cap, "after %d frees", i + 1);
+	}
+	assert_stats(c, 0, N, N, N);
+	/* The depot is full; what did not fit went back to the allocator. */
+	cr_assert_geq(cached_of(c), DEPOT_MAGS * MAG_ROUNDS);
+	cr_assert_leq(cached_of(c), cap);
+	held = cached_of(c);
+	cr_assert_eq(sk_kmem_cache_shrink(c), held);
+	cr_assert_eq(cached_of(c), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+	sk_kfree(p);
+}
+
+Test(slab, destroy_returns_magazines_and_depot)
+{
+	struct je_counters jc;
+	struct sk_kmem_cache *c;
+	uint64_t before;
+	enum { N = 3000 };
+	static void *p[N];
+
+	if (!je_counters(&jc))
+		cr_skip_test("not on jemalloc (-Dalloc_backend=libc): no byte counters");
+	before = je_net(&jc);
+	c = mag_cache("gone");
+	for (int i = 0; i < N; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < N; i++)
+		sk_kmem_cache_free(c, p[i]);
+	/* Objects in both magazines and in the depot. */
+	cr_assert_gt(cached_of(c), 2 * MAG_ROUNDS);
+	cr_assert_gt(je_net(&jc), before + cached_of(c) * 64);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kmem_cache_destroy(c), 0));
+	/* Every byte this thread took from jemalloc went back: objects, magazines, cache. */
+	cr_assert_eq(je_net(&jc), before, "%lld bytes kept after destroy",
+		     (long long)(je_net(&jc) - before));
+}
+
+Test(slab, destroy_with_live_objects_empties_magazines)
+{
+	struct je_counters jc;
+	struct sk_kmem_cache *c;
+	uint64_t before;
+	void *keep, *p[100];
+
+	if (!je_counters(&jc))
+		cr_skip_test("not on jemalloc (-Dalloc_backend=libc): no byte counters");
+	c = mag_cache("half");
+	keep = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < 100; i++)
+		p[i] = sk_kmem_cache_alloc(c);
+	for (int i = 0; i < 100; i++)
+		sk_kmem_cache_free(c, p[i]);
+	cr_assert_eq(cached_of(c), 100);
+	before = je_net(&jc);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_LEAK, cr_assert_eq(sk_kmem_cache_destroy(c), -EBUSY));
+	/* The live object stays; the 100 cached ones (and the magazines) went back. */
+	cr_assert_geq(before - je_net(&jc), 100 * 64);
+	assert_stats(c, 1, 101, 101, 100);
+	cr_assert_eq(cached_of(c), 0);
+	sk_kmem_cache_free(c, keep); /* releases the cache */
+}
+
+struct mag_thread {
+	struct sk_kmem_cache *cache;
+	unsigned int n;
+};
+
+static void *alloc_free_exit(void *arg)
+{
+	struct mag_thread *t = arg;
+	void *p[200];
+
+	for (unsigned int i = 0; i < t->n; i++)
+		p[i] = sk_kmem_cache_alloc(t->cache);
+	for (unsigned int i = 0; i < t->n; i++)
+		sk_kmem_cache_free(t->cache, p[i]);
+	return NULL;
+}
+
+Test(slab, thread_exit_hands_magazines_to_the_depot)
+{
+	struct je_counters jc;
+	struct mag_thread t = { .cache = mag_cache("exit"), .n = 200 };
+	pthread_t th;
+	uint64_t before;
+	unsigned long n = 201;
+	void *p[200];
+
+	/*
+	 * This thread takes a shard of its own first, so that it cannot
+	 * inherit the exiting thread's shard (and magazines) afterwards.
+	 */
+	sk_kmem_cache_free(t.cache, sk_kmem_cache_alloc(t.cache));
+	cr_assert_eq(sk_kmem_cache_shrink(t.cache), 1);
+	/* 200 objects: a full magazine and a partial one, both the thread's. */
+	cr_assert_eq(pthread_create(&th, NULL, alloc_free_exit, &t), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	assert_stats(t.cache, 0, 200, 201, 201);
+	cr_assert_eq(cached_of(t.cache), 200);
+	/* They are in the depot now: this thread gets them without the allocator. */
+	if (je_counters(&jc)) {
+		before = *jc.allocated;
+		for (int i = 0; i < 200; i++)
+			p[i] = sk_kmem_cache_alloc(t.cache);
+		cr_assert_eq(*jc.allocated, before, "allocated %llu bytes, expected none",
+			     (unsigned long long)(*jc.allocated - before));
+		for (int i = 0; i < 200; i++)
+			sk_kmem_cache_free(t.cache, p[i]);
+		n += 200;
+	}
+	/* And a shrink from here reaches every one of them. */
+	cr_assert_eq(sk_kmem_cache_shrink(t.cache), 200);
+	cr_assert_eq(cached_of(t.cache), 0);
+	assert_stats(t.cache, 0, 200, n, n);
+	cr_assert_eq(sk_kmem_cache_destroy(t.cache), 0);
+}
+
+struct parked {
+	struct sk_kmem_cache *cache;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage; /* 1: magazines filled; 2: cache destroyed, exit */
+};
+
+static void *fill_then_wait(void *arg)
+{
+	struct parked *pk = arg;
+	void *p[50];
+
+	for (int i = 0; i < 50; i++)
+		p[i] = sk_kmem_cache_alloc(pk->cache);
+	for (int i = 0; i < 50; i++)
+		sk_kmem_cache_free(pk->cache, p[i]);
+	pthread_mutex_lock(&pk->lock);
+	pk->stage = 1;
+	pthread_cond_broadcast(&pk->cond);
+	while (pk->stage != 2)
+		pthread_cond_wait(&pk->cond, &pk->lock);
+	pthread_mutex_unlock(&pk->lock);
+	return NULL; /* exits after its cache was destroyed */
+}
+
+Test(slab, destroy_before_a_thread_exits_takes_its_magazines)
+{
+	struct je_counters jc;
+	struct parked pk = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	struct sk_kmem_cache *other;
+	uint64_t before = 0;
+	bool je = je_counters(&jc);
+	pthread_t th;
+
+	pk.cache = mag_cache("early");
+	other = mag_cache("other");
+	cr_assert_eq(pthread_create(&th, NULL, fill_then_wait, &pk), 0);
+	pthread_mutex_lock(&pk.lock);
+	while (pk.stage != 1)
+		pthread_cond_wait(&pk.cond, &pk.lock);
+	/* The thread's 50 objects sit in its magazines; destroy takes them. */
+	cr_assert_eq(cached_of(pk.cache), 50);
+	if (je)
+		before = *jc.deallocated;
+	cr_assert_eq(sk_kmem_cache_destroy(pk.cache), 0);
+	if (je)
+		cr_assert_geq(*jc.deallocated - before, 50 * 64);
+	/* Its exit must not touch the destroyed cache, only the live one. */
+	pk.stage = 2;
+	pthread_cond_broadcast(&pk.cond);
+	pthread_mutex_unlock(&pk.lock);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	assert_stats(other, 0, 0, 0, 0);
+	cr_assert_eq(sk_kmem_cache_destroy(other), 0);
+	cr_assert_eq(sk_violation_total(), 0);
+}
+
+Test(slab, large_objects_bypass_magazines)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("big", 5000, 0, 0, NULL);
+	void *a = sk_kmem_cache_alloc(c);
+
+	sk_kmem_cache_free(c, a);
+	assert_stats(c, 0, 1, 1, 1);
+	if (!(sk_kmem_cache_flags(c) & SK_SLAB_DEBUG))
+		cr_assert_eq(cached_of(c), 0); /* (a debug cache's quarantine holds it) */
+	cr_assert_eq(sk_kmem_cache_shrink(c), 0);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }
 
@@ -678,6 +1021,29 @@ Test(slab_tools, tool_mode_checks_hardened_frees)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(k));
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 	cr_assert_eq(sk_kmem_cache_destroy(o), 0);
+}
+
+Test(slab_tools, tool_mode_bypasses_magazines)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("bypass", 64, 0, 0, NULL);
+	void *a, *b;
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG) {
+		cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+		cr_skip_test("debug caches reuse through their own quarantine: see slab_debug");
+	}
+	/* Freed objects go to the tool's quarantine, not to a magazine. */
+	a = sk_kmem_cache_alloc(c);
+	sk_kmem_cache_free(c, a);
+	cr_assert_eq(stats_of(c).quarantined, 0);
+	b = sk_kmem_cache_alloc(c);
+	cr_assert_neq(b, a, "a freed object was handed out again at once");
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, a));
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_shrink(c), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }
 
 /* ------------------------------------------------------------------------

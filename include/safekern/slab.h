@@ -9,10 +9,41 @@
  *
  * A cache hands out objects of one size and alignment.  Each object is one
  * block of the allocation layer (safekern/alloc.h: jemalloc, or libc with
- * -Dalloc_backend=libc), so memory is shared with sk_kmalloc and returned
- * to the allocator when an object is freed; what the cache adds is
- * accounting and checking.  Objects of a cache must be freed to that cache,
- * never with sk_kfree() or free().
+ * -Dalloc_backend=libc), so memory is shared with sk_kmalloc; what the
+ * cache adds is a per-thread object cache, accounting and checking.
+ * Objects of a cache must be freed to that cache, never with sk_kfree()
+ * or free().
+ *
+ * Magazines.  A hardened cache keeps freed objects for reuse, as the
+ * kernel's SLAB keeps them in per-CPU array caches (Bonwick's magazines
+ * and depot): each thread has two magazines per cache, arrays of free
+ * objects it allocates from and frees to with plain loads and stores (no
+ * atomic, no lock); when both are full or both empty it trades a
+ * magazine with the cache's depot, under the depot's mutex, and when the
+ * depot has nothing to give it asks the allocator.  The memory held is
+ * bounded per cache:
+ *
+ *   - a magazine holds 128 objects (objects up to 64 bytes), or 8 KiB
+ *     worth of objects (larger ones, at least 2); objects above 4 KiB have
+ *     no magazines and go straight back to the allocator;
+ *   - each thread holds at most two magazines per cache (256 objects of
+ *     up to 64 bytes, 16 KiB of larger ones); at most 64 threads have
+ *     magazines at a time (the others go straight to the allocator);
+ *   - the depot holds at most 16 non-empty magazines (2048 objects of up
+ *     to 64 bytes, 128 KiB of larger ones) and 16 empty ones; what does
+ *     not fit goes back to the allocator.
+ *
+ * An object in a magazine is free: it is not counted in the live count.
+ * The number of free objects a cache holds is the stats' quarantined
+ * field.  sk_kmem_cache_shrink() gives back the depot's objects and the
+ * calling thread's; a thread's exit hands its magazines to the depot;
+ * sk_kmem_cache_destroy() gives back everything.
+ *
+ * Debug caches, and every cache in tool mode (under memcheck, or in a
+ * library built with AddressSanitizer), have no magazines: a freed
+ * object goes back to the allocator (through the debug quarantine or the
+ * tool's), so that the checks and the tools see every use after free.
+ * Neither do destroyed caches.
  *
  * Statistics.  Every cache counts live objects, the peak of that count,
  * allocations and frees (sk_kmem_cache_stats()).  On the hot path each
@@ -44,8 +75,12 @@
  *
  * Hardened caches (the default) cost a few instructions more than the
  * allocator itself (see docs/alloc.md) and check what is free to check:
- * invalid creation arguments, allocation from a destroyed cache, and the
- * leak report on destroy.  They do not validate the pointer given to
+ * invalid creation arguments, allocation from a destroyed cache, the
+ * leak report on destroy, and the kernel's naive double-free check
+ * (SLAB_FREELIST_HARDENED): freeing the object this thread last freed to
+ * the cache, with no free to it in between, is reported
+ * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused.  An older double free is
+ * not seen at this level.  They do not validate the pointer given to
  * sk_kmem_cache_free(): freeing a foreign pointer there is undefined, as
  * with free().
  *
@@ -88,8 +123,9 @@
  *
  * Constructors.  An optional constructor runs on every object the cache
  * hands out, before it is returned (after zeroing, for
- * sk_kmem_cache_zalloc()).  Unlike the kernel's slab, freed objects return
- * to the allocator and are not kept in constructed state.
+ * sk_kmem_cache_zalloc()), including objects reused from a magazine.
+ * Unlike the kernel's slab, objects are not kept in constructed state:
+ * the program may leave a freed object in any state.
  *
  * Memory ordering: allocation and free order nothing between threads by
  * themselves; publish objects with the usual release/acquire or locks.
@@ -102,11 +138,13 @@
  * | sk_kmem_cache_create      | anything                                  |
  * | sk_kmem_cache_alloc/zalloc| alloc, zalloc, free, stats on any cache   |
  * | sk_kmem_cache_free        | alloc, zalloc, free, stats on any cache   |
+ * | sk_kmem_cache_shrink      | alloc, zalloc, free, stats on any cache   |
  * | sk_kmem_cache_stats, _name, _size, _flags | everything but destroy    |
  * | sk_kmem_cache_destroy     | operations on other caches only           |
  *
  * Destroy must not race with other operations on the same cache (as in
- * the kernel); after it returns 0 the cache pointer is dead.
+ * the kernel); after it returns 0 the cache pointer is dead.  A thread
+ * may exit at any time, before or after destroying a cache it used.
  */
 #ifndef SAFEKERN_SLAB_H
 #define SAFEKERN_SLAB_H
@@ -161,8 +199,11 @@ struct sk_kmem_cache;
  * @peak: the highest @live seen (exact for one thread; see the header)
  * @allocs: allocations since the cache was created
  * @frees: frees since the cache was created (refused frees not counted)
- * @quarantined: freed objects a debug cache holds for checking (0 for a
- *	hardened cache); they are not counted in @live
+ * @quarantined: freed objects the cache holds instead of giving them back
+ *	to the allocator: a debug cache's quarantine (kept for checking), a
+ *	hardened cache's magazines and depot (kept for reuse; see the
+ *	header for the bound).  They are not counted in @live.  Exact when
+ *	no operation on the cache is in flight.
  */
 struct sk_kmem_cache_stats {
 	unsigned long live;
@@ -236,8 +277,10 @@ struct sk_kmem_cache_stats {
  * sk_kmem_cache_destroy() - release a cache
  * @cache: the cache, or NULL (ignored, returns 0)
  *
+ * Gives every object in the magazines and the depot back to the allocator,
+ * whichever thread's magazines hold it.
  * If objects are still live, reports one SK_VIOLATION_ALLOC_LEAK (count;
- * allocation sites for a debug cache), releases nothing and leaves the
+ * allocation sites for a debug cache), releases nothing else and leaves the
  * cache behind, destroyed: it takes back its objects with
  * sk_kmem_cache_free() and is released with the last of them.  Objects in
  * a debug cache's quarantine are checked and released either way.
@@ -248,6 +291,22 @@ struct sk_kmem_cache_stats {
  * (or it was already destroyed).
  */
 #define sk_kmem_cache_destroy(cache) sk__kmem_cache_destroy((cache), SK_CALLSITE)
+
+/**
+ * sk_kmem_cache_shrink() - give cached free objects back to the allocator
+ * @cache: the cache
+ *
+ * Empties the cache's depot and the calling thread's magazines (see the
+ * header): their objects go back to the allocator.  Other threads'
+ * magazines stay (at most 16 KiB of objects each; they go to the depot
+ * when the thread exits).  Nothing to do for debug caches, in tool mode, or for a
+ * destroyed cache.
+ *
+ * Context: any thread, concurrently with alloc, free and stats on
+ * @cache (not with its destroy).
+ * Return: the number of objects given back.
+ */
+SK_API unsigned long sk_kmem_cache_shrink(struct sk_kmem_cache *cache) SK_NONNULL(1);
 
 /**
  * sk_kmem_cache_stats() - read a cache's counters

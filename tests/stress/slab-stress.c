@@ -12,9 +12,15 @@
  *   phase 3: one thread makes a known peak.
  *
  * After each phase the statistics must be exact: allocations as counted
- * by the threads, as many frees, nothing live.  A plain program so that
- * TSan can run it; helgrind and drd run the debug build, whose cache is
- * a debug cache (the unit is built with -DSK_DEBUG).
+ * by the threads, as many frees, nothing live; for a hardened cache, the
+ * free objects it holds in magazines stay within the documented bound,
+ * and once the threads have exited (handing their magazines to the
+ * depot) sk_kmem_cache_shrink() from the main thread gets every one back.
+ *
+ * A plain program so that TSan can run it.  helgrind and drd run the
+ * debug build: there the phases run twice, on a debug cache (the unit is
+ * built with -DSK_DEBUG) and on a hardened cache created through the
+ * internal entry point, so that the tools see the magazines too.
  */
 #define SK_TEST_PLAIN
 #include <pthread.h>
@@ -108,6 +114,15 @@ static void *reader(void *arg)
 	return (void *)(uintptr_t)reads;
 }
 
+/* slab.h: magazines of 128 objects (up to 64 bytes), a depot of 16. */
+#define MAG_ROUNDS 128
+#define DEPOT_MAGS 16
+
+static bool hardened(void)
+{
+	return !(sk_kmem_cache_flags(cache) & SK_SLAB_DEBUG);
+}
+
 static void expect_exact(const char *phase, uint64_t allocs)
 {
 	struct sk_kmem_cache_stats st;
@@ -116,6 +131,15 @@ static void expect_exact(const char *phase, uint64_t allocs)
 	sk_check(st.allocs == allocs && st.frees == allocs && st.live == 0,
 		 "%s: allocs %lu frees %lu live %lu, expected %lu allocs and frees, none live", phase,
 		 st.allocs, st.frees, st.live, (unsigned long)allocs);
+	if (!hardened())
+		return;
+	/* The workers are gone: the depot, and this thread's two magazines. */
+	sk_check(st.quarantined <= (DEPOT_MAGS + 2) * MAG_ROUNDS, "%s: %lu objects cached", phase,
+		 st.quarantined);
+	sk_check(sk_kmem_cache_shrink(cache) == st.quarantined, "%s: shrink", phase);
+	sk_kmem_cache_stats(cache, &st);
+	sk_check(st.quarantined == 0, "%s: %lu objects cached after shrink", phase,
+		 st.quarantined);
 }
 
 static pthread_barrier_t barrier;
@@ -137,7 +161,7 @@ static void *holder(void *arg)
 	return NULL;
 }
 
-int main(void)
+static uint64_t run_phases(void)
 {
 	struct worker w[THREADS];
 	pthread_t rd, many[MANY];
@@ -145,12 +169,9 @@ int main(void)
 	struct obj *peak_objs[500];
 	struct sk_kmem_cache_stats st;
 	uintptr_t reads;
+	const char *level;
 
-	SK_TEST_BENIGN_RACE(&stop, sizeof(stop));
-	rounds = sk_test_iters(3000, 40);
-	cache = sk_kmem_cache_create("stress", sizeof(struct obj), 0, SK_SLAB_HWCACHE_ALIGN, NULL);
-	sk_check(cache, "create");
-
+	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	/* Phase 1: batches, cross-thread frees, a concurrent reader. */
 	pthread_create(&rd, NULL, reader, NULL);
 	for (unsigned int i = 0; i < THREADS; i++) {
@@ -190,15 +211,29 @@ int main(void)
 	sk_kmem_cache_stats(cache, &st);
 	sk_check(st.peak >= 500, "peak %lu below the 500 one thread held", st.peak);
 
+	level = hardened() ? "hardened" : "debug";
 	sk_check(sk_kmem_cache_destroy(cache) == 0, "destroy");
 	sk_check(sk_violation_total() == 0, "%lu violations", sk_violation_total());
 	printf("slab-stress: %llu objects (%s cache), %lu stats reads, exact\n",
-	       (unsigned long long)total,
+	       (unsigned long long)total, level, (unsigned long)reads);
+	return total;
+}
+
+int main(void)
+{
+	SK_TEST_BENIGN_RACE(&stop, sizeof(stop));
+	rounds = sk_test_iters(3000, 40);
+	cache = sk_kmem_cache_create("stress", sizeof(struct obj), 0, SK_SLAB_HWCACHE_ALIGN, NULL);
+	sk_check(cache, "create");
+	run_phases();
 #ifdef SK_DEBUG
-	       "debug",
-#else
-	       "hardened",
+	/* A hardened cache in the debug build too: the macro would add SK_SLAB_DEBUG. */
+	cache = sk__kmem_cache_create("stress", sizeof(struct obj), 0, SK_SLAB_HWCACHE_ALIGN, NULL,
+				      SK_CALLSITE);
+	sk_check(cache, "create");
+	if (!getenv("SAFEKERN_SLAB_DEBUG"))
+		sk_check(hardened(), "not a hardened cache");
+	run_phases();
 #endif
-	       (unsigned long)reads);
 	return 0;
 }
