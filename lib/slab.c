@@ -279,6 +279,23 @@ static inline struct slab_shard *my_shard(struct sk_kmem_cache *c, size_t off)
 	return (struct slab_shard *)(void *)((char *)c + off);
 }
 
+/*
+ * Add @n to a counter of a shard that only the calling thread writes: a
+ * plain read and a relaxed store (readers on other threads load it
+ * relaxed), no read-modify-write.
+ */
+static inline void shard_add(uint64_t *ctr, uint64_t n)
+{
+	__atomic_store_n(ctr, *ctr + n, __ATOMIC_RELAXED);
+}
+
+/* A shard without magazines: its next alloc and free take the slow path. */
+static inline void shard_unload(struct slab_shard *s)
+{
+	s->loaded = &mag_none;
+	s->prev = &mag_none;
+}
+
 static inline void stat_alloc(struct sk_kmem_cache *c)
 {
 	size_t off = slab_off;
@@ -306,7 +323,7 @@ static inline void stat_free(struct sk_kmem_cache *c)
 		return;
 	}
 	s = my_shard(c, off);
-	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+	shard_add(&s->frees, 1);
 }
 
 static void stat_alloc_slow(struct sk_kmem_cache *c)
@@ -1160,7 +1177,7 @@ static void stat_drain(struct sk_kmem_cache *c, uint64_t n)
 		return;
 	}
 	s = my_shard(c, off);
-	__atomic_store_n(&s->drains, s->drains + n, __ATOMIC_RELAXED);
+	shard_add(&s->drains, n);
 }
 
 /* Empty a shard's magazines into the allocator; returns the objects drained. */
@@ -1168,8 +1185,7 @@ static uint64_t shard_flush(struct slab_shard *s)
 {
 	uint64_t n = mag_free(s->loaded) + mag_free(s->prev);
 
-	s->loaded = &mag_none;
-	s->prev = &mag_none;
+	shard_unload(s);
 	return n;
 }
 
@@ -1181,10 +1197,9 @@ static void mag_thread_exit(unsigned int t)
 		struct slab_shard *s = &c->shards[t];
 		uint64_t n = depot_put(c, s->loaded) + depot_put(c, s->prev);
 
-		s->loaded = &mag_none;
-		s->prev = &mag_none;
+		shard_unload(s);
 		if (n)
-			__atomic_store_n(&s->drains, s->drains + n, __ATOMIC_RELAXED);
+			shard_add(&s->drains, n);
 	}
 	pthread_mutex_unlock(&caches_lock);
 }
@@ -1337,7 +1352,7 @@ static SK_NOINLINE void *alloc_refill(struct sk_kmem_cache *c, struct slab_shard
 		p = backend_alloc(c);
 		if (!p)
 			return NULL;
-		__atomic_store_n(&s->fills, s->fills + 1, __ATOMIC_RELAXED);
+		shard_add(&s->fills, 1);
 		if (zero)
 			memset(p, 0, c->size);
 		return alloc_done(c, s, p);
@@ -1525,7 +1540,7 @@ static inline void free_plain(struct sk_kmem_cache *c, void *obj, const struct s
 		return;
 	}
 	m->objs[m->rounds++] = obj;
-	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+	shard_add(&s->frees, 1);
 }
 
 static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s, void *obj)
@@ -1547,8 +1562,8 @@ static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s
 				s->prev = m;
 				s->loaded = &mag_none;
 			}
-			__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
-			__atomic_store_n(&s->drains, s->drains + 1, __ATOMIC_RELAXED);
+			shard_add(&s->frees, 1);
+			shard_add(&s->drains, 1);
 			sk__be.free(obj);
 			return;
 		}
@@ -1556,9 +1571,9 @@ static SK_NOINLINE void free_spill(struct sk_kmem_cache *c, struct slab_shard *s
 	s->prev = m;
 	s->loaded = e;
 	e->objs[e->rounds++] = obj;
-	__atomic_store_n(&s->frees, s->frees + 1, __ATOMIC_RELAXED);
+	shard_add(&s->frees, 1);
 	if (drained)
-		__atomic_store_n(&s->drains, s->drains + drained, __ATOMIC_RELAXED);
+		shard_add(&s->drains, drained);
 }
 
 /* A thread without a shard of its own: give it one, or use the shared shard. */
@@ -1657,8 +1672,7 @@ struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_
 	pthread_mutex_init(&c->stat_lock, NULL);
 	depot_lock_init(&c->depot);
 	for (unsigned int i = 0; i <= SLAB_SHARDS; i++) {
-		c->shards[i].loaded = &mag_none;
-		c->shards[i].prev = &mag_none;
+		shard_unload(&c->shards[i]);
 	}
 
 	if (ctor)
