@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 
 #include <safekern/kfifo.h>
 
@@ -268,6 +269,74 @@ Test(kfifo, large_in_out_use_bulk_copy)
 	cr_assert_arr_eq(dst, src + 600, 400 * sizeof(uint64_t));
 	cr_assert_arr_eq(dst + 400, src, 600 * sizeof(uint64_t));
 	sk_kfifo_free(&f);
+}
+
+/*
+ * in/out of every element-size class (the one-by-one copies of 1, 2, 4, 8
+ * and 16 bytes; memcpy() for 3, 12 and 20), across the end of the buffer
+ * and in runs of every length, checked element by element.
+ */
+#define IN_OUT_ROUND_TRIP(type, make)                                         \
+	do {                                                                  \
+		SK_DECLARE_KFIFO(f, type, 8);                                 \
+		type src[8], dst[8];                                          \
+		unsigned int seq = 0, next = 0;                               \
+                                                                              \
+		SK_INIT_KFIFO(f);                                             \
+		for (unsigned int round = 0; round < 40; round++) {           \
+			unsigned int n = 1 + round % 8, room, put, got;       \
+                                                                              \
+			for (unsigned int k = 0; k < n; k++)                  \
+				make(src[k], seq + k);                        \
+			room = sk_kfifo_avail(&f);                            \
+			put = sk_kfifo_in(&f, src, n);                        \
+			cr_assert_eq(put, n < room ? n : room);               \
+			seq += put;                                           \
+			got = sk_kfifo_out(&f, dst, 1 + (round * 5) % 8);     \
+			for (unsigned int k = 0; k < got; k++) {              \
+				type want;                                    \
+                                                                              \
+				make(want, next + k);                         \
+				cr_assert(!memcmp(&dst[k], &want, sizeof(want)), \
+					  #type " element %u", next + k);     \
+			}                                                     \
+			next += got;                                          \
+			cr_assert_eq(sk_kfifo_len(&f), seq - next);           \
+		}                                                             \
+		cr_assert_gt(f.kfifo.in, 16u, #type ": wrapped");             \
+	} while (0)
+
+struct e3 {
+	unsigned char b[3];
+};
+struct e12 {
+	uint32_t w[3];
+};
+struct e16 {
+	uint64_t lo, hi;
+};
+struct e20 {
+	uint32_t w[5];
+};
+
+#define MAKE_INT(v, i) ((v) = (__typeof__(v))((i) * 2654435761u + 1))
+#define MAKE_E3(v, i) ((v).b[0] = (unsigned char)(i), (v).b[1] = (unsigned char)((i) >> 8), \
+		       (v).b[2] = 0xa5)
+#define MAKE_E12(v, i) ((v).w[0] = (i), (v).w[1] = ~(i), (v).w[2] = (i) * 3)
+#define MAKE_E16(v, i) ((v).lo = (i), (v).hi = ~(uint64_t)(i))
+#define MAKE_E20(v, i) ((v).w[0] = (i), (v).w[1] = ~(i), (v).w[2] = (i) * 3, \
+			(v).w[3] = (i) + 7, (v).w[4] = (i) ^ 0x5555)
+
+Test(kfifo, in_out_every_element_size)
+{
+	IN_OUT_ROUND_TRIP(uint8_t, MAKE_INT);
+	IN_OUT_ROUND_TRIP(uint16_t, MAKE_INT);
+	IN_OUT_ROUND_TRIP(uint32_t, MAKE_INT);
+	IN_OUT_ROUND_TRIP(uint64_t, MAKE_INT);
+	IN_OUT_ROUND_TRIP(struct e3, MAKE_E3);
+	IN_OUT_ROUND_TRIP(struct e12, MAKE_E12);
+	IN_OUT_ROUND_TRIP(struct e16, MAKE_E16);
+	IN_OUT_ROUND_TRIP(struct e20, MAKE_E20);
 }
 
 Test(kfifo, wraps_past_uint_max)

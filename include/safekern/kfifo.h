@@ -387,10 +387,34 @@ static SK_ALWAYS_INLINE bool sk__kfifo_enter(struct sk__kfifo *f, int side,
 #endif
 }
 
-/* Copy @n elements of @esize bytes (a constant after inlining). */
+/*
+ * Copy @n elements of @esize bytes (a constant after inlining).
+ *
+ * Elements of 1, 2, 4, 8 or 16 bytes are copied one by one, at their own
+ * width.  A batch is usually built element by element just before
+ * sk_kfifo_in(): memcpy() reads it back with 16- or 32-byte loads that
+ * span several of those recent stores, which the CPU cannot forward from
+ * its store buffer (a stall per load), and costs a call besides.  The
+ * empty asm keeps the compiler from turning the loop back into memcpy()
+ * or vectorising it.  Measured (ring.spsc.bulk8/bulk32, docs/ring.md):
+ * 2.1x and 1.5x the throughput of memcpy().  Other sizes use memcpy().
+ */
 static SK_ALWAYS_INLINE void sk__kfifo_copy(void *dst, const void *src, size_t n, size_t esize)
 {
-	memcpy(dst, src, n * esize);
+	char *d = (char *)dst;
+	const char *s = (const char *)src;
+
+	if (__builtin_constant_p(esize) && esize <= 16 && !(esize & (esize - 1))) {
+		for (size_t i = 0; i < n; i++) {
+			__builtin_memcpy(d, s, esize);
+			d += esize;
+			s += esize;
+			__asm__("" : "+r"(d), "+r"(s));
+		}
+		return;
+	}
+	if (n)
+		memcpy(dst, src, n * esize);
 }
 
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
