@@ -65,6 +65,16 @@ extern struct sk__backend sk__be SK__HIDDEN;
 /* Whether sk__be is jemalloc's fast family (not the mallocx wrappers). */
 bool sk__be_fast(void) SK__HIDDEN;
 
+/*
+ * The calling thread's shard (lib/slab.c): 0 to SK__THREAD_SHARDS - 1, its
+ * own until it exits, or SK__THREAD_SHARDS when all are taken (or the
+ * thread-exit hook cannot be installed).  At thread exit, slab.c calls
+ * sk__handle_thread_exit() with the shard before giving it back.
+ */
+#define SK__THREAD_SHARDS 64
+unsigned int sk__thread_shard(void) SK__HIDDEN;
+void sk__handle_thread_exit(unsigned int shard) SK__HIDDEN;
+
 /* Memory for @size bytes aligned on @align (0: natural), or NULL. */
 void *sk__raw_alloc(size_t size, size_t align) SK__HIDDEN;
 /* Zeroed memory, or NULL. */

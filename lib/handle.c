@@ -35,6 +35,8 @@
 #include <safekern/handle.h>
 #include <safekern/violation.h>
 
+#include "alloc-internal.h"
+#include "lockdep-internal.h"
 #include "violation-internal.h"
 
 #define TID_MASK SK__HANDLE_TID_MASK
@@ -49,6 +51,22 @@
 #define REF_ONE SK__HANDLE_REF_ONE
 #define COUNT_MASK SK__HANDLE_COUNT_MASK
 #define INDEX_SHIFT SK__HANDLE_INDEX_SHIFT
+
+/*
+ * Happens-before annotations for helgrind and drd, issued only under them
+ * (sk__lock_race_tool, set at load): natively each is a dozen instructions
+ * of Valgrind's magic sequence, which memcheck and callgrind would run too.
+ */
+#define HB(addr)                                                              \
+	do {                                                                  \
+		if (sk_unlikely(__atomic_load_n(&sk__lock_race_tool, __ATOMIC_RELAXED))) \
+			SK_ANNOTATE_HAPPENS_BEFORE(addr);                     \
+	} while (0)
+#define HA(addr)                                                              \
+	do {                                                                  \
+		if (sk_unlikely(__atomic_load_n(&sk__lock_race_tool, __ATOMIC_RELAXED))) \
+			SK_ANNOTATE_HAPPENS_AFTER(addr);                      \
+	} while (0)
 
 static inline uint32_t w_gen(uint64_t w)
 {
@@ -308,11 +326,122 @@ static int64_t pop_free(struct sk_handle_table *t)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Per-thread caches
+ *
+ * Each table has one small stack of free slot indices per thread shard
+ * (lib/slab.c's: up to SK__THREAD_SHARDS threads have one of their own;
+ * later threads use the shared free list only).  A slot finalized on a
+ * thread goes to that thread's cache, and an insert takes from it first,
+ * so a thread that inserts and releases reuses its own slots without an
+ * atomic operation on the free list.  A full cache moves its older half to
+ * the free list; an empty one takes from the free list.  A thread's caches go back to the
+ * free lists when it exits (sk__handle_thread_exit(), under tables_lock),
+ * and a table leaves the list of tables (under the same lock) before it
+ * is torn down, so an exiting thread never touches a destroyed table.
+ * Only the owning thread reads or writes its cache.
+ * ------------------------------------------------------------------------ */
+
+#define CACHE_SLOTS 31
+#define CACHE_SPILL 16
+
+struct sk__handle_cache {
+	uint32_t n;
+	uint32_t idx[CACHE_SLOTS];
+};
+
+static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sk_handle_table *tables; /* tables with caches, under tables_lock */
+
+static struct sk__handle_cache *my_cache(struct sk_handle_table *t)
+{
+	unsigned int shard;
+
+	if (sk_unlikely(!t->sk__cache))
+		return NULL;
+	shard = sk__thread_shard();
+	return shard < SK__THREAD_SHARDS ? &t->sk__cache[shard] : NULL;
+}
+
+void sk__handle_thread_exit(unsigned int shard)
+{
+	pthread_mutex_lock(&tables_lock);
+	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table) {
+		struct sk__handle_cache *c = &t->sk__cache[shard];
+
+		while (c->n) {
+			uint64_t idx = c->idx[--c->n];
+
+			push_free(t, slot_at(t, idx), idx);
+		}
+	}
+	pthread_mutex_unlock(&tables_lock);
+}
+
+static void cache_setup(struct sk_handle_table *t)
+{
+	t->sk__cache = sk__raw_zalloc(SK__THREAD_SHARDS * sizeof(struct sk__handle_cache),
+				      SK_CACHELINE_SIZE);
+	if (!t->sk__cache)
+		return; /* the shared free list only */
+	pthread_mutex_lock(&tables_lock);
+	t->sk__next_table = tables;
+	tables = t;
+	pthread_mutex_unlock(&tables_lock);
+}
+
+static void cache_teardown(struct sk_handle_table *t)
+{
+	if (!t->sk__cache)
+		return;
+	pthread_mutex_lock(&tables_lock);
+	for (struct sk_handle_table **p = &tables; *p; p = &(*p)->sk__next_table) {
+		if (*p == t) {
+			*p = t->sk__next_table;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tables_lock);
+	sk__raw_free(t->sk__cache);
+	t->sk__cache = NULL;
+}
+
 static int64_t take_slot(struct sk_handle_table *t)
 {
-	int64_t idx = pop_free(t);
+	struct sk__handle_cache *c = my_cache(t);
+	int64_t idx;
 
+	if (c && c->n)
+		return c->idx[--c->n];
+	idx = pop_free(t);
 	return idx >= 0 ? idx : take_fresh(t);
+}
+
+/*
+ * A full cache gives its CACHE_SPILL oldest slots to the free list, oldest
+ * first, so that one thread's inserts still get slots in LIFO order: the
+ * cache holds the most recently freed, the free list the older ones.
+ */
+static SK_NOINLINE void cache_spill(struct sk_handle_table *t, struct sk__handle_cache *c)
+{
+	for (unsigned int i = 0; i < CACHE_SPILL; i++)
+		push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
+	memmove(c->idx, c->idx + CACHE_SPILL, (CACHE_SLOTS - CACHE_SPILL) * sizeof(c->idx[0]));
+	c->n -= CACHE_SPILL;
+}
+
+/* A finalized slot: to this thread's cache, or the free list without one. */
+static void free_slot(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx)
+{
+	struct sk__handle_cache *c = my_cache(t);
+
+	if (!c) {
+		push_free(t, s, idx);
+		return;
+	}
+	if (sk_unlikely(c->n == CACHE_SLOTS))
+		cache_spill(t, c);
+	c->idx[c->n++] = (uint32_t)idx;
 }
 
 /*
@@ -330,7 +459,7 @@ static uint32_t publish(struct sk_handle_table *t, struct sk__handle_slot *s, vo
 			  ((uint64_t)oid << OWNER_SHIFT);
 
 	__atomic_store_n(&s->sk__obj, (uintptr_t)obj, __ATOMIC_RELAXED);
-	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	HB(&s->sk__word);
 	__atomic_fetch_add(&s->sk__word, nfixed - fixed + refs * REF_ONE, __ATOMIC_RELEASE);
 	return w_gen(nfixed);
 }
@@ -392,14 +521,14 @@ static void finalize(struct sk_handle_table *t, struct sk__handle_slot *s, uint6
 {
 	void *obj = (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
 
-	SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
+	HA(&s->sk__word);
 	if (w_moved(t, w))
 		forward_drop(t, idx);
 	else if (t->sk__dtor)
 		t->sk__dtor(obj, t->sk__dtor_arg);
 	__atomic_store_n(&s->sk__obj, 0, __ATOMIC_RELAXED);
 	if (w_gen(w) < t->sk__gen_limit)
-		push_free(t, s, idx);
+		free_slot(t, s, idx);
 	else
 		__atomic_fetch_add(&t->sk__retired, 1, __ATOMIC_RELAXED);
 }
@@ -420,7 +549,7 @@ static void slot_unref(struct sk_handle_table *t, struct sk__handle_slot *s, uin
 {
 	uint64_t w;
 
-	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	HB(&s->sk__word);
 	w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 	claim(t, s, idx, w);
 }
@@ -598,7 +727,7 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 			sched_yield();
 		old = __atomic_fetch_add(&s->sk__word, REF_ONE, __ATOMIC_ACQUIRE);
 		if (!((old ^ v) & SK__HANDLE_KEY_MASK)) {
-			SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
+			HA(&s->sk__word);
 			return (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
 		}
 		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
@@ -764,7 +893,7 @@ int sk__handle_release(struct sk_handle_table *t, sk_handle_t h, struct sk_handl
 	s = slot_at(t, idx);
 	if (sk_unlikely(!s))
 		return refuse_owned(t, v, w, OP_RELEASE, oid, cs, caller);
-	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
+	HB(&s->sk__word);
 	w = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
 	do {
 		if (sk_unlikely(!owned_by(w, v, oid)))
@@ -892,6 +1021,7 @@ void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, voi
 				      "handle free list and growth");
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&t->sk__retired, sizeof(t->sk__retired),
 				      "handle retired count");
+	cache_setup(t);
 	__atomic_store_n(&t->sk__key, (uint64_t)tid | LIVE, __ATOMIC_RELEASE);
 }
 
@@ -931,6 +1061,8 @@ void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsit
 
 	if (!check_table(t, "sk_handle_table_destroy", cs, caller))
 		return;
+	/* First, so that no exiting thread touches the table from here on. */
+	cache_teardown(t);
 	used = t->sk__next;
 	for (uint64_t i = 0; i < used; i++) {
 		struct sk__handle_slot *s = slot_at(t, i);

@@ -42,7 +42,7 @@
 #define HG_ENABLE_CHECKING(p, n) ((void)(p), (void)(n))
 #endif
 
-#define SLAB_SHARDS 64          /* exclusively owned shards; one more is shared */
+#define SLAB_SHARDS SK__THREAD_SHARDS /* exclusively owned shards; one more is shared */
 #define SLAB_RZ 16              /* minimum debug red zone */
 #define QUARANTINE_OBJS 1024
 #define QUARANTINE_BYTES ((size_t)1 << 20)
@@ -174,7 +174,8 @@ static void mag_thread_exit(unsigned int t);
 
 /*
  * Thread exit (the key's destructor): hand the thread's magazines to the
- * depots, then give its shard back.
+ * depots and its cached free handle slots to their tables, then give its
+ * shard back.
  */
 static void tid_release(void *v)
 {
@@ -182,6 +183,7 @@ static void tid_release(void *v)
 
 	if (t < SLAB_SHARDS) {
 		mag_thread_exit(t);
+		sk__handle_thread_exit(t);
 		pthread_mutex_lock(&tid_lock);
 		tid_used &= ~((uint64_t)1 << t);
 		pthread_mutex_unlock(&tid_lock);
@@ -215,6 +217,13 @@ static unsigned int tid_assign(void)
 	}
 	slab_tid = t + 1;
 	return t;
+}
+
+unsigned int sk__thread_shard(void)
+{
+	unsigned int t = slab_tid;
+
+	return t ? t - 1 : tid_assign();
 }
 
 /* ------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * saturation, typed tables, call sites in reports, the abort policy.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -1147,4 +1148,153 @@ Test(handle, typed_scoped_lookup)
 		cr_assert_null(ref.obj);
 	});
 	SK_EXPECT_NO_VIOLATION(sk_htable_destroy(conn_table, &conns));
+}
+
+/* ------------------------------------------------------------------------
+ * Per-thread caches of free slots (lib/handle.c)
+ * ------------------------------------------------------------------------ */
+
+static uint64_t h_idx(sk_handle_t h)
+{
+	return sk_handle_bits(h) >> SK__HANDLE_INDEX_SHIFT;
+}
+
+/*
+ * Slots come back in LIFO order on one thread, through the cache and, past
+ * its 31 slots, through the shared free list it spills its older half to;
+ * no slot is lost and the table does not grow.
+ */
+Test(handle, freed_slots_are_reused_last_in_first_out)
+{
+	enum { N = 80 };
+	static struct obj o[N];
+	sk_handle_t h[N];
+	uint64_t used, idx[N];
+
+	for (int i = 0; i < N; i++) {
+		o[i].id = i;
+		h[i] = insert(&o[i], &alice);
+		idx[i] = h_idx(h[i]);
+	}
+	used = tab.sk__next;
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(sk_handle_release(&tab, h[i], &alice), 0);
+	cr_assert_eq(dtor_calls, N);
+	for (int i = 0; i < N; i++) {
+		o[i].destroyed = 0;
+		h[i] = insert(&o[i], &alice);
+		cr_assert_eq(h_idx(h[i]), idx[N - 1 - i], "insert %d: slot %llu, expected %llu", i,
+			     (unsigned long long)h_idx(h[i]), (unsigned long long)idx[N - 1 - i]);
+	}
+	cr_assert_eq(tab.sk__next, used, "the table took fresh slots");
+	for (int i = 0; i < N; i++)
+		expect_live(h[i], &o[i]);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(sk_handle_release(&tab, h[i], &alice), 0);
+}
+
+struct cycler {
+	struct sk_handle_table *t;
+	struct sk_handle_owner *owner;
+	struct obj o[8];
+	uint64_t idx[8];
+	pthread_barrier_t *cached, *go_on;
+};
+
+/* Inserts and releases 8 objects (their slots stay in this thread's cache),
+ * then waits for the main thread before it exits. */
+static void *cycle_and_exit(void *arg)
+{
+	struct cycler *c = arg;
+	sk_handle_t h[8];
+
+	for (int i = 0; i < 8; i++) {
+		h[i] = sk_handle_insert(c->t, &c->o[i], c->owner);
+		c->idx[i] = h_idx(h[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		sk_handle_release(c->t, h[i], c->owner);
+	if (c->cached) {
+		pthread_barrier_wait(c->cached);
+		pthread_barrier_wait(c->go_on);
+	}
+	return NULL;
+}
+
+/*
+ * Gives the calling thread its cache shard (lib/slab.c assigns one on first
+ * use) through another table, so that a thread started later gets another
+ * shard instead of inheriting this one's.
+ */
+static void take_a_shard(void)
+{
+	struct sk_handle_table *t = sk_handle_table_create(NULL, NULL);
+	static struct obj x;
+
+	cr_assert_not_null(t);
+	cr_assert_eq(sk_handle_release(t, sk_handle_insert(t, &x, &alice), &alice), 0);
+	sk_handle_table_free(t);
+}
+
+/* A thread's cached slots go back to the table when the thread exits. */
+Test(handle, an_exiting_thread_gives_its_cached_slots_back)
+{
+	struct cycler c = { .t = &tab, .owner = &alice };
+	struct obj o[8] = { { 0, 0 } };
+	pthread_t th;
+	uint64_t used;
+	sk_handle_t h[8];
+
+	take_a_shard();
+	cr_assert_eq(pthread_create(&th, NULL, cycle_and_exit, &c), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(dtor_calls, 8);
+	used = tab.sk__next;
+	cr_assert_eq(used, 8);
+	/* The main thread's cache is empty: all 8 come from the free list. */
+	for (int i = 0; i < 8; i++) {
+		uint64_t x;
+		int found = 0;
+
+		o[i].id = i;
+		h[i] = insert(&o[i], &bob);
+		x = h_idx(h[i]);
+		for (int k = 0; k < 8; k++)
+			found |= c.idx[k] == x;
+		cr_assert(found, "insert %d got slot %llu, not one the thread freed", i,
+			  (unsigned long long)x);
+	}
+	cr_assert_eq(tab.sk__next, used, "the table took fresh slots");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(sk_handle_release(&tab, h[i], &bob), 0);
+}
+
+/*
+ * A table destroyed while another thread still caches some of its slots:
+ * the thread's exit must not touch it (ASan and memcheck would see the use
+ * after free of the table and its caches).
+ */
+Test(handle, a_table_destroyed_before_a_caching_thread_exits)
+{
+	struct sk_handle_table *t = sk_handle_table_create(NULL, NULL);
+	pthread_barrier_t cached, go_on;
+	struct cycler c;
+	pthread_t th;
+
+	cr_assert_not_null(t);
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	c.owner = &alice;
+	c.cached = &cached;
+	c.go_on = &go_on;
+	pthread_barrier_init(&cached, NULL, 2);
+	pthread_barrier_init(&go_on, NULL, 2);
+	take_a_shard();
+	cr_assert_eq(pthread_create(&th, NULL, cycle_and_exit, &c), 0);
+	pthread_barrier_wait(&cached);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_free(t));
+	pthread_barrier_wait(&go_on);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	pthread_barrier_destroy(&cached);
+	pthread_barrier_destroy(&go_on);
 }

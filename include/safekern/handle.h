@@ -269,6 +269,7 @@ struct sk__handle_slot {
 };
 
 struct sk__handle_forward;
+struct sk__handle_cache;
 
 /**
  * struct sk_handle_table - a handle table
@@ -295,6 +296,9 @@ struct sk_handle_table {
 	pthread_mutex_t sk__lock; /* growth and forwarding records */
 	struct sk__handle_forward *sk__forward;
 	uint64_t sk__retired;
+	/* Per-thread caches of free slots (NULL: none); list of tables with one. */
+	struct sk__handle_cache *sk__cache;
+	struct sk_handle_table *sk__next_table;
 };
 
 /* ------------------------------------------------------------------------
