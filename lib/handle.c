@@ -253,6 +253,7 @@ static int grow_locked(struct sk_handle_table *t)
 	}
 	/* Slot words and links are only accessed atomically. */
 	SK_ANNOTATE_BENIGN_RACE_SIZED(mem, bytes, "handle slots");
+	t->sk__chunk_mem[hb] = mem;
 	__atomic_store_n(&t->sk__chunk[hb], (uintptr_t)mem - bias, __ATOMIC_RELEASE);
 	cap += slots;
 	if (cap > t->sk__max_slots)
@@ -1098,11 +1099,8 @@ void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsit
 		sk_kfree_sized(rec, sizeof(*rec));
 	}
 	for (unsigned int hb = 0; hb < SK__HANDLE_NCHUNK; hb++) {
-		uintptr_t base = t->sk__chunk[hb];
-		size_t bytes = ((size_t)1 << hb) * SLOT_SIZE;
-
-		if (base)
-			sk_kfree_sized((void *)(base + bytes), bytes);
+		if (t->sk__chunk_mem[hb])
+			sk_kfree_sized(t->sk__chunk_mem[hb], ((size_t)1 << hb) * SLOT_SIZE);
 	}
 	pthread_mutex_lock(&ids_lock);
 	id_free(tid_used, t->sk__tid);
