@@ -322,14 +322,78 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 	}
 }
 
+/*
+ * sk__ptr_ring_claim_n() - internal: claim up to @n consecutive slots (all
+ * @n or none if @all) by advancing the position word @pos: the tail for
+ * producers (a slot is free when its stamp is the position's lap, @off 0;
+ * the stamp of a slot whose last lap's consumer is still in flight lags by
+ * @lag = mask), the head for consumers (a slot is full at lap + 1, @off 1;
+ * a slot not produced yet lags by @lag = 1).  Returns how many were
+ * claimed, the first at *@first; 0 if none could be (full or empty, the
+ * bulk could not be met, or corruption, which is reported).
+ */
+static SK_ALWAYS_INLINE unsigned int
+sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool all,
+		     uint64_t off, uint64_t lag, const char *word, uint64_t *first,
+		     const struct sk_callsite *cs)
+{
+	/* Read-only after init: loaded once, not after every acquire. */
+	struct sk__ptr_ring_slot *slots = r->slots;
+	uint64_t mask = r->mask, size = r->size;
+	uint64_t cur = __atomic_load_n(pos, __ATOMIC_RELAXED);
+
+	for (;;) {
+		uint64_t p = cur, idx = 0;
+		unsigned int k = 0;
+		int64_t d = 0;
+
+		while (k < n) {
+			idx = p & mask;
+			if (sk_unlikely(idx >= size)) {
+				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
+					      "ptr_ring: %s %#llx decodes to slot %llu of %u "
+					      "(uninitialised or corrupt)", word,
+					      (unsigned long long)p, (unsigned long long)idx, r->size);
+				return 0;
+			}
+			d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) -
+				      ((p & ~mask) + off));
+			if (d != 0)
+				break;
+			k++;
+			p = sk__ptr_ring_next(p, idx, size, mask);
+		}
+		if (k < n) {
+			if (d > 0) { /* stale position: another thread moved it meanwhile */
+				cur = __atomic_load_n(pos, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (sk_unlikely(d != -(int64_t)lag && d != -(int64_t)mask - 1)) {
+				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
+					      "ptr_ring: slot %llu stamp is %lld from %s %#llx",
+					      (unsigned long long)idx, (long long)d, word,
+					      (unsigned long long)p);
+				return 0;
+			}
+			if (!k || all)
+				return 0; /* full or empty */
+		}
+		if (__atomic_compare_exchange_n(pos, &cur, p, true, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED)) {
+			*first = cur;
+			return k;
+		}
+	}
+}
+
 /* produce_bulk (@all) and produce_burst. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
 sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n, bool all,
 		       const struct sk_callsite *cs)
 {
-	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
-	uint64_t mask = r->mask, size = r->size, pos;
+	uint64_t mask = r->mask, size = r->size, p = 0;
+	unsigned int k;
 
 	for (unsigned int i = 0; i < n; i++) {
 		if (sk_unlikely(!ptrs[i])) {
@@ -347,57 +411,19 @@ sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n,
 			      n, r->size);
 		return 0;
 	}
-	pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-	for (;;) {
-		uint64_t p = pos, idx = 0;
-		unsigned int k = 0;
-		int64_t d = 0;
+	k = sk__ptr_ring_claim_n(r, &r->tail, n, all, 0, mask, "tail", &p, cs);
+	if (!k)
+		return 0;
+	SK__PTR_RING_HA(&r->head);
+	for (unsigned int i = 0; i < k; i++) {
+		uint64_t idx = p & mask;
 
-		while (k < n) {
-			idx = p & mask;
-			if (sk_unlikely(idx >= size)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: tail %#llx decodes to slot %llu of %u "
-					      "(uninitialised or corrupt)", (unsigned long long)p, (unsigned long long)idx,
-					      r->size);
-				return 0;
-			}
-			d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) -
-				      (p & ~mask));
-			if (d != 0)
-				break;
-			k++;
-			p = sk__ptr_ring_next(p, idx, size, mask);
-		}
-		if (k < n) {
-			if (d > 0) { /* stale tail: someone produced meanwhile */
-				pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
-				continue;
-			}
-			if (sk_unlikely(d != -(int64_t)mask && d != -(int64_t)mask - 1)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: slot %llu stamp is %lld from tail %#llx",
-					      (unsigned long long)idx, (long long)d,
-					      (unsigned long long)p);
-				return 0;
-			}
-			if (!k || all)
-				return 0; /* full */
-		}
-		if (!__atomic_compare_exchange_n(&r->tail, &pos, p, true, __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
-			continue;
-		SK__PTR_RING_HA(&r->head);
-		p = pos;
-		for (unsigned int i = 0; i < k; i++) {
-			idx = p & mask;
-			slots[idx].ptr = ptrs[i];
-			SK__PTR_RING_HB(&r->tail);
-			__atomic_store_n(&slots[idx].stamp, (p & ~mask) + 1, __ATOMIC_RELEASE);
-			p = sk__ptr_ring_next(p, idx, size, mask);
-		}
-		return k;
+		slots[idx].ptr = ptrs[i];
+		SK__PTR_RING_HB(&r->tail);
+		__atomic_store_n(&slots[idx].stamp, (p & ~mask) + 1, __ATOMIC_RELEASE);
+		p = sk__ptr_ring_next(p, idx, size, mask);
 	}
+	return k;
 }
 
 /* consume_bulk (@all) and consume_burst. */
@@ -405,9 +431,9 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
 sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, unsigned int n, bool all,
 		       const struct sk_callsite *cs)
 {
-	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
-	uint64_t mask = r->mask, size = r->size, pos;
+	uint64_t mask = r->mask, size = r->size, p = 0;
+	unsigned int k;
 
 	if (!n)
 		return 0;
@@ -417,59 +443,20 @@ sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, unsigned int n, bool 
 			      n, r->size);
 		return 0;
 	}
-	pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-	for (;;) {
-		uint64_t p = pos, idx = 0;
-		unsigned int k = 0;
-		int64_t d = 0;
+	k = sk__ptr_ring_claim_n(r, &r->head, n, all, 1, 1, "head", &p, cs);
+	if (!k)
+		return 0;
+	SK__PTR_RING_HA(&r->tail);
+	for (unsigned int i = 0; i < k; i++) {
+		uint64_t idx = p & mask;
 
-		while (k < n) {
-			idx = p & mask;
-			if (sk_unlikely(idx >= size)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: head %#llx decodes to slot %llu of %u "
-					      "(uninitialised or corrupt)", (unsigned long long)p, (unsigned long long)idx,
-					      r->size);
-				return 0;
-			}
-			d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) -
-				      ((p & ~mask) + 1));
-			if (d != 0)
-				break;
-			k++;
-			p = sk__ptr_ring_next(p, idx, size, mask);
-		}
-		if (k < n) {
-			if (d > 0) { /* stale head: someone consumed meanwhile */
-				pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
-				continue;
-			}
-			if (sk_unlikely(d != -1 && d != -(int64_t)mask - 1)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: slot %llu stamp is %lld from head %#llx",
-					      (unsigned long long)idx, (long long)d,
-					      (unsigned long long)p);
-				return 0;
-			}
-			if (!k || all)
-				return 0; /* empty */
-		}
-		if (!__atomic_compare_exchange_n(&r->head, &pos, p, true, __ATOMIC_RELAXED,
-						 __ATOMIC_RELAXED))
-			continue;
-		SK__PTR_RING_HA(&r->tail);
-		p = pos;
-		for (unsigned int i = 0; i < k; i++) {
-			idx = p & mask;
-			ptrs[i] = slots[idx].ptr;
-			SK__PTR_RING_HB(&r->head);
-			__atomic_store_n(&slots[idx].stamp, (p & ~mask) + mask + 1, __ATOMIC_RELEASE);
-			p = sk__ptr_ring_next(p, idx, size, mask);
-		}
-		return k;
+		ptrs[i] = slots[idx].ptr;
+		SK__PTR_RING_HB(&r->head);
+		__atomic_store_n(&slots[idx].stamp, (p & ~mask) + mask + 1, __ATOMIC_RELEASE);
+		p = sk__ptr_ring_next(p, idx, size, mask);
 	}
+	return k;
 }
-
 
 /* ------------------------------------------------------------------------
  * The API
