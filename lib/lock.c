@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 
 #include <safekern/annotate.h>
 #include <safekern/lock.h>
@@ -38,6 +39,11 @@
 
 #include "lockdep-internal.h"
 #include "violation-internal.h"
+
+/* The owner word is a cache line away from the lock word (lock.h). */
+_Static_assert(offsetof(struct sk_mutex, owner) >= SK__LOCK_OWNER_GAP, "mutex owner word");
+_Static_assert(offsetof(struct sk_spinlock, owner) >= SK__LOCK_OWNER_GAP, "spinlock owner word");
+_Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock owner word");
 
 #define OWNER_REFUSED ((uintptr_t)1)
 #define OWNER_TRACKED ((uintptr_t)2)

@@ -142,6 +142,15 @@ struct sk_lockdep_map {
  * The lock types
  * ------------------------------------------------------------------------ */
 
+/*
+ * Each lock keeps its owner word at least SK__LOCK_OWNER_GAP bytes from
+ * the start of the pthread lock, whose first word the lock operation
+ * changes with a locked instruction: on a cache line that such an
+ * instruction has just written, the unlock's load of the owner word waits
+ * for it (see docs/locking.md); on another line it does not.
+ */
+#define SK__LOCK_OWNER_GAP 64
+
 /**
  * struct sk_mutex - a sleeping lock, checked
  * @m: the pthread mutex (default type)
@@ -153,8 +162,8 @@ struct sk_lockdep_map {
  */
 struct SK_CAPABILITY("mutex") sk_mutex {
 	pthread_mutex_t m;
-	uintptr_t owner;
 	struct sk_lockdep_map dep_map;
+	uintptr_t owner; /* a cache line from the lock word: see SK__LOCK_OWNER_GAP */
 };
 
 /**
@@ -170,8 +179,9 @@ struct SK_CAPABILITY("mutex") sk_mutex {
  */
 struct SK_CAPABILITY("spinlock") sk_spinlock {
 	pthread_spinlock_t l;
-	uintptr_t owner;
 	struct sk_lockdep_map dep_map;
+	char sk__pad[SK__LOCK_OWNER_GAP - sizeof(struct sk_lockdep_map) - sizeof(void *)];
+	uintptr_t owner; /* a cache line from the lock word: see SK__LOCK_OWNER_GAP */
 };
 
 /**
@@ -186,8 +196,8 @@ struct SK_CAPABILITY("spinlock") sk_spinlock {
  */
 struct SK_CAPABILITY("rwlock") sk_rwlock {
 	pthread_rwlock_t rw;
-	uintptr_t owner;
 	struct sk_lockdep_map dep_map;
+	uintptr_t owner; /* a cache line from the lock word: see SK__LOCK_OWNER_GAP */
 };
 
 /* The value of an unlocked pthread spinlock: glibc's x86 spinlocks count
@@ -206,7 +216,7 @@ struct SK_CAPABILITY("rwlock") sk_rwlock {
  * own address.  ``static struct foo f = { .lock = SK_MUTEX_INITIALIZER(f.lock) };``
  */
 #define SK_MUTEX_INITIALIZER(lockname)                                        \
-	{ PTHREAD_MUTEX_INITIALIZER, 0, { NULL, #lockname, 0, 0 } }
+	{ PTHREAD_MUTEX_INITIALIZER, { NULL, #lockname, 0, 0 }, 0 }
 
 /**
  * SK_DEFINE_MUTEX() - define an unlocked static struct sk_mutex
@@ -221,7 +231,7 @@ struct SK_CAPABILITY("rwlock") sk_rwlock {
  * For a lock with static storage duration only (see SK_MUTEX_INITIALIZER()).
  */
 #define SK_SPINLOCK_INITIALIZER(lockname)                                     \
-	{ SK__SPIN_UNLOCKED, 0, { NULL, #lockname, 0, 0 } }
+	{ SK__SPIN_UNLOCKED, { NULL, #lockname, 0, 0 }, { 0 }, 0 }
 
 /**
  * SK_DEFINE_SPINLOCK() - define an unlocked static struct sk_spinlock
@@ -236,7 +246,7 @@ struct SK_CAPABILITY("rwlock") sk_rwlock {
  * For a lock with static storage duration only (see SK_MUTEX_INITIALIZER()).
  */
 #define SK_RWLOCK_INITIALIZER(lockname)                                       \
-	{ PTHREAD_RWLOCK_INITIALIZER, 0, { NULL, #lockname, 0, 0 } }
+	{ PTHREAD_RWLOCK_INITIALIZER, { NULL, #lockname, 0, 0 }, 0 }
 
 /**
  * SK_DEFINE_RWLOCK() - define an unlocked static struct sk_rwlock
