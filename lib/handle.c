@@ -18,8 +18,9 @@
  *     the owner in one CAS;
  *   - whoever brings the count to 0 while the slot holds a released object
  *     (OBJ set, LIVE clear) claims it by CAS-clearing OBJ (with the count
- *     still 0) and finalizes it: destructor, then back to the free list, or
- *     retired if the generation space is used up.  A transient increment
+ *     still 0) and finalizes it: destructor, then to the finalizing thread's
+ *     cache of free slots (or the shared free list), or retired if the
+ *     generation space is used up.  A transient increment
  *     between the drop and the claim makes the claim fail; the thread that
  *     brings the count back to 0 claims instead.  Exactly one claim wins.
  */
@@ -56,7 +57,9 @@
  * Happens-before annotations for helgrind and drd, issued only under them
  * (sk__lock_race_tool, set at load): natively each is a dozen instructions
  * of Valgrind's magic sequence, which memcheck and callgrind would run too.
+ * Nothing at all in a build without the Valgrind headers.
  */
+#ifdef SK__ANNOTATE
 #define HB(addr)                                                              \
 	do {                                                                  \
 		if (sk_unlikely(__atomic_load_n(&sk__lock_race_tool, __ATOMIC_RELAXED))) \
@@ -67,6 +70,10 @@
 		if (sk_unlikely(__atomic_load_n(&sk__lock_race_tool, __ATOMIC_RELAXED))) \
 			SK_ANNOTATE_HAPPENS_AFTER(addr);                      \
 	} while (0)
+#else
+#define HB(addr) ((void)(addr))
+#define HA(addr) ((void)(addr))
+#endif
 
 static inline uint32_t w_gen(uint64_t w)
 {
@@ -335,16 +342,22 @@ static int64_t pop_free(struct sk_handle_table *t)
  * later threads use the shared free list only).  A slot finalized on a
  * thread goes to that thread's cache, and an insert takes from it first,
  * so a thread that inserts and releases reuses its own slots without an
- * atomic operation on the free list.  A full cache moves its older half to
- * the free list; an empty one takes from the free list.  A thread's caches go back to the
+ * atomic operation on the free list.  A full cache moves its older half
+ * to the free list; an empty one takes from the free list.  A thread's caches go back to the
  * free lists when it exits (sk__handle_thread_exit(), under tables_lock),
  * and a table leaves the list of tables (under the same lock) before it
- * is torn down, so an exiting thread never touches a destroyed table.
- * Only the owning thread reads or writes its cache.
+ * is torn down, so an exiting thread never touches a destroyed table
+ * (which is why a table must be destroyed before its memory is freed or
+ * reused, and why init refuses to re-list a listed table).  Only the
+ * owning thread reads or writes its cache, so slots cached by another
+ * live thread cannot be taken: a table at its slot limit can refuse an
+ * insert (ENOSPC) while up to CACHE_SLOTS slots per other thread are free
+ * in their caches (documented at sk_handle_insert()).
  * ------------------------------------------------------------------------ */
 
 #define CACHE_SLOTS 31
 #define CACHE_SPILL 16
+_Static_assert(CACHE_SPILL < CACHE_SLOTS, "a spill leaves room");
 
 struct sk__handle_cache {
 	uint32_t n;
@@ -364,27 +377,68 @@ static struct sk__handle_cache *my_cache(struct sk_handle_table *t)
 	return shard < SK__THREAD_SHARDS ? &t->sk__cache[shard] : NULL;
 }
 
+/* Whether this thread ever put a slot in a cache: exits that did not skip
+ * the walk over all tables. */
+static __thread bool cached_any __attribute__((tls_model("initial-exec")));
+
 void sk__handle_thread_exit(unsigned int shard)
 {
+	if (!cached_any)
+		return;
 	pthread_mutex_lock(&tables_lock);
 	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table) {
 		struct sk__handle_cache *c = &t->sk__cache[shard];
 
-		while (c->n) {
-			uint64_t idx = c->idx[--c->n];
-
-			push_free(t, slot_at(t, idx), idx);
-		}
+		/* Oldest first, so the most recently freed ends on top. */
+		for (uint32_t i = 0; i < c->n; i++)
+			push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
+		c->n = 0;
 	}
 	pthread_mutex_unlock(&tables_lock);
+	cached_any = false;
+}
+
+/* Takes @t off the list of tables; whether it was on it.  Under tables_lock. */
+static bool tables_unlink(struct sk_handle_table *t)
+{
+	for (struct sk_handle_table **p = &tables; *p; p = &(*p)->sk__next_table) {
+		if (*p == t) {
+			*p = t->sk__next_table;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Before init clears @t: a table initialised twice without a destroy would
+ * otherwise stay on the list twice over (a cycle that hangs the next
+ * thread exit).  It is taken off and reported; its memory is leaked, as
+ * before the caches existed.
+ */
+static void cache_check_reinit(struct sk_handle_table *t, const void *caller)
+{
+	bool listed;
+
+	pthread_mutex_lock(&tables_lock);
+	listed = tables_unlink(t);
+	pthread_mutex_unlock(&tables_lock);
+	if (sk_unlikely(listed))
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, NULL, caller,
+			      "sk_handle_table_init() of a table that was not destroyed: its "
+			      "objects and memory are leaked");
 }
 
 static void cache_setup(struct sk_handle_table *t)
 {
+	int saved = errno;
+
 	t->sk__cache = sk__raw_zalloc(SK__THREAD_SHARDS * sizeof(struct sk__handle_cache),
 				      SK_CACHELINE_SIZE);
-	if (!t->sk__cache)
-		return; /* the shared free list only */
+	if (!t->sk__cache) {
+		errno = saved; /* init does not fail: the shared free list only */
+		return;
+	}
 	pthread_mutex_lock(&tables_lock);
 	t->sk__next_table = tables;
 	tables = t;
@@ -396,12 +450,7 @@ static void cache_teardown(struct sk_handle_table *t)
 	if (!t->sk__cache)
 		return;
 	pthread_mutex_lock(&tables_lock);
-	for (struct sk_handle_table **p = &tables; *p; p = &(*p)->sk__next_table) {
-		if (*p == t) {
-			*p = t->sk__next_table;
-			break;
-		}
-	}
+	tables_unlink(t);
 	pthread_mutex_unlock(&tables_lock);
 	sk__raw_free(t->sk__cache);
 	t->sk__cache = NULL;
@@ -427,7 +476,7 @@ static SK_NOINLINE void cache_spill(struct sk_handle_table *t, struct sk__handle
 {
 	for (unsigned int i = 0; i < CACHE_SPILL; i++)
 		push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
-	memmove(c->idx, c->idx + CACHE_SPILL, (CACHE_SLOTS - CACHE_SPILL) * sizeof(c->idx[0]));
+	memmove(c->idx, c->idx + CACHE_SPILL, (c->n - CACHE_SPILL) * sizeof(c->idx[0]));
 	c->n -= CACHE_SPILL;
 }
 
@@ -443,6 +492,7 @@ static void free_slot(struct sk_handle_table *t, struct sk__handle_slot *s, uint
 	if (sk_unlikely(c->n == CACHE_SLOTS))
 		cache_spill(t, c);
 	c->idx[c->n++] = (uint32_t)idx;
+	cached_any = true;
 }
 
 /*
@@ -1006,6 +1056,7 @@ void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, voi
 {
 	uint32_t tid;
 
+	cache_check_reinit(t, SK__RET_IP);
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_lock(&ids_lock);
 	tid = id_alloc(tid_used, NR_TIDS, &tid_next);

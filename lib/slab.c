@@ -43,6 +43,7 @@
 #endif
 
 #define SLAB_SHARDS SK__THREAD_SHARDS /* exclusively owned shards; one more is shared */
+_Static_assert(SLAB_SHARDS <= 64, "tid_used is one 64-bit word");
 #define SLAB_RZ 16              /* minimum debug red zone */
 #define QUARANTINE_OBJS 1024
 #define QUARANTINE_BYTES ((size_t)1 << 20)
@@ -157,7 +158,8 @@ static bool slab_debug_env;
  * ------------------------------------------------------------------------ */
 
 /*
- * Shard index + 1; 0 until the thread first touches a cache.  slab_off is
+ * Shard index + 1; 0 until the thread first touches an object cache or
+ * a handle table's slot cache (sk__thread_shard()).  slab_off is
  * the byte offset of the thread's own shard in a cache, or 0 when it has
  * none (not assigned yet, or sharing the overflow shard): the hot path
  * tests and adds that one word.
@@ -211,10 +213,15 @@ static unsigned int tid_assign(void)
 	}
 	pthread_mutex_unlock(&tid_lock);
 	/* Non-NULL, so that the destructor runs at thread exit. */
-	if (t < SLAB_SHARDS) {
-		pthread_setspecific(tid_key, (void *)(uintptr_t)(t + 1));
-		slab_off = offsetof(struct sk_kmem_cache, shards) + t * sizeof(struct slab_shard);
+	if (t < SLAB_SHARDS && pthread_setspecific(tid_key, (void *)(uintptr_t)(t + 1))) {
+		/* No exit hook: its shard would never be given back. */
+		pthread_mutex_lock(&tid_lock);
+		tid_used &= ~((uint64_t)1 << t);
+		pthread_mutex_unlock(&tid_lock);
+		t = SLAB_SHARDS;
 	}
+	if (t < SLAB_SHARDS)
+		slab_off = offsetof(struct sk_kmem_cache, shards) + t * sizeof(struct slab_shard);
 	slab_tid = t + 1;
 	return t;
 }

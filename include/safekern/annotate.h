@@ -9,8 +9,9 @@
  * synchronisation with these client requests, so that a correct program
  * using it runs clean under both tools.
  *
- * They are active in the library's own code whenever the Valgrind headers
- * were found at build time, and in inline header code at the debug level
+ * They are compiled into the library's own code whenever the Valgrind
+ * headers were found at build time (lib/handle.c issues its own only when
+ * running under helgrind or drd), and into inline header code at the debug level
  * (-DSK_DEBUG) when <valgrind/helgrind.h> is on the include path (install
  * Debian's valgrind package).  Otherwise they compile to nothing.  Outside
  * Valgrind an active request costs a few register-only instructions.

@@ -124,7 +124,8 @@
  * Slots live in chunks that double in size and never move (a chunk is only
  * freed by sk_handle_table_destroy()).  Free slots are cached per thread
  * (31 per thread and table, for up to 64 threads), so that a thread that
- * inserts and releases reuses its own slots without touching shared state;
+ * inserts and releases reuses its own slots without touching the shared
+ * free list;
  * behind the caches, a lock-free LIFO list whose head carries a 32-bit
  * version tag against ABA.  A thread's cached slots return to the list
  * when it exits.  Growth (one chunk allocation) and the rare forwarding
@@ -428,8 +429,13 @@ SK_API void sk_handle_owner_destroy(struct sk_handle_owner *owner);
  * @dtor: the destructor for released objects (may be NULL)
  * @arg: passed to @dtor
  *
- * Allocates nothing: the first chunk (64 slots) is allocated by the first
- * insert.
+ * Allocates the per-thread caches of free slots (8 KiB; without them the
+ * table still works, through the shared free list only) and puts the table
+ * on the list that exiting threads visit to return their cached slots; the
+ * first chunk (64 slots) is allocated by the first insert.  So a table must
+ * be destroyed (sk_handle_table_destroy()) before its memory is freed,
+ * reused or moved.  Initialising a table that was not destroyed is
+ * reported (invalid_argument) and leaks what it held.
  *
  * Context: no other operation on @t may run concurrently.
  */
@@ -494,8 +500,10 @@ SK_API uint64_t sk_handle_table_count(struct sk_handle_table *t);
  * @owner: its owner (not NULL)
  *
  * Return: an owned handle, or the zero handle: errno ENOMEM or ENOSPC (the
- * table is full), or EINVAL after a reported invalid_argument (NULL @obj or
- * @owner, a table that is not initialised).
+ * table is full: SK_HANDLE_MAX_SLOTS slots in use, not counting up to 31
+ * free slots per other live thread that sit in that thread's cache), or
+ * EINVAL after a reported invalid_argument (NULL @obj or @owner, a table
+ * that is not initialised).
  *
  * Context: any thread, lock-free except when the table grows.
  */
