@@ -343,8 +343,9 @@ static int64_t pop_free(struct sk_handle_table *t)
  * thread goes to that thread's cache, and an insert takes from it first,
  * so a thread that inserts and releases reuses its own slots without an
  * atomic operation on the free list.  A full cache moves its older half
- * to the free list; an empty one takes from the free list.  A thread's caches go back to the
- * free lists when it exits (sk__handle_thread_exit(), under tables_lock),
+ * to the free list; an empty one takes from the free list.  A thread's
+ * caches go back to the free lists when it exits (sk__handle_thread_exit(),
+ * under tables_lock),
  * and a table leaves the list of tables (under the same lock) before it
  * is torn down, so an exiting thread never touches a destroyed table
  * (which is why a table must be destroyed before its memory is freed or
@@ -377,6 +378,19 @@ static struct sk__handle_cache *my_cache(struct sk_handle_table *t)
 	return shard < SK__THREAD_SHARDS ? &t->sk__cache[shard] : NULL;
 }
 
+/*
+ * Gives the @n oldest slots of @c to the free list, oldest first, so that
+ * the most recently freed of them ends on top and one thread's inserts
+ * still get slots in LIFO order (the cache above the free list).
+ */
+static void cache_give_back(struct sk_handle_table *t, struct sk__handle_cache *c, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
+	memmove(c->idx, c->idx + n, (c->n - n) * sizeof(c->idx[0]));
+	c->n -= n;
+}
+
 /* Whether this thread ever put a slot in a cache: exits that did not skip
  * the walk over all tables. */
 static __thread bool cached_any __attribute__((tls_model("initial-exec")));
@@ -386,14 +400,8 @@ void sk__handle_thread_exit(unsigned int shard)
 	if (!cached_any)
 		return;
 	pthread_mutex_lock(&tables_lock);
-	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table) {
-		struct sk__handle_cache *c = &t->sk__cache[shard];
-
-		/* Oldest first, so the most recently freed ends on top. */
-		for (uint32_t i = 0; i < c->n; i++)
-			push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
-		c->n = 0;
-	}
+	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table)
+		cache_give_back(t, &t->sk__cache[shard], t->sk__cache[shard].n);
 	pthread_mutex_unlock(&tables_lock);
 	cached_any = false;
 }
@@ -467,19 +475,6 @@ static int64_t take_slot(struct sk_handle_table *t)
 	return idx >= 0 ? idx : take_fresh(t);
 }
 
-/*
- * A full cache gives its CACHE_SPILL oldest slots to the free list, oldest
- * first, so that one thread's inserts still get slots in LIFO order: the
- * cache holds the most recently freed, the free list the older ones.
- */
-static SK_NOINLINE void cache_spill(struct sk_handle_table *t, struct sk__handle_cache *c)
-{
-	for (unsigned int i = 0; i < CACHE_SPILL; i++)
-		push_free(t, slot_at(t, c->idx[i]), c->idx[i]);
-	memmove(c->idx, c->idx + CACHE_SPILL, (c->n - CACHE_SPILL) * sizeof(c->idx[0]));
-	c->n -= CACHE_SPILL;
-}
-
 /* A finalized slot: to this thread's cache, or the free list without one. */
 static void free_slot(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx)
 {
@@ -490,7 +485,7 @@ static void free_slot(struct sk_handle_table *t, struct sk__handle_slot *s, uint
 		return;
 	}
 	if (sk_unlikely(c->n == CACHE_SLOTS))
-		cache_spill(t, c);
+		cache_give_back(t, c, CACHE_SPILL); /* the older half */
 	c->idx[c->n++] = (uint32_t)idx;
 	cached_any = true;
 }

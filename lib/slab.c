@@ -159,10 +159,10 @@ static bool slab_debug_env;
 
 /*
  * Shard index + 1; 0 until the thread first touches an object cache or
- * a handle table's slot cache (sk__thread_shard()).  slab_off is
- * the byte offset of the thread's own shard in a cache, or 0 when it has
- * none (not assigned yet, or sharing the overflow shard): the hot path
- * tests and adds that one word.
+ * a handle table's slot cache (sk__thread_shard()).  slab_off is the byte
+ * offset of the thread's own shard in a cache, or 0 when it has none (not
+ * assigned yet, or sharing the overflow shard): the hot path tests and
+ * adds that one word.
  */
 static __thread unsigned int slab_tid __attribute__((tls_model("initial-exec")));
 static __thread size_t slab_off __attribute__((tls_model("initial-exec")));
@@ -173,6 +173,14 @@ static pthread_key_t tid_key;
 static int tid_key_state; /* under tid_lock: 0 not yet, 1 created, -1 failed */
 
 static void mag_thread_exit(unsigned int t);
+
+/* Gives shard @t back for another thread to take. */
+static void tid_put(unsigned int t)
+{
+	pthread_mutex_lock(&tid_lock);
+	tid_used &= ~((uint64_t)1 << t);
+	pthread_mutex_unlock(&tid_lock);
+}
 
 /*
  * Thread exit (the key's destructor): hand the thread's magazines to the
@@ -186,9 +194,7 @@ static void tid_release(void *v)
 	if (t < SLAB_SHARDS) {
 		mag_thread_exit(t);
 		sk__handle_thread_exit(t);
-		pthread_mutex_lock(&tid_lock);
-		tid_used &= ~((uint64_t)1 << t);
-		pthread_mutex_unlock(&tid_lock);
+		tid_put(t);
 	}
 	slab_tid = 0;
 	slab_off = 0;
@@ -215,9 +221,7 @@ static unsigned int tid_assign(void)
 	/* Non-NULL, so that the destructor runs at thread exit. */
 	if (t < SLAB_SHARDS && pthread_setspecific(tid_key, (void *)(uintptr_t)(t + 1))) {
 		/* No exit hook: its shard would never be given back. */
-		pthread_mutex_lock(&tid_lock);
-		tid_used &= ~((uint64_t)1 << t);
-		pthread_mutex_unlock(&tid_lock);
+		tid_put(t);
 		t = SLAB_SHARDS;
 	}
 	if (t < SLAB_SHARDS)
