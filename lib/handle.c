@@ -236,16 +236,17 @@ static int grow_locked(struct sk_handle_table *t)
 		errno = ENOSPC;
 		return -1;
 	}
-	mem = sk_kmalloc(bytes);
+	/* Line-aligned: take_fresh() hands slots out a cache line at a time. */
+	mem = sk__raw_alloc(bytes, SK_CACHELINE_SIZE);
 	if (!mem) {
 		errno = ENOMEM;
 		return -1;
 	}
 	if ((uintptr_t)mem == bias) {
 		/* The biased base would be 0, which means "no chunk". */
-		void *other = sk_kmalloc(bytes);
+		void *other = sk__raw_alloc(bytes, SK_CACHELINE_SIZE);
 
-		sk_kfree_sized(mem, bytes);
+		sk__raw_free(mem);
 		if (!other) {
 			errno = ENOMEM;
 			return -1;
@@ -269,8 +270,21 @@ static int grow_locked(struct sk_handle_table *t)
 	return 0;
 }
 
-/* A never-used index, growing the table if needed; -1 with errno set. */
-static int64_t take_fresh(struct sk_handle_table *t)
+/* Slots per cache line; the chunks are line-aligned and their first
+ * indices multiples of it (slot_at()), so index / LINE_SLOTS names a line. */
+#define LINE_SLOTS (SK_CACHELINE_SIZE / sizeof(struct sk__handle_slot))
+_Static_assert(SK_CACHELINE_SIZE % sizeof(struct sk__handle_slot) == 0, "slots per line");
+_Static_assert(SK__HANDLE_FIRST % LINE_SLOTS == 0, "chunks start on a line");
+
+/*
+ * Never-used indices, growing the table if needed: returns the first, n,
+ * and sets *@end past the last.  With @line, takes the rest of n's cache
+ * line too (up to the capacity), for the caller's cache: two threads then
+ * never get fresh slots on one line, which made them write each other's
+ * line on every insert and release (10x slower on 2 threads).  Returns -1
+ * with errno set when the table cannot grow.
+ */
+static int64_t take_fresh(struct sk_handle_table *t, bool line, uint64_t *end)
 {
 	uint64_t n = __atomic_load_n(&t->sk__next, __ATOMIC_RELAXED);
 
@@ -279,9 +293,15 @@ static int64_t take_fresh(struct sk_handle_table *t)
 		int rc = 0;
 
 		if (n < cap) {
-			if (__atomic_compare_exchange_n(&t->sk__next, &n, n + 1, false,
-							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			uint64_t e = line ? (n | (LINE_SLOTS - 1)) + 1 : n + 1;
+
+			if (e > cap)
+				e = cap;
+			if (__atomic_compare_exchange_n(&t->sk__next, &n, e, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+				*end = e;
 				return (int64_t)n;
+			}
 			continue;
 		}
 		pthread_mutex_lock(&t->sk__lock);
@@ -464,15 +484,31 @@ static void cache_teardown(struct sk_handle_table *t)
 	t->sk__cache = NULL;
 }
 
+/*
+ * A slot for a new object: this thread's cache, the free list, a fresh
+ * one.  The rest of a fresh slot's line goes to the (empty) cache, lowest
+ * index on top, so one thread still gets fresh slots in index order, as
+ * one at a time would give them: a cache holds them only while the free
+ * list is empty, and a spill gives them back oldest first.
+ */
 static int64_t take_slot(struct sk_handle_table *t)
 {
 	struct sk__handle_cache *c = my_cache(t);
+	uint64_t end;
 	int64_t idx;
 
 	if (c && c->n)
 		return c->idx[--c->n];
 	idx = pop_free(t);
-	return idx >= 0 ? idx : take_fresh(t);
+	if (idx >= 0)
+		return idx;
+	idx = take_fresh(t, c != NULL, &end);
+	if (idx >= 0 && end > (uint64_t)idx + 1) {
+		for (uint64_t i = end - 1; i > (uint64_t)idx; i--)
+			c->idx[c->n++] = (uint32_t)i;
+		cached_any = true;
+	}
+	return idx;
 }
 
 /* A finalized slot: to this thread's cache, or the free list without one. */
@@ -814,12 +850,22 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		claim(t, s, h_index(v), w);
 		return;
 	}
-	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+	w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
+	claim(t, s, h_index(v), w);
 	if (!check_structure(t, v, &verdict)) {
 		/* A never-used slot of an allocated chunk. */
 		report(t, &verdict, cs, caller);
 		return;
 	}
+	if (w == WORD_FRESH) {
+		/* Never issued: a fresh slot in some thread's cache (take_fresh()). */
+		verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx: slot %llu was never issued (forged handle?)",
+			    (unsigned long long)v, (unsigned long long)h_index(v));
+		report(t, &verdict, cs, caller);
+		return;
+	}
+	w -= REF_ONE; /* as this put found it, for the report */
 	verdict_set(&verdict, SK_VIOLATION_REFCOUNT_UNDERFLOW, -EINVAL,
 		    "sk_handle_put(%#llx) without a reference held (slot %llu: %s, %lld "
 		    "lookup references)",
@@ -1146,7 +1192,7 @@ void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsit
 	}
 	for (unsigned int hb = 0; hb < SK__HANDLE_NCHUNK; hb++) {
 		if (t->sk__chunk_mem[hb])
-			sk_kfree_sized(t->sk__chunk_mem[hb], ((size_t)1 << hb) * SLOT_SIZE);
+			sk__raw_free(t->sk__chunk_mem[hb]);
 	}
 	pthread_mutex_lock(&ids_lock);
 	id_free(tid_used, t->sk__tid);
