@@ -494,7 +494,7 @@ static void cache_teardown(struct sk_handle_table *t)
 static int64_t take_slot(struct sk_handle_table *t)
 {
 	struct sk__handle_cache *c = my_cache(t);
-	uint64_t end;
+	uint64_t end = 0;
 	int64_t idx;
 
 	if (c && c->n)
@@ -857,8 +857,10 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		report(t, &verdict, cs, caller);
 		return;
 	}
-	if (w == WORD_FRESH) {
-		/* Never issued: a fresh slot in some thread's cache (take_fresh()). */
+	if (!(w & ~COUNT_MASK)) {
+		/* Never issued (no identity bits, whatever transient counts other
+		 * forged operations add): a fresh slot reserved in a thread's
+		 * cache (take_fresh()), or given back from one to the free list. */
 		verdict_set(&verdict, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
 			    "handle %#llx: slot %llu was never issued (forged handle?)",
 			    (unsigned long long)v, (unsigned long long)h_index(v));

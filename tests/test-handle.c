@@ -1406,24 +1406,26 @@ static void *insert_lookup_release(void *arg)
 {
 	struct many *m = arg;
 	sk_handle_t h[PER_THREAD];
+	bool bad = false;
 
-	for (int i = 0; i < PER_THREAD; i++)
-		h[i] = sk_handle_insert(&tab, &m->o[i], &alice);
-	/* Every thread is alive here, so at least 8 of them have no shard. */
-	pthread_barrier_wait(m->all_alive);
 	for (int i = 0; i < PER_THREAD; i++) {
+		h[i] = sk_handle_insert(&tab, &m->o[i], &alice);
+		bad |= sk_handle_is_null(h[i]);
+	}
+	/* Every thread is alive here, so at least 8 of them have no shard.
+	 * (A failure still reaches both barriers: the others would wait.) */
+	pthread_barrier_wait(m->all_alive);
+	for (int i = 0; i < PER_THREAD && !bad; i++) {
 		void *p = sk_handle_lookup(&tab, h[i]);
 
-		if (p != &m->o[i])
-			return (void *)1;
-		sk_handle_put(&tab, h[i]);
+		bad |= p != &m->o[i];
+		if (p)
+			sk_handle_put(&tab, h[i]);
 	}
-	for (int i = 0; i < PER_THREAD; i++) {
-		if (sk_handle_release(&tab, h[i], &alice))
-			return (void *)1;
-	}
+	for (int i = 0; i < PER_THREAD && !bad; i++)
+		bad |= sk_handle_release(&tab, h[i], &alice) != 0;
 	pthread_barrier_wait(m->all_alive);
-	return NULL;
+	return bad ? (void *)1 : NULL;
 }
 
 /*
