@@ -426,6 +426,13 @@ void sk__handle_thread_exit(unsigned int shard)
 	cached_any = false;
 }
 
+/* Puts @idx on top of @c, this thread's cache, which has room. */
+static void cache_push(struct sk__handle_cache *c, uint64_t idx)
+{
+	c->idx[c->n++] = (uint32_t)idx;
+	cached_any = true;
+}
+
 /* Takes @t off the list of tables; whether it was on it.  Under tables_lock. */
 static bool tables_unlink(struct sk_handle_table *t)
 {
@@ -505,8 +512,7 @@ static int64_t take_slot(struct sk_handle_table *t)
 	idx = take_fresh(t, c != NULL, &end);
 	if (idx >= 0 && end > (uint64_t)idx + 1) {
 		for (uint64_t i = end - 1; i > (uint64_t)idx; i--)
-			c->idx[c->n++] = (uint32_t)i;
-		cached_any = true;
+			cache_push(c, i);
 	}
 	return idx;
 }
@@ -522,8 +528,7 @@ static void free_slot(struct sk_handle_table *t, struct sk__handle_slot *s, uint
 	}
 	if (sk_unlikely(c->n == CACHE_SLOTS))
 		cache_give_back(t, c, CACHE_SPILL); /* the older half */
-	c->idx[c->n++] = (uint32_t)idx;
-	cached_any = true;
+	cache_push(c, idx);
 }
 
 /*
@@ -850,8 +855,7 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		claim(t, s, h_index(v), w);
 		return;
 	}
-	w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
-	claim(t, s, h_index(v), w);
+	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
 	if (!check_structure(t, v, &verdict)) {
 		/* A never-used slot of an allocated chunk. */
 		report(t, &verdict, cs, caller);
@@ -867,7 +871,6 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		report(t, &verdict, cs, caller);
 		return;
 	}
-	w -= REF_ONE; /* as this put found it, for the report */
 	verdict_set(&verdict, SK_VIOLATION_REFCOUNT_UNDERFLOW, -EINVAL,
 		    "sk_handle_put(%#llx) without a reference held (slot %llu: %s, %lld "
 		    "lookup references)",

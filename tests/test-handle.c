@@ -85,13 +85,18 @@ static void expect_lookup_refused(sk_handle_t h, enum sk_violation_kind kind)
 	cr_assert_null(p);
 }
 
-static uint64_t slot_word(sk_handle_t h)
+static struct sk__handle_slot *slot_of(sk_handle_t h)
 {
 	uint64_t idx = sk_handle_bits(h) >> SK__HANDLE_INDEX_SHIFT;
 	uint64_t x = idx + SK__HANDLE_FIRST;
 	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
 
-	return sk__handle_slot_at(tab.sk__chunk[hb], x)->sk__word;
+	return sk__handle_slot_at(tab.sk__chunk[hb], x);
+}
+
+static uint64_t slot_word(sk_handle_t h)
+{
+	return slot_of(h)->sk__word;
 }
 
 static uint64_t index_of(sk_handle_t h)
@@ -1298,14 +1303,6 @@ Test(handle, a_table_destroyed_before_a_caching_thread_exits)
 /* Slots per cache line (lib/handle.c hands fresh slots out a line at a time). */
 #define LINE_SLOTS (SK_CACHELINE_SIZE / sizeof(struct sk__handle_slot))
 
-static const void *slot_addr(sk_handle_t h)
-{
-	uint64_t x = h_idx(h) + SK__HANDLE_FIRST;
-	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
-
-	return sk__handle_slot_at(tab.sk__chunk[hb], x);
-}
-
 struct one_insert {
 	struct obj o;
 	sk_handle_t h;
@@ -1338,7 +1335,7 @@ Test(handle, fresh_slots_of_two_threads_are_on_different_cache_lines)
 	h[0] = insert(&o[0], &alice);
 	cr_assert_eq(h_idx(h[0]) % LINE_SLOTS, 0, "first fresh slot %llu",
 		     (unsigned long long)h_idx(h[0]));
-	cr_assert_eq((uintptr_t)slot_addr(h[0]) % SK_CACHELINE_SIZE, 0,
+	cr_assert_eq((uintptr_t)slot_of(h[0]) % SK_CACHELINE_SIZE, 0,
 		     "slot %llu is not at the start of a cache line", (unsigned long long)h_idx(h[0]));
 	cr_assert_eq(pthread_create(&th, NULL, insert_one, &other), 0);
 	cr_assert_eq(pthread_join(th, NULL), 0);
