@@ -99,6 +99,12 @@ static inline uint64_t h_index(uint64_t v)
 	return v >> INDEX_SHIFT;
 }
 
+/* A word left behind by a transfer out of the last generation (forwarded). */
+static bool w_moved(struct sk_handle_table *t, uint64_t w)
+{
+	return w_gen(w) >= t->sk__gen_limit && !(w & PREV);
+}
+
 /* A released object whose last reference is gone: finalize it. */
 static inline bool w_claimable(uint64_t w)
 {
@@ -149,18 +155,6 @@ void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name)
 	pthread_mutex_unlock(&ids_lock);
 	owner->name = name;
 	__atomic_store_n(&owner->sk__id, id, __ATOMIC_RELEASE);
-}
-
-void sk_handle_owner_destroy(struct sk_handle_owner *owner)
-{
-	uint32_t id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
-
-	if (!id || id >= NR_OIDS)
-		return;
-	pthread_mutex_lock(&ids_lock);
-	id_free(oid_used, id);
-	pthread_mutex_unlock(&ids_lock);
-	__atomic_store_n(&owner->sk__id, 0, __ATOMIC_RELEASE);
 }
 
 static SK_NOINLINE uint32_t owner_id_assign(struct sk_handle_owner *owner);
@@ -386,7 +380,9 @@ struct sk__handle_cache {
 };
 
 static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sk_handle_table *tables; /* tables with caches, under tables_lock */
+/* Every initialised table, under tables_lock: the thread-exit flush of the
+ * caches and the debug-level owner search walk it. */
+static struct sk_handle_table *tables;
 
 static struct sk__handle_cache *my_cache(struct sk_handle_table *t)
 {
@@ -420,8 +416,10 @@ void sk__handle_thread_exit(unsigned int shard)
 	if (!cached_any)
 		return;
 	pthread_mutex_lock(&tables_lock);
-	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table)
-		cache_give_back(t, &t->sk__cache[shard], t->sk__cache[shard].n);
+	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table) {
+		if (t->sk__cache)
+			cache_give_back(t, &t->sk__cache[shard], t->sk__cache[shard].n);
+	}
 	pthread_mutex_unlock(&tables_lock);
 	cached_any = false;
 }
@@ -464,31 +462,100 @@ static void cache_check_reinit(struct sk_handle_table *t, const void *caller)
 			      "objects and memory are leaked");
 }
 
+/* The caches, and @t on the list of tables (with or without caches). */
 static void cache_setup(struct sk_handle_table *t)
 {
 	int saved = errno;
 
 	t->sk__cache = sk__raw_zalloc(SK__THREAD_SHARDS * sizeof(struct sk__handle_cache),
 				      SK_CACHELINE_SIZE);
-	if (!t->sk__cache) {
+	if (!t->sk__cache)
 		errno = saved; /* init does not fail: the shared free list only */
-		return;
-	}
 	pthread_mutex_lock(&tables_lock);
 	t->sk__next_table = tables;
 	tables = t;
 	pthread_mutex_unlock(&tables_lock);
 }
 
+/* @t off the list of tables, and its caches freed. */
 static void cache_teardown(struct sk_handle_table *t)
 {
-	if (!t->sk__cache)
-		return;
 	pthread_mutex_lock(&tables_lock);
 	tables_unlink(t);
 	pthread_mutex_unlock(&tables_lock);
-	sk__raw_free(t->sk__cache);
+	if (t->sk__cache)
+		sk__raw_free(t->sk__cache);
 	t->sk__cache = NULL;
+}
+
+/*
+ * Owner destroy.  At the debug level, every listed table is searched for
+ * live objects the owner still owns (not forwarded ones: w_moved()); the
+ * count and the first few "table:slot" go in the report.  The search runs
+ * under tables_lock, so no table is torn down meanwhile (destroy unlists
+ * first); the slot words are read as sk_handle_table_count() reads them.
+ */
+static uint64_t owned_objects(uint32_t id, char *first, size_t size)
+{
+	uint64_t n = 0;
+	size_t len = 0;
+
+	first[0] = '\0';
+	pthread_mutex_lock(&tables_lock);
+	for (struct sk_handle_table *t = tables; t; t = t->sk__next_table) {
+		uint64_t used = __atomic_load_n(&t->sk__next, __ATOMIC_ACQUIRE);
+
+		for (uint64_t i = 0; i < used; i++) {
+			struct sk__handle_slot *s = slot_at(t, i);
+			uint64_t w = s ? __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED) : 0;
+			int k;
+
+			if (!(w & LIVE) || w_owner(w) != id || w_moved(t, w))
+				continue;
+			if (++n > 4 || len >= size)
+				continue;
+			k = snprintf(first + len, size - len, "%s%p:%llu", len ? ", " : "",
+				     (void *)t, (unsigned long long)i);
+			if (k > 0)
+				len += (size_t)k;
+		}
+	}
+	pthread_mutex_unlock(&tables_lock);
+	return n;
+}
+
+void sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
+			      const struct sk_callsite *cs)
+{
+	const void *caller = SK__RET_IP;
+	char first[160];
+	uint64_t n;
+	uint32_t id;
+
+	if (sk_unlikely(!owner)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, NULL, cs, caller,
+			      "sk_handle_owner_destroy(NULL)");
+		return;
+	}
+	id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
+	if (!id || id >= NR_OIDS)
+		return; /* never used */
+#ifdef SK_DEBUG
+	search = true; /* the library's own build is at the debug level */
+#endif
+	if (search && (n = owned_objects(id, first, sizeof(first)))) {
+		sk__violation(SK_VIOLATION_HANDLE_LEAK, owner, cs, caller,
+			      "handle owner '%s' destroyed while it owns %llu objects (table:slot "
+			      "%s%s); refused: its id stays reserved, so no later owner can release "
+			      "them",
+			      owner->name ? owner->name : "?", (unsigned long long)n, first,
+			      n > 4 ? ", ..." : "");
+		return;
+	}
+	pthread_mutex_lock(&ids_lock);
+	id_free(oid_used, id);
+	pthread_mutex_unlock(&ids_lock);
+	__atomic_store_n(&owner->sk__id, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -571,11 +638,6 @@ struct sk__handle_forward {
 };
 
 static void slot_unref(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx);
-
-static bool w_moved(struct sk_handle_table *t, uint64_t w)
-{
-	return w_gen(w) >= t->sk__gen_limit && !(w & PREV);
-}
 
 static void forward_drop(struct sk_handle_table *t, uint64_t from)
 {

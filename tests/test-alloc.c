@@ -185,7 +185,8 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 	r = sk_kmalloc(32);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 64));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree_sized(p + 64, 64));
-	cr_assert_null(sk_krealloc_array(p + 64, 2, 2));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE,
+			    cr_assert_null(sk_krealloc_array(p + 64, 2, 2)));
 	/* Half of what precedes p + 16 is p's hidden header: still not a block. */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 16));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(p + 1));
@@ -198,6 +199,9 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 	/* A wrong size is reported and the block freed with the right one. */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_kfree_sized(q, 65));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(q));
+	/* A freed block is not resized: reported, NULL, nothing touched. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE,
+			    cr_assert_null(sk_krealloc_array(q, 2, 64)));
 	r = sk_krealloc_array(r, 100, 1);
 	cr_assert_not_null(r);
 	sk_kfree_sized(r, 100);

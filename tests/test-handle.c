@@ -612,6 +612,29 @@ Test(handle, lookups_saturate_at_max_refs)
 	cr_assert_eq(dtor_calls, 1);
 }
 
+Test(handle, try_lookup_saturates_at_max_refs_too)
+{
+	struct obj o = { 1, 0 };
+	sk_handle_t h = insert(&o, &alice);
+	uint64_t w;
+	void *p;
+
+	for (int i = 0; i < SK_HANDLE_MAX_REFS; i++) {
+		p = sk_handle_try_lookup(&tab, h);
+		cr_assert_eq(p, &o, "try_lookup %d refused", i);
+	}
+	w = slot_word(h);
+	/* Quiet only for a stale handle: a saturated count is reported. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, p = sk_handle_try_lookup(&tab, h));
+	cr_assert_null(p);
+	cr_assert_eq(slot_word(h), w, "the refused lookup left the count as it was");
+	for (int i = 0; i < SK_HANDLE_MAX_REFS; i++)
+		sk_handle_put(&tab, h);
+	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 1);
+	cr_assert_eq(sk_violation_total(), 1);
+}
+
 /* ------------------------------------------------------------------------
  * Arguments, tables, owners
  * ------------------------------------------------------------------------ */
@@ -677,6 +700,94 @@ Test(handle, create_and_free)
 	cr_assert_eq(sk_handle_release(t, h, &alice), 0);
 	SK_EXPECT_NO_VIOLATION(sk_handle_table_free(t));
 	sk_handle_table_free(NULL);
+}
+
+Test(handle, free_with_live_objects_reports_and_frees_the_table)
+{
+	struct sk_handle_table *t = sk_handle_table_create(obj_dtor, &tab);
+	struct obj o = { 1, 0 };
+	sk_handle_t h;
+
+	cr_assert_not_null(t);
+	h = sk_handle_insert(t, &o, &alice);
+	cr_assert(!sk_handle_is_null(h));
+	/* The table's memory goes (memcheck sees no leak); the object leaks. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_free(t));
+	cr_assert_eq(dtor_calls, 0);
+}
+
+#if defined(SK_DEBUG) || defined(SK_TEST_LIB_DEBUG)
+#define OWNER_SEARCH 1
+#else
+#define OWNER_SEARCH 0
+#endif
+
+/*
+ * Destroying an owner that still owns objects: refused and reported at
+ * the debug level, where every table is searched, with the id kept out of
+ * circulation; not searched at the hardened level.
+ */
+Test(handle, owner_destroyed_while_owning_objects)
+{
+	struct sk_handle_table t2;
+	struct sk_handle_owner tmp, next;
+	struct obj o[4] = { { 1, 0 }, { 2, 0 }, { 3, 0 }, { 4, 0 } };
+	sk_handle_t h[4];
+	uint32_t id;
+	void *p;
+
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	sk_handle_owner_init(&tmp, "tmp");
+	id = tmp.sk__id;
+	h[0] = insert(&o[0], &tmp);
+	h[1] = sk_handle_insert(&t2, &o[1], &tmp);
+	cr_assert(!sk_handle_is_null(h[1]));
+	/* Neither a transferred object nor a released one held by a lookup
+	 * is the owner's any more. */
+	h[2] = sk_handle_transfer(&tab, insert(&o[2], &tmp), &tmp, &alice);
+	h[3] = insert(&o[3], &tmp);
+	p = sk_handle_lookup(&tab, h[3]);
+	cr_assert_eq(p, &o[3]);
+	cr_assert_eq(sk_handle_release(&tab, h[3], &tmp), 0);
+	if (OWNER_SEARCH) {
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_owner_destroy(&tmp));
+		cr_assert_eq(tmp.sk__id, id, "a refused destroy leaves the owner as it was");
+		/* Its objects stay its own: a new owner does not get the id. */
+		for (int i = 0; i < SK_HANDLE_MAX_OWNERS; i++) {
+			sk_handle_owner_init(&next, "next");
+			cr_assert_neq(next.sk__id, id);
+			sk_handle_owner_destroy(&next);
+		}
+		cr_assert_eq(sk_handle_release(&tab, h[0], &tmp), 0);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_owner_destroy(&tmp));
+		cr_assert_eq(sk_handle_release(&t2, h[1], &tmp), 0);
+		SK_EXPECT_NO_VIOLATION(sk_handle_owner_destroy(&tmp));
+	} else {
+		SK_EXPECT_NO_VIOLATION(sk_handle_owner_destroy(&tmp));
+		/* Not searched: the objects are orphaned, and the owner that
+		 * gets the id next, SK_HANDLE_MAX_OWNERS - 1 owners later at
+		 * the earliest, passes their owner check (documented). */
+		sk_handle_owner_init(&next, "next");
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER,
+				    (void)sk_handle_release(&tab, h[0], &next));
+		for (int i = 0; next.sk__id != id; i++) {
+			cr_assert_lt(i, SK_HANDLE_MAX_OWNERS);
+			sk_handle_owner_destroy(&next);
+			sk_handle_owner_init(&next, "next");
+		}
+		cr_assert_eq(sk_handle_release(&tab, h[0], &next), 0);
+		sk_handle_owner_destroy(&next);
+	}
+	cr_assert_eq(tmp.sk__id, 0);
+	sk_handle_put(&tab, h[3]);
+	cr_assert_eq(sk_handle_release(&tab, h[2], &alice), 0);
+	/* Leaked at the hardened level (nobody can release them): t2's and
+	 * tab's leaks are the destroy's to report. */
+	if (!OWNER_SEARCH)
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+	else
+		SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_handle_owner_destroy(NULL));
 }
 
 Test(handle, owners)

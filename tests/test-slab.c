@@ -698,6 +698,10 @@ static void destroy_with_live(unsigned int flags)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, none = sk_kmem_cache_alloc(c));
 	cr_assert_null(none);
 	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, none = sk_kmem_cache_zalloc(c));
+	cr_assert_null(none);
+	cr_assert_eq(errno, EINVAL);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, rc = sk_kmem_cache_destroy(c));
 	cr_assert_eq(rc, -EBUSY);
 	/* It takes its objects back; the last one releases it (memcheck: no leak). */
@@ -813,6 +817,24 @@ Test(slab_debug, use_after_free_is_caught_on_next_alloc)
 	cr_assert_neq(b, a);
 	assert_stats(c, 1, 1, 2, 1);
 	cr_assert_eq(stats_of(c).quarantined, 0);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+Test(slab_debug, use_after_free_is_caught_on_next_zalloc)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("uafz", 48, 0, SK_SLAB_DEBUG, NULL);
+	char *a = sk_kmem_cache_alloc(c);
+	char *b = NULL;
+
+	sk_kmem_cache_free(c, a);
+	poke(a, 47, 'Y'); /* the bug */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, b = sk_kmem_cache_zalloc(c));
+	/* A fresh, zeroed object, never the damaged one. */
+	cr_assert_not_null(b);
+	cr_assert_neq(b, a);
+	for (int i = 0; i < 48; i++)
+		cr_assert_eq(b[i], 0, "byte %d", i);
 	sk_kmem_cache_free(c, b);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }

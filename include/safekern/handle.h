@@ -202,6 +202,12 @@ extern "C" {
 /** SK_HANDLE_MAX_OWNERS - live owners that are told apart exactly. */
 #define SK_HANDLE_MAX_OWNERS 4095
 
+#ifdef SK_DEBUG
+#define SK__HANDLE_DEBUG true
+#else
+#define SK__HANDLE_DEBUG false
+#endif
+
 /* Internal: the bit layout described in the theory block. */
 #define SK__HANDLE_TID_MASK UINT64_C(0x1ff)
 #define SK__HANDLE_LIVE (UINT64_C(1) << 9)
@@ -415,9 +421,20 @@ SK_API void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name
  * id, so release or transfer them first: a later owner that gets the same
  * id would pass their owner check.
  *
- * Context: any thread; @owner is not used afterwards.
+ * Checked (debug level: -DSK_DEBUG in the calling unit, or a library built
+ * at the debug level): every live table is searched for objects @owner
+ * still owns, O(slots of all tables).  If there are any, the destroy is
+ * reported (SK_VIOLATION_HANDLE_LEAK, with their count and the first
+ * slots) and refused: the id stays reserved for good, so no later owner
+ * can release or transfer those objects, and @owner is left as it was (it
+ * can release them and be destroyed again).  At the hardened level this
+ * is not checked (ids are reused round-robin, so a reused id reaches an
+ * orphaned object only after SK_HANDLE_MAX_OWNERS - 1 other owners).
+ *
+ * Context: any thread; @owner is not used afterwards (unless refused).
  */
-SK_API void sk_handle_owner_destroy(struct sk_handle_owner *owner);
+#define sk_handle_owner_destroy(owner)                                        \
+	sk__handle_owner_destroy((owner), SK__HANDLE_DEBUG, SK_CALLSITE)
 
 /* ------------------------------------------------------------------------
  * Tables
@@ -609,6 +626,8 @@ SK_API uint64_t sk_handle_table_count(struct sk_handle_table *t);
  * Internal: out-of-line parts.  Do not call; use the macros above.
  * ------------------------------------------------------------------------ */
 
+SK_API void sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
+				     const struct sk_callsite *cs);
 SK_API void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsite *cs);
 SK_API void sk__handle_table_free(struct sk_handle_table *t, const struct sk_callsite *cs);
 SK_API sk_handle_t sk__handle_insert(struct sk_handle_table *t, void *obj,
