@@ -7,12 +7,14 @@
  * still in its critical section), and misuse: the hardened checks on the
  * writers (one report, every node unchanged), the debug reader checks
  * (outside a read-side critical section; a link poisoned by the non-RCU
- * delete), NULL cache or function for a deferred free.
+ * delete, which hardened lookups pass through unchecked), NULL cache or
+ * function for a deferred free.
  *
  * Built and run at both check levels; the debug-only expectations say so.
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -322,6 +324,74 @@ Test(rculist, splice_into_itself)
 	UNCHANGED(s);
 }
 
+/* A grace period that counts itself: a refused splice must not wait for one. */
+static int sync_calls;
+
+static void counting_sync(void)
+{
+	sync_calls++;
+	sk_synchronize_rcu();
+}
+
+Test(rculist, splice_tail_into_itself)
+{
+	SK_LIST_HEAD(head);
+	struct item it[2];
+
+	sk_list_add_tail_rcu(&it[0].node, &head);
+	sk_list_add_tail_rcu(&it[1].node, &head);
+	sync_calls = 0;
+	SNAP(s, &head, &it[0].node, &it[1].node);
+	/* before the first entry is after the head: the head is next to itself */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_list_splice_tail_init_rcu(&head, &it[0].node, counting_sync));
+	UNCHANGED(s);
+	cr_assert_eq(sync_calls, 0, "refused before the grace period");
+}
+
+Test(rculist, splice_tail_init_corrupt)
+{
+	SK_LIST_HEAD(head);
+	SK_LIST_HEAD(priv);
+	struct item it[4];
+	int got[4], n;
+
+	for (int i = 0; i < 4; i++)
+		it[i].value = i;
+	sk_list_add_tail_rcu(&it[0].node, &head);
+	sk_list_add_tail_rcu(&it[1].node, &head);
+	sk_list_add_tail(&it[2].node, &priv);
+	sk_list_add_tail(&it[3].node, &priv);
+	sync_calls = 0;
+
+	/* LKDTM-style: the list's last entry no longer points back at it */
+	it[3].node.next = &it[0].node;
+	{
+		SNAP(s, &head, &priv, &it[0].node, &it[1].node, &it[2].node, &it[3].node);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+				    sk_list_splice_tail_init_rcu(&priv, &head, counting_sync));
+		UNCHANGED(s);
+	}
+	it[3].node.next = &priv;
+	/* the insertion point: the head's prev no longer points forward to it */
+	head.prev = &it[0].node;
+	{
+		SNAP(s, &head, &priv, &it[0].node, &it[1].node, &it[2].node, &it[3].node);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+				    sk_list_splice_tail_init_rcu(&priv, &head, counting_sync));
+		UNCHANGED(s);
+	}
+	head.prev = &it[1].node;
+	cr_assert_eq(sync_calls, 0, "refused before the grace period");
+	/* repaired, the same splice goes through: the refusals left nothing behind */
+	SK_EXPECT_NO_VIOLATION(sk_list_splice_tail_init_rcu(&priv, &head, counting_sync));
+	cr_assert_eq(sync_calls, 1);
+	cr_assert(sk_list_empty(&priv));
+	n = collect(&head, got, 4);
+	EXPECT_SEQ(got, n, 0, 1, 2, 3);
+	cr_assert(sk_list_check(&head));
+}
+
 /* ------------------------------------------------------------------------
  * hlist
  * ------------------------------------------------------------------------ */
@@ -597,6 +667,72 @@ Test(rculist, walk_outside_read_side_section)
 	cr_assert_eq(n, 8);
 }
 
+/* Expect one rcu_not_read_locked report at the debug level, none when hardened. */
+#define EXPECT_NOT_READ_LOCKED(stmt)                                          \
+	do {                                                                  \
+		if (DEBUG_LEVEL)                                              \
+			SK_EXPECT_VIOLATION(SK_VIOLATION_RCU_NOT_READ_LOCKED, stmt); \
+		else                                                          \
+			SK_EXPECT_NO_VIOLATION(stmt);                         \
+	} while (0)
+
+Test(rculist, continue_and_from_outside_read_side_section)
+{
+	SK_LIST_HEAD(head);
+	SK_HLIST_HEAD(h);
+	struct item it[3] = { { .value = 1 }, { .value = 2 }, { .value = 3 } };
+	struct item *pos;
+	int n;
+
+	for (int i = 0; i < 3; i++) {
+		sk_list_add_tail_rcu(&it[i].node, &head);
+		sk_init_hlist_node(&it[i].hnode);
+	}
+	for (int i = 2; i >= 0; i--)
+		sk_hlist_add_head_rcu(&it[i].hnode, &h);
+
+	/*
+	 * A cursor carried past the end of its critical section: one report
+	 * per walk (not per step, hence three entries), and the walk completes.
+	 */
+	pos = &it[0];
+	n = 0;
+	EXPECT_NOT_READ_LOCKED(sk_list_for_each_entry_continue_rcu(pos, &head, node) n++);
+	cr_assert_eq(n, 2);
+	pos = &it[0];
+	n = 0;
+	EXPECT_NOT_READ_LOCKED(sk_list_for_each_entry_from_rcu(pos, &head, node) n++);
+	cr_assert_eq(n, 3);
+	pos = &it[0];
+	n = 0;
+	EXPECT_NOT_READ_LOCKED(sk_hlist_for_each_entry_continue_rcu(pos, hnode) n++);
+	cr_assert_eq(n, 2);
+	pos = &it[0];
+	n = 0;
+	EXPECT_NOT_READ_LOCKED(sk_hlist_for_each_entry_from_rcu(pos, hnode) n++);
+	cr_assert_eq(n, 3);
+
+	/* the same walks inside a section report nothing */
+	n = 0;
+	SK_EXPECT_NO_VIOLATION({
+		sk_rcu_read_lock();
+		pos = &it[0];
+		sk_list_for_each_entry_continue_rcu(pos, &head, node)
+			n++;
+		pos = &it[0];
+		sk_list_for_each_entry_from_rcu(pos, &head, node)
+			n++;
+		pos = &it[0];
+		sk_hlist_for_each_entry_continue_rcu(pos, hnode)
+			n++;
+		pos = &it[0];
+		sk_hlist_for_each_entry_from_rcu(pos, hnode)
+			n++;
+		sk_rcu_read_unlock();
+	});
+	cr_assert_eq(n, 10);
+}
+
 #ifdef SK_DEBUG
 Test(rculist, reader_on_entry_deleted_without_rcu)
 {
@@ -624,6 +760,132 @@ Test(rculist, reader_on_entry_deleted_without_rcu)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
 			    sk_hlist_for_each_entry_continue_rcu(pos, hnode) n++);
 	cr_assert_eq(n, 0);
+	sk_rcu_read_unlock();
+}
+#endif
+
+#ifdef SK_DEBUG
+/*
+ * A reader that records the entries it walks past while a writer (this
+ * thread, for determinism) deletes @victim with the non-RCU delete just as
+ * the reader stands on it: the reader's next step meets LIST_POISON1.
+ */
+static int walk_deleting(struct sk_list_head *head, struct item *victim, int *out, int max)
+{
+	struct item *pos;
+	int n = 0;
+
+	sk_list_for_each_entry_rcu(pos, head, node) {
+		if (n < max)
+			out[n] = pos->value;
+		n++;
+		if (pos == victim)
+			sk_list_del(&victim->node);
+	}
+	return n;
+}
+
+static int hwalk_deleting(struct sk_hlist_head *h, struct item *victim, int *out, int max)
+{
+	struct item *pos;
+	int n = 0;
+
+	sk_hlist_for_each_entry_rcu(pos, h, hnode) {
+		if (n < max)
+			out[n] = pos->value;
+		n++;
+		if (pos == victim)
+			sk_hlist_del(&victim->hnode);
+	}
+	return n;
+}
+
+Test(rculist, list_readers_stop_at_poisoned_link)
+{
+	SK_LIST_HEAD(head);
+	SK_LIST_HEAD(outer);
+	SK_LIST_HEAD(sub);
+	struct item it[4] = { { .value = 1 }, { .value = 2 }, { .value = 3 }, { .value = 4 } };
+	struct item *pos;
+	int got[4], n;
+
+	for (int i = 0; i < 4; i++)
+		sk_list_add_tail_rcu(&it[i].node, &head);
+	sk_rcu_read_lock();
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, n = walk_deleting(&head, &it[1], got, 4));
+	EXPECT_SEQ(got, n, 1, 2); /* stopped instead of following the poison */
+	/* the lookup from the same entry: reported, and NULL (the documented answer) */
+	pos = &it[0];
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    pos = sk_list_next_or_null_rcu(&head, &it[1].node, struct item, node));
+	cr_assert_null(pos);
+	/* a walk from the deleted entry: the entry itself, then the stop */
+	pos = &it[1];
+	n = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_list_for_each_entry_from_rcu(pos, &head, node) got[n++] = pos->value);
+	EXPECT_SEQ(got, n, 2);
+	/* a head deleted with sk_list_del() (a sub-list's, say): NULL, not the poison */
+	sk_list_add(&sub, &outer);
+	sk_list_del(&sub);
+	pos = &it[0];
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    pos = sk_list_first_or_null_rcu(&sub, struct item, node));
+	cr_assert_null(pos);
+	sk_rcu_read_unlock();
+	/* the list itself was relinked correctly by the (wrong) delete */
+	n = collect(&head, got, 4);
+	EXPECT_SEQ(got, n, 1, 3, 4);
+}
+
+Test(rculist, hlist_readers_stop_at_poisoned_link)
+{
+	SK_HLIST_HEAD(h);
+	struct item it[4] = { { .value = 1 }, { .value = 2 }, { .value = 3 }, { .value = 4 } };
+	struct item *pos;
+	int got[4], n;
+
+	for (int i = 0; i < 4; i++)
+		sk_init_hlist_node(&it[i].hnode);
+	for (int i = 3; i >= 0; i--)
+		sk_hlist_add_head_rcu(&it[i].hnode, &h);
+	sk_rcu_read_lock();
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, n = hwalk_deleting(&h, &it[1], got, 4));
+	EXPECT_SEQ(got, n, 1, 2);
+	pos = &it[1];
+	n = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_hlist_for_each_entry_from_rcu(pos, hnode) got[n++] = pos->value);
+	EXPECT_SEQ(got, n, 2);
+	sk_rcu_read_unlock();
+	n = hcollect(&h, got, 4);
+	EXPECT_SEQ(got, n, 1, 3, 4);
+}
+#else
+/*
+ * Hardened readers are the kernel's plain loads: a poisoned link is given
+ * back as loaded, unreported (the debug level checks it: above).  Only the
+ * lookups are tried here; a walk would follow the poison and fault.
+ */
+Test(rculist, hardened_lookups_do_not_check_links)
+{
+	SK_LIST_HEAD(head);
+	SK_LIST_HEAD(outer);
+	SK_LIST_HEAD(sub);
+	struct item it[2];
+	struct item *pos;
+
+	sk_list_add_tail_rcu(&it[0].node, &head);
+	sk_list_add_tail_rcu(&it[1].node, &head);
+	sk_list_del(&it[0].node);
+	sk_list_add(&sub, &outer);
+	sk_list_del(&sub);
+	sk_rcu_read_lock();
+	SK_EXPECT_NO_VIOLATION(pos = sk_list_next_or_null_rcu(&head, &it[0].node, struct item,
+								node));
+	cr_assert_eq((void *)pos, (char *)SK_LIST_POISON1 - offsetof(struct item, node));
+	SK_EXPECT_NO_VIOLATION(pos = sk_list_first_or_null_rcu(&sub, struct item, node));
+	cr_assert_eq((void *)pos, (char *)SK_LIST_POISON1 - offsetof(struct item, node));
 	sk_rcu_read_unlock();
 }
 #endif
