@@ -6,8 +6,9 @@
  * list and its count unchanged), the debug run-time check of the lock (an
  * operation without it, or with another thread holding it: one
  * lock_not_held report, refused, nothing changed; a walk without it: one
- * report at its start, then the walk), and the _rcu forms of
- * safekern/rculist.h with an RCU reader.
+ * report at its start, then the walk), a destroy under the lock (refused,
+ * the list still usable), and the _rcu forms of safekern/rculist.h with an
+ * RCU reader.
  *
  * The calls made without the lock on purpose sit in functions marked
  * SK_NO_THREAD_SAFETY_ANALYSIS: clang refuses them otherwise (that is
@@ -280,10 +281,22 @@ static void unlocked_move_tail(struct item *it)
 	sk_locked_list_move_tail(&it->node, &list);
 }
 
+static void unlocked_move(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_move(struct item *it)
+{
+	sk_locked_list_move(&it->node, &list);
+}
+
 static void unlocked_add_rcu(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
 static void unlocked_add_rcu(struct item *it)
 {
 	sk_locked_list_add_rcu(&it->node, &list);
+}
+
+static void unlocked_add_tail_rcu(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void unlocked_add_tail_rcu(struct item *it)
+{
+	sk_locked_list_add_tail_rcu(&it->node, &list);
 }
 
 static void unlocked_del_rcu(struct item *it) SK_NO_THREAD_SAFETY_ANALYSIS;
@@ -304,6 +317,24 @@ static size_t unlocked_len(void)
 	return sk_locked_list_len(&list);
 }
 
+static struct sk_list_head *unlocked_head(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static struct sk_list_head *unlocked_head(void)
+{
+	return sk_locked_list_head(&list);
+}
+
+static bool unlocked_empty(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static bool unlocked_empty(void)
+{
+	return sk_locked_list_empty(&list);
+}
+
+static struct item *unlocked_first(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static struct item *unlocked_first(void)
+{
+	return sk_locked_list_first_entry_or_null(&list, struct item, node);
+}
+
 static int unlocked_walk(void) SK_NO_THREAD_SAFETY_ANALYSIS;
 static int unlocked_walk(void)
 {
@@ -313,6 +344,17 @@ static int unlocked_walk(void)
 	sk_locked_list_for_each_entry(pos, &list, node)
 		n++;
 	return n;
+}
+
+static int unlocked_walk_safe(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static int unlocked_walk_safe(void)
+{
+	struct item *pos, *n;
+	int count = 0;
+
+	sk_locked_list_for_each_entry_safe(pos, n, &list, node)
+		count++;
+	return count;
 }
 
 /* Expect one lock_not_held report at the debug level, none when hardened. */
@@ -351,7 +393,9 @@ Test(locked_list, writers_without_lock_refused_at_debug)
 	EXPECT_NOT_HELD(unlocked_del(&items[1]));
 	EXPECT_NOT_HELD(unlocked_del_init(&items[1]));
 	EXPECT_NOT_HELD(unlocked_move_tail(&items[0]));
+	EXPECT_NOT_HELD(unlocked_move(&items[2]));
 	EXPECT_NOT_HELD(unlocked_add_rcu(&items[5]));
+	EXPECT_NOT_HELD(unlocked_add_tail_rcu(&items[5]));
 	EXPECT_NOT_HELD(unlocked_del_rcu(&items[1]));
 	EXPECT_NOT_HELD(unlocked_replace_rcu(&items[1], &items[5]));
 	/* refused: nothing changed (items[5] was never linked) */
@@ -362,12 +406,31 @@ Test(locked_list, writers_without_lock_refused_at_debug)
 	cr_assert_eq(len, 3);
 }
 
+Test(locked_list, accessors_without_lock_reported_then_answer)
+{
+	struct sk_list_head *h;
+	struct item *first;
+	bool empty;
+
+	fill3();
+	/* reported at the debug level, never refused: each still answers */
+	EXPECT_NOT_HELD(h = unlocked_head());
+	cr_assert(sk_list_is_head(items[2].node.next, h), "the list's own head");
+	EXPECT_NOT_HELD(empty = unlocked_empty());
+	cr_assert_not(empty);
+	EXPECT_NOT_HELD(first = unlocked_first());
+	cr_assert_eq(first, &items[0]);
+	EXPECT_LIST(0, 1, 2);
+}
+
 Test(locked_list, walk_without_lock_reported_once_then_walks)
 {
 	int n;
 
 	fill3();
 	EXPECT_NOT_HELD(n = unlocked_walk());
+	cr_assert_eq(n, 3);
+	EXPECT_NOT_HELD(n = unlocked_walk_safe());
 	cr_assert_eq(n, 3);
 }
 
@@ -400,6 +463,35 @@ Test(locked_list, lock_held_by_another_thread_is_not_held)
 		EXPECT_LIST(0, 1, 2);
 	else
 		EXPECT_LIST(1, 2);
+}
+
+/* Destroy under the lock: clang would refuse it (sk_mutex_destroy excludes the lock). */
+static void destroy_held(void) SK_NO_THREAD_SAFETY_ANALYSIS;
+static void destroy_held(void)
+{
+	sk_locked_list_destroy(&list);
+}
+
+Test(locked_list, destroy_while_held_refused_list_usable)
+{
+	fill3();
+	sk_mutex_lock(&list.lock);
+	/* a check of the mutex itself: both levels */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD, destroy_held());
+	/*
+	 * Refused: the list and count are as they were, and the lock is still
+	 * this thread's (the debug check of each operation, and the unlock's
+	 * owner check at both levels, would report otherwise).
+	 */
+	SK_EXPECT_NO_VIOLATION({
+		cr_assert_eq(sk_locked_list_len(&list), 3);
+		sk_locked_list_del(&items[1].node, &list);
+		sk_mutex_unlock(&list.lock);
+	});
+	EXPECT_LIST(0, 2);
+	/* and, unlocked, it destroys cleanly; a fresh one for the teardown */
+	SK_EXPECT_NO_VIOLATION(sk_locked_list_destroy(&list));
+	sk_locked_list_init(&list);
 }
 
 /* ------------------------------------------------------------------------
@@ -459,6 +551,20 @@ Test(locked_list, rcu_writers_and_reader)
 	sk_kfree_rcu(b, rcu);
 	sk_kfree_rcu(c, rcu);
 	cr_assert_eq(rcu_collect(got, 4), 0);
+}
+
+Test(locked_list, rcu_double_add_refused_count_unchanged)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add_rcu(&items[0].node, &list);
+	sk_locked_list_add_tail_rcu(&items[1].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_locked_list_add_rcu(&items[0].node, &list));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_locked_list_add_tail_rcu(&items[1].node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 2);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0, 1);
 }
 
 static int rcu_walk_unlocked(void)
