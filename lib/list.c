@@ -468,6 +468,29 @@ bool sk__list_debug_contains(const struct sk_list_head *head, const struct sk_li
 	return false;
 }
 
+bool sk__list_debug_splice(const struct sk_list_head *list, const struct sk_list_head *head,
+			   const char *op, const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	const struct sk_list_head *pos = list;
+	size_t i = 0;
+
+	for (;;) {
+		pos = walk_step(list, "the list", pos, i++, op, cs, ip);
+		if (!pos)
+			return false;
+		if (pos == list)
+			return true;
+		if (pos == head) {
+			REPORT(LIST_DOUBLE_ADD, head,
+			       "%s: %p is entry #%zu of the list %p spliced into it (splicing a "
+			       "list into itself)",
+			       op, (const void *)head, i - 1, (const void *)list);
+			return false;
+		}
+	}
+}
+
 bool sk__list_debug_range(const struct sk_list_head *head, const struct sk_list_head *first,
 			  const struct sk_list_head *last, const struct sk_callsite *cs)
 {

@@ -471,6 +471,36 @@ Test(list_misuse, splice_into_itself)
 	CHECK_UNCHANGED(s);
 }
 
+/*
+ * Into itself at an entry that is not next to the head: only the debug
+ * level's walk of the spliced list sees it (it would cut the entries off
+ * both lists).  A broken link in the middle of the spliced list, which the
+ * hardened checks at its ends do not see, is also found by that walk.
+ */
+#ifdef SK_DEBUG
+Test(list_misuse, splice_into_itself_further_in)
+{
+	struct sk_list_head head, e[4], dst, other;
+
+	fill(&head, e, 4);
+	sk_init_list_head(&dst);
+	SNAPSHOT(s, &head, &e[0], &e[1], &e[2], &e[3], &dst);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_list_splice(&head, &e[1]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_list_splice_init(&head, &e[2]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_list_splice_tail(&head, &e[2]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_list_splice_tail_init(&head, &e[1]));
+	CHECK_UNCHANGED(s);
+	e[2].prev = &other; /* e[1]->next->prev != e[1] */
+	SNAPSHOT(t, &head, &e[0], &e[1], &e[2], &e[3], &dst);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_splice_init(&head, &dst));
+	CHECK_UNCHANGED(t);
+	e[2].prev = &e[1];
+	SK_EXPECT_NO_VIOLATION(sk_list_splice_init(&head, &dst));
+	cr_assert_eq(sk_list_count_nodes(&dst), 4);
+	cr_assert(sk_list_empty(&head));
+}
+#endif
+
 Test(list_misuse, splice_to_a_corrupt_destination)
 {
 	struct sk_list_head head1, head2, e[2], f[2], other;

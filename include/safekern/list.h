@@ -228,6 +228,9 @@ SK_API SK_COLD SK_NOINLINE void sk__list_report_bulk(const struct sk_list_head *
 SK_API bool sk__list_debug_contains(const struct sk_list_head *head,
 				    const struct sk_list_head *entry, const char *op,
 				    const struct sk_callsite *cs);
+SK_API bool sk__list_debug_splice(const struct sk_list_head *list,
+				  const struct sk_list_head *head, const char *op,
+				  const struct sk_callsite *cs);
 SK_API bool sk__list_debug_range(const struct sk_list_head *head,
 				 const struct sk_list_head *first,
 				 const struct sk_list_head *last, const struct sk_callsite *cs);
@@ -1019,6 +1022,9 @@ static SK_ALWAYS_INLINE int sk__list_splice_ok(struct sk_list_head *list,
 		goto bad;
 	if (sk_unlikely(list == prev || list == next))
 		goto bad;
+	/* Debug: @head not one of @list's own entries (O(n) in @list). */
+	if (SK__LIST_DEBUG && !sk__list_debug_splice(list, head, op, cs))
+		return SK__SPLICE_REFUSED;
 	*firstp = first;
 	*lastp = last;
 	*prevp = prev;
@@ -1057,7 +1063,10 @@ static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_hea
  *
  * Checked (hardened): @list's first and last and the insertion point at
  * @head are not NULL or poison and point back; @list is not @head or its
- * neighbour (splicing a list into itself).
+ * neighbour (splicing a list into itself).  Debug also checks, O(n) in
+ * @list's length, every link of @list and that @head is not one of its
+ * entries (splicing a list into itself at a further entry, which would cut
+ * the entries off both lists): SK_VIOLATION_LIST_DOUBLE_ADD.
  *
  * Context: the caller serialises operations on both lists.
  */

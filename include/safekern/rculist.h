@@ -608,7 +608,9 @@ static inline bool sk__list_splice_init_rcu(struct sk_list_head *list, struct sk
  *
  * Checked as sk_list_splice_init() before anything is written (including
  * before the grace period): @list's first and last point back, the
- * insertion point at @head is consistent, @list is not @head's list.
+ * insertion point at @head is consistent, @list is not @head or its
+ * neighbour; at the debug level also that @head is not one of @list's
+ * entries (an O(n) walk of @list).
  *
  * Context: the update-side locks of both lists; with @sync: a registered
  * thread outside any read-side critical section, may sleep.
