@@ -615,6 +615,25 @@ Test(rwlock, destroy_with_a_reader_is_refused)
 	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
 }
 
+Test(rwlock, bad_subclass_is_reported_and_the_lock_taken)
+{
+	struct sk_rwlock rw;
+
+	sk_rwlock_init(&rw);
+	/* The last valid subclass is no misuse: the check is not off by one. */
+	SK_EXPECT_NO_VIOLATION({
+		sk_write_lock_nested(&rw, SK_LOCKDEP_MAX_SUBCLASSES - 1);
+		sk_write_unlock(&rw);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_write_lock_nested(&rw, SK_LOCKDEP_MAX_SUBCLASSES));
+	/* Taken for writing all the same (as subclass 0): readers wait. */
+	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, &rw), 0);
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(&rw));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 1);
+	sk_rwlock_destroy(&rw);
+}
+
 static void *rw_worker(void *arg)
 {
 	struct { struct sk_rwlock lock; unsigned long a, b; int bad; } *c = arg;
