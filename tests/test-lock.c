@@ -161,6 +161,25 @@ NT static int read_unlock_elsewhere(void *p)
 	return 0;
 }
 
+/*
+ * The _INITIALIZER() macros as their documentation shows them: members of
+ * a statically initialised struct (SK_DEFINE_*() covers plain variables).
+ * Each lock is a class of its own, named after the text given.
+ */
+struct static_members {
+	int before; /* the locks need not be the first members */
+	struct sk_mutex m;
+	struct sk_spinlock s;
+	struct sk_rwlock rw;
+};
+
+static struct static_members members = {
+	.before = 1,
+	.m = SK_MUTEX_INITIALIZER(members.m),
+	.s = SK_SPINLOCK_INITIALIZER(members.s),
+	.rw = SK_RWLOCK_INITIALIZER(members.rw),
+};
+
 /* ------------------------------------------------------------------------
  * Mutex
  * ------------------------------------------------------------------------ */
@@ -207,6 +226,20 @@ Test(mutex, static_initializer)
 	});
 	cr_assert_str_eq(static_mutex.dep_map.name, "static_mutex");
 	cr_assert_null(static_mutex.dep_map.key);
+}
+
+Test(mutex, initializer_as_a_struct_member)
+{
+	cr_assert_str_eq(members.m.dep_map.name, "members.m");
+	cr_assert_null(members.m.dep_map.key);
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_lock(&members.m);
+		sk_lockdep_assert_held(&members.m);
+		cr_assert_eq(on_other_thread(mutex_free_elsewhere, &members.m), 0);
+		sk_mutex_unlock(&members.m);
+		cr_assert_eq(on_other_thread(mutex_free_elsewhere, &members.m), 1);
+	});
+	cr_assert_eq(members.before, 1);
 }
 
 Test(mutex, init_names_the_class_after_the_source_text)
@@ -425,6 +458,19 @@ Test(spinlock, static_initializer_matches_pthread_spin_init)
 	});
 }
 
+Test(spinlock, initializer_as_a_struct_member)
+{
+	cr_assert_str_eq(members.s.dep_map.name, "members.s");
+	cr_assert_null(members.s.dep_map.key);
+	SK_EXPECT_NO_VIOLATION({
+		sk_spin_lock(&members.s);
+		sk_lockdep_assert_held(&members.s);
+		cr_assert_eq(on_other_thread(spin_free_elsewhere, &members.s), 0);
+		sk_spin_unlock(&members.s);
+		cr_assert_eq(on_other_thread(spin_free_elsewhere, &members.s), 1);
+	});
+}
+
 NT static void spin_misuse(struct sk_spinlock *l)
 {
 	sk_spin_lock(l);
@@ -570,6 +616,24 @@ Test(rwlock, readers_share_writers_exclude)
 	sk_rwlock_init(&rw);
 	rw_semantics(&rw);
 	sk_rwlock_destroy(&rw);
+}
+
+Test(rwlock, initializer_as_a_struct_member)
+{
+	cr_assert_str_eq(members.rw.dep_map.name, "members.rw");
+	cr_assert_null(members.rw.dep_map.key);
+	SK_EXPECT_NO_VIOLATION({
+		sk_read_lock(&members.rw);
+		sk_lockdep_assert_held_read(&members.rw);
+		cr_assert_eq(on_other_thread(rw_read_free_elsewhere, &members.rw), 1);
+		cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &members.rw), 0);
+		sk_read_unlock(&members.rw);
+		sk_write_lock(&members.rw);
+		sk_lockdep_assert_held_write(&members.rw);
+		cr_assert_eq(on_other_thread(rw_read_free_elsewhere, &members.rw), 0);
+		sk_write_unlock(&members.rw);
+		cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &members.rw), 1);
+	});
 }
 
 NT static void rw_write_misuse(struct sk_rwlock *rw)

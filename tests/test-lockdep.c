@@ -702,6 +702,169 @@ Test(lockdep, correct_program_reports_nothing)
 }
 
 /* ------------------------------------------------------------------------
+ * Classes given explicitly: static initialisers in a struct,
+ * sk_lockdep_set_class_and_name()
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The _INITIALIZER() macros used as documented, for members of a static
+ * struct: each member is a class of its own (keyed by its address) named
+ * after the text given, so an ABBA between two members of one struct is
+ * an ABBA, not a recursion.
+ */
+static struct {
+	struct sk_mutex ma, mb;
+	struct sk_spinlock sa, sb;
+	struct sk_rwlock ra, rb;
+} members = {
+	.ma = SK_MUTEX_INITIALIZER(members.ma),
+	.mb = SK_MUTEX_INITIALIZER(members.mb),
+	.sa = SK_SPINLOCK_INITIALIZER(members.sa),
+	.sb = SK_SPINLOCK_INITIALIZER(members.sb),
+	.ra = SK_RWLOCK_INITIALIZER(members.ra),
+	.rb = SK_RWLOCK_INITIALIZER(members.rb),
+};
+
+static void ss(struct sk_spinlock *x, struct sk_spinlock *y)
+{
+	sk_spin_lock(x);
+	sk_spin_lock(y);
+	sk_spin_unlock(y);
+	sk_spin_unlock(x);
+}
+
+/* The last report names both classes, as quoted by the validator. */
+#define EXPECT_NAMED(a, b)                                                    \
+	cr_assert(strstr(detail, "\"" a "\"") && strstr(detail, "\"" b "\""),  \
+		  "want \"%s\" and \"%s\" in: %s", a, b, detail)
+
+Test(lockdep, static_initializers_in_a_struct)
+{
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_NO_VIOLATION(lu2(&members.ma, &members.mb));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, lu2(&members.mb, &members.ma));
+	EXPECT_NAMED("members.ma", "members.mb");
+	SK_EXPECT_NO_VIOLATION(ss(&members.sa, &members.sb));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ss(&members.sb, &members.sa));
+	EXPECT_NAMED("members.sa", "members.sb");
+	SK_EXPECT_NO_VIOLATION(ww(&members.ra, &members.rb));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ww(&members.rb, &members.ra));
+	EXPECT_NAMED("members.ra", "members.rb");
+	sk_violation_set_handler(NULL, NULL);
+}
+
+/* Take and release each lock: one validator report for each at most. */
+static void lock_each(struct sk_mutex *m, struct sk_spinlock *s, struct sk_rwlock *rw)
+{
+	sk_mutex_lock(m);
+	sk_mutex_unlock(m);
+	sk_spin_lock(s);
+	sk_spin_unlock(s);
+	sk_write_lock(rw);
+	sk_write_unlock(rw);
+}
+
+/*
+ * Misuse: an _INITIALIZER() lock in automatic storage has no class (there
+ * is no static object to key one by).  Each is reported once, named, and
+ * then ignored by the validator; the lock itself works.
+ */
+Test(lockdep, static_initializer_in_automatic_storage_is_reported_once)
+{
+	struct sk_mutex on_stack_m = SK_MUTEX_INITIALIZER(on_stack_m);
+	struct sk_spinlock on_stack_s = SK_SPINLOCK_INITIALIZER(on_stack_s);
+	struct sk_rwlock on_stack_rw = SK_RWLOCK_INITIALIZER(on_stack_rw);
+	unsigned long before = sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT);
+	unsigned long total = sk_violation_total();
+
+	sk_violation_set_handler(capture, NULL);
+	lock_each(&on_stack_m, &on_stack_s, &on_stack_rw);
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT) - before, 3UL);
+	cr_assert_eq(sk_violation_total() - total, 3UL);
+	cr_assert(strstr(detail, "\"on_stack_rw\"") && strstr(detail, "no lock class"), "%s",
+		  detail);
+	SK_EXPECT_NO_VIOLATION(lock_each(&on_stack_m, &on_stack_s, &on_stack_rw));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(rw_free(&on_stack_rw), 1));
+	sk_rwlock_destroy(&on_stack_rw);
+	sk_spin_lock_destroy(&on_stack_s);
+	sk_mutex_destroy(&on_stack_m);
+}
+
+/*
+ * sk_lockdep_set_class_and_name(): locks initialised at one site (one
+ * class, "m") given a role each.  Nesting them is then no recursion, the
+ * reverse order is an inversion, and the report uses the names given.
+ */
+static struct sk_lock_class_key outer_key, inner_key;
+
+Test(lockdep, set_class_and_name_splits_an_init_site)
+{
+	struct sk_mutex outer, inner;
+
+	init_class_x(&outer);
+	init_class_x(&inner);
+	sk_lockdep_set_class_and_name(&outer, &outer_key, "outer");
+	sk_lockdep_set_class_and_name(&inner, &inner_key, "inner");
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_NO_VIOLATION(lu2(&outer, &inner));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, lu2(&inner, &outer));
+	sk_violation_set_handler(NULL, NULL);
+	EXPECT_NAMED("outer", "inner");
+}
+
+/* The macro takes any lock type: the same for spinlocks and rwlocks. */
+static struct sk_lock_class_key s_outer_key, s_inner_key, w_outer_key, w_inner_key;
+
+Test(lockdep, set_class_and_name_on_spinlocks_and_rwlocks)
+{
+	struct sk_spinlock so, si;
+	struct sk_rwlock wo, wi;
+
+	init_class_s(&so);
+	init_class_s(&si);
+	init_class_w(&wo);
+	init_class_w(&wi);
+	sk_lockdep_set_class_and_name(&so, &s_outer_key, "spin-outer");
+	sk_lockdep_set_class_and_name(&si, &s_inner_key, "spin-inner");
+	sk_lockdep_set_class_and_name(&wo, &w_outer_key, "rw-outer");
+	sk_lockdep_set_class_and_name(&wi, &w_inner_key, "rw-inner");
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_NO_VIOLATION(ss(&so, &si));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ss(&si, &so));
+	EXPECT_NAMED("spin-outer", "spin-inner");
+	SK_EXPECT_NO_VIOLATION(ww(&wo, &wi));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ww(&wi, &wo));
+	EXPECT_NAMED("rw-outer", "rw-inner");
+	sk_violation_set_handler(NULL, NULL);
+}
+
+/*
+ * The other way round: locks initialised at different sites put in one
+ * named class.  Nesting two of them is then a possible recursion, reported
+ * under the class's name.
+ */
+static struct sk_lock_class_key bucket_key;
+
+Test(lockdep, set_class_and_name_joins_init_sites)
+{
+	init_abcd();
+	sk_lockdep_set_class_and_name(&A, &bucket_key, "bucket");
+	sk_lockdep_set_class_and_name(&B, &bucket_key, "bucket");
+	cr_assert_str_eq(A.dep_map.name, "bucket");
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, LU2(A, B));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(detail, "recursive locking") && strstr(detail, "\"bucket\""), "%s",
+		  detail);
+	/* Both were taken: nothing is left held. */
+	SK_EXPECT_NO_VIOLATION({
+		LU2(A, C);
+		LU2(B, C);
+	});
+}
+
+/* ------------------------------------------------------------------------
  * Lock classes, capacity
  * ------------------------------------------------------------------------ */
 
