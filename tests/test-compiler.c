@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/test-compiler.c - compiler.h: container_of, READ/WRITE_ONCE,
- * overflow-checked and saturating size arithmetic, call sites.
- * (What must not compile is in tests/compile-fail/.)
+ * tests/test-compiler.c - compiler.h: branch hints, container_of,
+ * READ/WRITE_ONCE, overflow-checked and saturating size arithmetic, call
+ * sites; annotate.h's Valgrind annotations.  (What must not compile is in
+ * tests/compile-fail/.)
  */
 #include <limits.h>
 
+#include <safekern/annotate.h>
 #include <safekern/compiler.h>
 
 #include "sk-test.h"
@@ -13,6 +15,36 @@
 struct inner {
 	int x;
 };
+
+/*
+ * Truth values, not the argument: a caller may compare the result with 1
+ * or store it in a narrow type.  Without the !! a 64-bit value with only
+ * high bits set, or a fraction, would come back as itself (or as 0).
+ */
+Test(compiler, likely_and_unlikely_return_0_or_1)
+{
+	long long high = 1LL << 40;
+	double half = 0.5;
+	int x = 0, evaluated = 0;
+	int *p = &x, *null = NULL;
+
+	cr_assert_eq(sk_likely(7), 1);
+	cr_assert_eq(sk_likely(-1), 1);
+	cr_assert_eq(sk_likely(0), 0);
+	cr_assert_eq(sk_likely(high), 1);
+	cr_assert_eq(sk_likely(half), 1);
+	cr_assert_eq(sk_likely(p), 1);
+	cr_assert_eq(sk_likely(null), 0);
+	cr_assert_eq(sk_unlikely(7), 1);
+	cr_assert_eq(sk_unlikely(0), 0);
+	cr_assert_eq(sk_unlikely(high), 1);
+	cr_assert_eq(sk_unlikely(half), 1);
+	cr_assert_eq(sk_unlikely(null), 0);
+	/* The argument is evaluated exactly once. */
+	cr_assert_eq(sk_likely(evaluated++), 0);
+	cr_assert_eq(sk_unlikely(evaluated++), 1);
+	cr_assert_eq(evaluated, 2);
+}
 
 struct outer {
 	char pad[3];
@@ -110,4 +142,61 @@ Test(compiler, callsite_is_one_static_object_per_site)
 		seen[i] = where(SK_CALLSITE);
 	cr_assert_eq(seen[0], seen[1], "one expansion site, one object");
 	cr_assert_neq(where(SK_CALLSITE), seen[0], "two sites, two objects");
+}
+
+/* ------------------------------------------------------------------------
+ * annotate.h.  At the debug level with <valgrind/helgrind.h> around, the
+ * macros are Valgrind client requests; at the hardened level (as without
+ * the headers) they are casts to void.  Both must behave alike in code.
+ * ------------------------------------------------------------------------ */
+
+#if defined(SK_DEBUG) && defined(__has_include)
+#if __has_include(<valgrind/helgrind.h>)
+#define ANNOTATIONS_COMPILED_IN 1
+#endif
+#endif
+#ifndef ANNOTATIONS_COMPILED_IN
+#define ANNOTATIONS_COMPILED_IN 0
+#endif
+
+/*
+ * Each is one statement (an unbraced if/else around it compiles) and
+ * evaluates its address and size once, whichever definition is in use.
+ */
+Test(annotate, macros_are_statements_that_evaluate_once)
+{
+	long words[4] = { 0 };
+	int before = 0, after = 0, benign = 0, size = 0;
+
+	if (words[0] == 0)
+		SK_ANNOTATE_HAPPENS_BEFORE(&words[before++]);
+	else
+		SK_ANNOTATE_HAPPENS_AFTER(&words[after++]);
+	if (words[0] != 0)
+		SK_ANNOTATE_HAPPENS_BEFORE(&words[before++]);
+	else
+		SK_ANNOTATE_HAPPENS_AFTER(&words[after++]);
+	if (words[1] == 0)
+		SK_ANNOTATE_BENIGN_RACE_SIZED(&words[++benign], sizeof(long) * (size_t)++size,
+					      "test");
+	else
+		SK_ANNOTATE_HAPPENS_AFTER(&words[after++]);
+	cr_assert_eq(before, 1);
+	cr_assert_eq(after, 1);
+	cr_assert_eq(benign, 1);
+	cr_assert_eq(size, 1);
+}
+
+/*
+ * Nonzero only under Valgrind, and only where the annotations are compiled
+ * in; tests/valgrind.sh announces a Valgrind run with SAFEKERN_VALGRIND=1.
+ */
+Test(annotate, running_on_valgrind)
+{
+	int on = SK_RUNNING_ON_VALGRIND != 0;
+
+	if (ANNOTATIONS_COMPILED_IN)
+		cr_assert_eq(on, sk_test_under_valgrind(), "SK_RUNNING_ON_VALGRIND is %d", on);
+	else
+		cr_assert_eq(on, 0, "compiled out, yet nonzero");
 }
