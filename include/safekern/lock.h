@@ -572,7 +572,11 @@ static inline void sk__lockdep_set_class(struct sk_lockdep_map *map,
  * sk_lockdep_set_class_and_name() - as sk_lockdep_set_class(), renaming it
  * @lock: the lock
  * @key: the class key (static storage)
- * @name: the class name (a string with static storage)
+ * @name: the class name (a string with static storage); NULL keeps the
+ *	lock's name
+ *
+ * A class is named once, by the first lock of @key the validator sees;
+ * locks that join it later with another name are reported under that one.
  */
 #define sk_lockdep_set_class_and_name(lock, key, name)                        \
 	sk__lockdep_set_class(&(lock)->dep_map, (key), (name))
