@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/kfifo.c - the out-of-line parts of the kfifo: allocation, caller
- * buffers, and the debug-level claim of a side by its first thread.
+ * buffers (which free refuses), and the debug-level claim of a side by its
+ * first thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@ int sk__kfifo_alloc(struct sk__kfifo *fifo, size_t size, size_t esize)
 	if (!data)
 		return -ENOMEM;
 	sk__kfifo_setup(fifo, data, (unsigned int)size, (unsigned int)esize);
+	fifo->owns_data = 1;
 	return 0;
 }
 
@@ -52,8 +54,20 @@ int sk__kfifo_init(struct sk__kfifo *fifo, void *buffer, size_t bytes, size_t es
 	return 0;
 }
 
-void sk__kfifo_free(struct sk__kfifo *fifo)
+void sk__kfifo_free(struct sk__kfifo *fifo, const struct sk_callsite *cs)
 {
+	/*
+	 * A caller's buffer (sk_kfifo_init()) handed to the allocator would
+	 * corrupt its heap.  Refuse, and leave the fifo as it was: the caller
+	 * still owns both the buffer and a working fifo.
+	 */
+	if (sk_unlikely(fifo->data && !fifo->owns_data)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, fifo, cs, SK__RET_IP,
+			      "kfifo_free: buffer %p was given by sk_kfifo_init(), not allocated "
+			      "by sk_kfifo_alloc(); not freed, the fifo is unchanged",
+			      fifo->data);
+		return;
+	}
 	if (fifo->data)
 		sk_kfree_sized(fifo->data, (size_t)fifo->size * fifo->esize);
 	/* As the kernel's: no buffer, no element size; every use is refused. */

@@ -99,6 +99,7 @@ Test(kfifo, layout_keeps_the_sides_on_separate_cache_lines)
 	cr_assert_eq(offsetof(struct sk__kfifo, in), 2 * SK_CACHELINE_SIZE);
 	cr_assert_lt(offsetof(struct sk__kfifo, consumer), SK_CACHELINE_SIZE + 16);
 	cr_assert_lt(offsetof(struct sk__kfifo, producer), 2 * SK_CACHELINE_SIZE + 16);
+	cr_assert_lt(offsetof(struct sk__kfifo, owns_data), SK_CACHELINE_SIZE, "read-only line");
 }
 
 Test(kfifo, alloc_rounds_up_and_rejects_bad_sizes)
@@ -477,6 +478,73 @@ Test(kfifo, freed_fifo_is_refused)
 	sk_kfifo_free(&f);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+}
+
+/* The call site of the last report, to see that free names its caller. */
+static struct {
+	const void *object;
+	char file[128];
+	unsigned int line;
+} last;
+
+static void record(const struct sk_violation *v, void *arg)
+{
+	(void)arg;
+	last.object = v->object;
+	snprintf(last.file, sizeof(last.file), "%s", v->file ? v->file : "");
+	last.line = v->line;
+}
+
+Test(kfifo, free_of_a_caller_buffer_is_refused)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int buf[8] = { 0 };
+	struct idx before;
+	unsigned int line;
+	int v;
+
+	sk_violation_set_handler(record, NULL);
+	cr_assert_eq(sk_kfifo_init(&f, buf, sizeof(buf)), 0);
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	cr_assert_eq(sk_kfifo_put(&f, 2), 1);
+	before = SNAP(&f);
+	/* The kernel's kfifo_free() would kfree() the caller's array. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, (line = __LINE__, sk_kfifo_free(&f)));
+	cr_assert_eq(last.object, &f.kfifo);
+	cr_assert(strstr(last.file, "test-kfifo.c"), "reported at %s", last.file);
+	cr_assert_eq(last.line, line);
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(f.kfifo.data, (void *)buf);
+	cr_assert_eq(sk_kfifo_esize(&f), sizeof(int));
+	/* Still usable, with what it held. */
+	cr_assert_eq(sk_kfifo_put(&f, 3), 1);
+	for (int i = 1; i <= 3; i++) {
+		cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+		cr_assert_eq(v, i);
+	}
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_kfifo_free(&f));
+	cr_assert(sk_kfifo_initialized(&f));
+}
+
+Test(kfifo, free_follows_who_owns_the_buffer)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int buf[4];
+
+	cr_assert_eq(sk_kfifo_alloc(&f, 4), 0);
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_free(&f));
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_free(&f)); /* twice: nothing */
+	cr_assert(!sk_kfifo_initialized(&f));
+	/* A caller's buffer after an allocated one: not the fifo's to free. */
+	cr_assert_eq(sk_kfifo_init(&f, buf, sizeof(buf)), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_kfifo_free(&f));
+	/* ... and an allocated one after a caller's: freed again. */
+	cr_assert_eq(sk_kfifo_alloc(&f, 8), 0);
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_free(&f));
+	cr_assert(!sk_kfifo_initialized(&f));
+	/* A failed init leaves no buffer: nothing to refuse. */
+	cr_assert_eq(sk_kfifo_init(&f, buf, 1), -EINVAL);
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_free(&f));
 }
 
 Test(kfifo, ptr_fifo_initialised_without_buffer_is_refused)

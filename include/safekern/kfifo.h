@@ -36,9 +36,10 @@
  * Each side keeps a private copy of the other side's index (out_cache on
  * the producer's cache line, in_cache on the consumer's) and reads the
  * shared index only when its copy says full (producer) or empty
- * (consumer); the read-only fields (buffer, size, mask, element size) sit
- * on a third line.  A put or get that need not look at the other side
- * touches only its own line and the slot.
+ * (consumer); the read-only fields (buffer, size, mask, element size,
+ * whether the buffer is the fifo's own) sit on a third line.  A put or
+ * get that need not look at the other side touches only its own line and
+ * the slot.
  *
  * Memory ordering.  The producer writes the element, then publishes in
  * with a release store; the consumer loads in with acquire before reading
@@ -76,7 +77,9 @@
  * whenever it reads it (whenever the copy says full, or empty).  A failure
  * is reported as SK_VIOLATION_RING_CORRUPTION and the operation is refused
  * (returns 0, the fifo is unchanged).  Skipping more elements than the
- * fifo holds is reported the same way and refused.  The index checks ride
+ * fifo holds is reported the same way and refused.  sk_kfifo_free() of a
+ * buffer given by sk_kfifo_init() is reported as
+ * SK_VIOLATION_INVALID_ARGUMENT and refused.  The index checks ride
  * on the compares the operation needs anyway: the fast path costs one more
  * compare (the element size).
  *
@@ -132,6 +135,10 @@ extern "C" {
  * @size:     number of slots (a power of two), 0 when there is no buffer
  * @mask:     @size - 1
  * @esize:    element size in bytes
+ * @owns_data: 1 if sk_kfifo_alloc() allocated @data, so sk_kfifo_free()
+ *            may free it; 0 for an embedded or a caller's buffer (zero, the
+ *            safe value, is what every other way of setting a kfifo up
+ *            leaves)
  * @out:      consumer's index (written by the consumer only)
  * @in_cache: consumer's last seen value of @in
  * @consumer: consumer thread at the debug level (0: none yet)
@@ -144,7 +151,8 @@ struct sk__kfifo {
 	unsigned int size;
 	unsigned int mask;
 	unsigned int esize;
-	char sk__pad0[SK_CACHELINE_SIZE - sizeof(void *) - 3 * sizeof(unsigned int)];
+	unsigned int owns_data;
+	char sk__pad0[SK_CACHELINE_SIZE - sizeof(void *) - 4 * sizeof(unsigned int)];
 
 	unsigned int out;
 	unsigned int in_cache;
@@ -338,7 +346,7 @@ SK_API bool sk__kfifo_claim(struct sk__kfifo *fifo, int side, const struct sk_ca
 SK_API int sk__kfifo_alloc(struct sk__kfifo *fifo, size_t size, size_t esize);
 SK_API int sk__kfifo_init(struct sk__kfifo *fifo, void *buffer, size_t bytes, size_t esize,
 			  size_t align);
-SK_API void sk__kfifo_free(struct sk__kfifo *fifo);
+SK_API void sk__kfifo_free(struct sk__kfifo *fifo, const struct sk_callsite *cs);
 
 static inline SK_MUST_CHECK unsigned int sk__kfifo_uint_must_check(unsigned int v)
 {
@@ -685,8 +693,12 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
  * @fifo: pointer to the kfifo
  *
  * The kfifo is left with no buffer: every operation on it is refused (and
- * reported) until it is allocated again.  Does nothing for a kfifo with an
- * embedded buffer.  Do not call it on a buffer given by sk_kfifo_init().
+ * reported) until it is allocated again.  Freeing it again, or freeing a
+ * kfifo that never had a buffer, does nothing.  Does nothing for a kfifo
+ * with an embedded buffer.  A buffer given by sk_kfifo_init() belongs to
+ * the caller and is never freed here: the call is reported
+ * (invalid_argument) and the kfifo is left as it was, still usable (the
+ * kernel's kfifo_free() would kfree() the caller's buffer).
  *
  * Context: no other thread may use the kfifo during the call.
  */
@@ -694,7 +706,7 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	((void)__extension__({                                                \
 		__typeof__((fifo) + 1) sk__fkf = (fifo);                      \
 		if (SK__KFIFO_IS_PTR(sk__fkf))                                \
-			sk__kfifo_free(&sk__fkf->kfifo);                      \
+			sk__kfifo_free(&sk__fkf->kfifo, SK_CALLSITE);         \
 	}))
 
 /**
@@ -704,6 +716,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
  * @buffer: the buffer; it must outlive the kfifo's use
  * @size: the buffer's size in BYTES, as the kernel's kfifo_init(); the
  *	number of elements that fit is rounded down to a power of two
+ *
+ * The buffer stays the caller's: sk_kfifo_free() refuses it (reported).
  *
  * Context: no other thread may use the kfifo during the call.
  * Return: 0; -EINVAL if fewer than 2 elements fit, @buffer is NULL or not
