@@ -533,14 +533,16 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 		pos = reverse ? head->prev : head->next;
 	}
 	while (pos != head) {
-		struct sk_klist_node *n = to_knode(pos);
+		struct sk_klist_node *n;
 
+		/* Before container_of(): arithmetic on NULL or a poison is undefined. */
 		if (sk_unlikely(sk__list_bad(pos))) {
 			sk__violation(SK_VIOLATION_LIST_CORRUPTION, k, cs, SK__RET_IP,
 				      "klist_%s: a link of klist %p is %p; walk ended",
 				      reverse ? "prev" : "next", (void *)k, (void *)pos);
 			break;
 		}
+		n = to_knode(pos);
 		if (sk_likely(!knode_dead(k, n))) {
 			sk__kref_get(&n->n_ref, cs);
 			found = n;
