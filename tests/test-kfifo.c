@@ -92,6 +92,37 @@ Test(kfifo, declare_in_struct_and_init)
 	cr_assert_eq(h.after, 2);
 }
 
+/* SK_STRUCT_KFIFO() used as documented: to name the type. */
+typedef SK_STRUCT_KFIFO(unsigned short, 4) ushort_fifo;
+
+/* Fills @f through a parameter of the named type; returns how many fit. */
+static unsigned int fill_ushort_fifo(ushort_fifo *f, unsigned short first)
+{
+	unsigned int n = 0;
+
+	while (sk_kfifo_put(f, (unsigned short)(first + n)))
+		n++;
+	return n;
+}
+
+Test(kfifo, struct_kfifo_names_a_type)
+{
+	ushort_fifo f;
+	unsigned short v;
+
+	cr_assert_eq(sizeof(f.buf), 4 * sizeof(unsigned short), "the buffer is embedded");
+	SK_INIT_KFIFO(f);
+	cr_assert_eq(sk_kfifo_size(&f), 4);
+	cr_assert_eq(sk_kfifo_esize(&f), sizeof(unsigned short));
+	cr_assert_eq(sk_kfifo_alloc(&f, 8), -EINVAL, "not a _PTR type");
+	cr_assert_eq(fill_ushort_fifo(&f, 100), 4);
+	for (unsigned short i = 0; i < 4; i++) {
+		cr_assert_eq(sk_kfifo_get(&f, &v), 1);
+		cr_assert_eq(v, 100 + i);
+	}
+	cr_assert(sk_kfifo_is_empty(&f));
+}
+
 Test(kfifo, layout_keeps_the_sides_on_separate_cache_lines)
 {
 	cr_assert_eq(sizeof(struct sk__kfifo), 3 * SK_CACHELINE_SIZE);
@@ -721,6 +752,59 @@ Test(kfifo, debug_second_consumer_is_reported_for_every_consumer_operation)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, sk_kfifo_skip(&shared));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, sk_kfifo_reset_out(&shared));
 	cr_assert_eq(sk_kfifo_len(&shared), 2);
+}
+
+static void *other_producer_in(void *arg)
+{
+	struct thread_result *r = arg;
+	const int batch[2] = { 77, 78 };
+
+	r->put = sk_kfifo_in(&shared, batch, 2);
+	return NULL;
+}
+
+static void *other_skipper(void *arg)
+{
+	struct thread_result *r = arg;
+
+	sk_kfifo_skip_count(&shared, 2);
+	r->len = sk_kfifo_len(&shared);
+	return NULL;
+}
+
+Test(kfifo, debug_second_producer_in_is_reported_and_refused)
+{
+	struct thread_result r;
+	struct idx before;
+	const int batch[2] = { 1, 2 };
+
+	cr_assert_eq(sk_kfifo_in(&shared, batch, 2), 2); /* this thread is the producer */
+	before = SNAP(&shared);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS,
+			    r = run_on_thread(other_producer_in));
+	cr_assert_eq(r.put, 0);
+	cr_assert(SAME(before, SNAP(&shared)));
+	cr_assert_eq(shared.kfifo.producer, (uintptr_t)pthread_self());
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&shared, batch, 2), 2));
+}
+
+Test(kfifo, debug_second_consumer_skip_count_is_reported_and_refused)
+{
+	struct thread_result r;
+	struct idx before;
+	int v;
+
+	for (int i = 1; i <= 4; i++)
+		cr_assert_eq(sk_kfifo_put(&shared, i), 1);
+	cr_assert_eq(sk_kfifo_get(&shared, &v), 1); /* this thread is the consumer */
+	before = SNAP(&shared);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CONCURRENT_ACCESS, r = run_on_thread(other_skipper));
+	cr_assert_eq(r.len, 3, "the refused skip_count dropped elements");
+	cr_assert(SAME(before, SNAP(&shared)));
+	cr_assert_eq(shared.kfifo.consumer, (uintptr_t)pthread_self());
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_skip_count(&shared, 2));
+	cr_assert_eq(sk_kfifo_get(&shared, &v), 1);
+	cr_assert_eq(v, 4);
 }
 
 Test(kfifo, debug_release_hands_a_side_over)

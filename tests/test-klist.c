@@ -8,8 +8,9 @@
  * another thread's iterator moves on, and every misuse: double add, add
  * next to a detached node, double del and remove, del of a released node,
  * an iterator started on another klist's node, remove while this thread's
- * iterator holds the node, an iterator reference dropped twice, destroy of
- * a non-empty klist.  Each misuse: exactly one report of its kind, and the
+ * iterator holds the node, an iterator reference dropped twice (by exit,
+ * next and prev), a broken link met by next or prev, destroy of a
+ * non-empty klist.  Each misuse: exactly one report of its kind, and the
  * list, the node and the callback counts unchanged.  Built at both levels.
  */
 #include <errno.h>
@@ -677,6 +678,122 @@ Test(klist, iterator_reference_dropped_twice_refused)
 	cr_assert_eq(it[1].puts, 0);
 	assert_walk(&k, 1);
 	teardown(&k, it, 2);
+}
+
+Test(klist, iterator_reference_dropped_twice_through_prev_refused)
+{
+	struct sk_klist k;
+	struct sk_klist_iter i, copy;
+	struct item it[2];
+
+	setup_items(&k, it, 2);
+	/* A live node: the copy's step would drop the list's reference. */
+	sk_klist_iter_init(&k, &i);
+	cr_assert_eq(to_item(sk_klist_prev(&i)), &it[1]);
+	copy = i;
+	cr_assert_eq(to_item(sk_klist_prev(&i)), &it[0]);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, cr_assert_null(sk_klist_prev(&copy)));
+	cr_assert_eq(it[1].puts, 0, "released while on the list");
+	SK_EXPECT_NO_VIOLATION(sk_klist_iter_exit(&copy)); /* the walk ended */
+	sk_klist_iter_exit(&i);
+	assert_walk(&k, 0, 1);
+
+	/* A dead node, released when the original moved on. */
+	sk_klist_iter_init(&k, &i);
+	cr_assert_eq(to_item(sk_klist_prev(&i)), &it[1]);
+	sk_klist_del(&it[1].node);
+	copy = i;
+	cr_assert_eq(to_item(sk_klist_prev(&i)), &it[0]);
+	cr_assert_eq(it[1].puts, 1);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW, cr_assert_null(sk_klist_prev(&copy)));
+	cr_assert_eq(it[1].puts, 1, "released twice");
+	sk_klist_iter_exit(&i);
+	assert_walk(&k, 0);
+	teardown(&k, it, 2);
+}
+
+/*
+ * A broken link met by a step: the kernel's LKDTM corruption (a neighbour
+ * pointer overwritten), with the NULL or poison a step can tell from a node
+ * without following it.  One report; the walk ends with NULL; the iterator
+ * lets go of the node it stood on (reference and per-thread hold); nothing
+ * is written to the list.  @reverse: the same through sk_klist_prev().
+ */
+static struct sk_klist_node *step(struct sk_klist_iter *i, bool reverse)
+{
+	return reverse ? sk_klist_prev(i) : sk_klist_next(i);
+}
+
+/* The link a step in that direction follows out of @h. */
+static struct sk_list_head **out_link(struct sk_list_head *h, bool reverse)
+{
+	return reverse ? &h->prev : &h->next;
+}
+
+static void check_broken_link_ends_the_walk(bool reverse)
+{
+	struct sk_klist k;
+	struct sk_klist_iter i, j;
+	struct item it[3];
+	/* in walk order */
+	struct item *first = reverse ? &it[2] : &it[0], *mid = &it[1];
+	struct sk_list_head **link, *saved;
+	int err = -1;
+
+	setup_items(&k, it, 3);
+
+	/* The head's own link, at the first step. */
+	link = out_link(&k.k_list, reverse);
+	saved = *link;
+	*link = NULL;
+	sk_klist_iter_init(&k, &i);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, cr_assert_null(step(&i, reverse)));
+	*link = saved;
+	SK_EXPECT_NO_VIOLATION(sk_klist_iter_exit(&i));
+
+	/* The link out of the node the iterator stands on. */
+	sk_klist_iter_init(&k, &i);
+	cr_assert_eq(to_item(step(&i, reverse)), first);
+	link = out_link(&first->node.n_node, reverse);
+	saved = *link;
+	*link = NULL;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, cr_assert_null(step(&i, reverse)));
+	*link = saved;
+	SK_EXPECT_NO_VIOLATION(sk_klist_iter_exit(&i)); /* it holds nothing now */
+
+	/* The link out of a dead node the step skips, poisoned. */
+	sk_klist_iter_init_node(&k, &j, &mid->node);
+	sk_klist_del(&mid->node); /* dead, held by j */
+	sk_klist_iter_init_node(&k, &i, &first->node);
+	link = out_link(&mid->node.n_node, reverse);
+	saved = *link;
+	*link = reverse ? SK_LIST_POISON2 : SK_LIST_POISON1;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, cr_assert_null(step(&i, reverse)));
+	*link = saved;
+	cr_assert_eq(mid->puts, 0, "a failed step released a node it did not hold");
+	sk_klist_iter_exit(&j);
+	cr_assert_eq(mid->puts, 1);
+
+	SK_EXPECT_NO_VIOLATION(cr_assert(sk_list_check(&k.k_list)));
+	assert_walk(&k, 0, 2);
+	/* No reference left behind on first: the del releases it at once ... */
+	sk_klist_del(&first->node);
+	cr_assert_eq(first->puts, 1, "a failed step kept its reference");
+	/* ... and no hold: a remove of it does not see this thread's iterator. */
+	sk_klist_add_tail(&first->node, &k);
+	SK_EXPECT_NO_VIOLATION(err = sk_klist_remove(&first->node));
+	cr_assert_eq(err, 0, "a failed step kept this thread's hold");
+	teardown(&k, it, 3);
+}
+
+Test(klist, broken_link_ends_a_next_walk)
+{
+	check_broken_link_ends_the_walk(false);
+}
+
+Test(klist, broken_link_ends_a_prev_walk)
+{
+	check_broken_link_ends_the_walk(true);
 }
 
 Test(klist, double_del_aborts_by_default, .signal = SIGABRT)
