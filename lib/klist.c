@@ -179,14 +179,16 @@ struct klist_waiter {
 	struct sk_list_head list;
 	const struct sk_klist_node *node;
 	bool woken;
+	int err; /* for sk_klist_remove(): 0, or -EUCLEAN (leaked, see klist_release()) */
 };
 
 static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t remove_cond = PTHREAD_COND_INITIALIZER;
 static SK_LIST_HEAD(remove_waiters);
 
-/* Wake the sk_klist_remove() callers waiting for @n (only its address is used). */
-static void wake_waiters(const struct sk_klist_node *n)
+/* Wake the sk_klist_remove() callers waiting for @n (only its address is
+ * used), handing them @err. */
+static void wake_waiters(const struct sk_klist_node *n, int err)
 {
 	struct sk_list_head *pos, *tmp;
 	bool any = false;
@@ -198,6 +200,7 @@ static void wake_waiters(const struct sk_klist_node *n)
 
 		if (w->node == n) {
 			sk__list_del(&w->list, NULL);
+			w->err = err;
 			w->woken = true;
 			any = true;
 		}
@@ -211,14 +214,19 @@ static void wake_waiters(const struct sk_klist_node *n)
  * Dropping a reference
  * ------------------------------------------------------------------------ */
 
-/* Called by sk_kref_put() on the last reference, with the lock held. */
+/*
+ * Called by sk_kref_put() on the last reference, with the lock held.  The
+ * unlink is checked: a corrupted neighbour is reported, not followed, and
+ * then @n stays linked (a walk can still reach it), so it must not be
+ * handed to put() to be freed: it keeps its (dead) klist word, which
+ * finish_release() reads, and is leaked.
+ */
 static void klist_release(struct sk_kref *ref)
 {
 	struct sk_klist_node *n = sk_container_of(ref, struct sk_klist_node, n_ref);
 
-	/* Checked unlink: a corrupted neighbour is reported, not followed. */
-	sk__list_del(&n->n_node, NULL);
-	knode_set_word(n, 0);
+	if (sk_likely(sk__list_del(&n->n_node, NULL)))
+		knode_set_word(n, 0);
 }
 
 /*
@@ -236,12 +244,17 @@ static bool knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool k
 	return sk__kref_put(&n->n_ref, klist_release, cs);
 }
 
-/* After the unlock: the consumer's put(), then whoever waits in remove. */
+/* After the unlock: the consumer's put(), then whoever waits in remove;
+ * or, if klist_release() could not unlink @n, only the waiters. */
 static void finish_release(struct sk_klist *k, struct sk_klist_node *n)
 {
+	if (sk_unlikely(knode_word(n))) {
+		wake_waiters(n, -EUCLEAN);
+		return;
+	}
 	if (k->put)
 		k->put(n);
-	wake_waiters(n);
+	wake_waiters(n, 0);
 }
 
 /*
@@ -459,7 +472,7 @@ void sk__klist_del(struct sk_klist_node *n, const struct sk_callsite *cs)
 
 int sk__klist_remove(struct sk_klist_node *n, const struct sk_callsite *cs)
 {
-	struct klist_waiter w = { .node = n, .woken = false };
+	struct klist_waiter w = { .node = n, .woken = false, .err = 0 };
 	int err;
 
 	err = klist_del(n, &w, "klist_remove", cs, SK__RET_IP);
@@ -469,7 +482,7 @@ int sk__klist_remove(struct sk_klist_node *n, const struct sk_callsite *cs)
 	while (!w.woken)
 		pthread_cond_wait(&remove_cond, &remove_lock);
 	pthread_mutex_unlock(&remove_lock);
-	return 0;
+	return w.err;
 }
 
 /* ------------------------------------------------------------------------

@@ -352,6 +352,45 @@ Test(klist, remove_without_iterator)
 	teardown(&k, it, 2);
 }
 
+/*
+ * A node whose neighbour's link is corrupted when it is released cannot be
+ * unlinked: reported, and it stays linked, attached and dead, so put() is
+ * not called (the consumer would free a node walks can still reach) and
+ * remove() returns -EUCLEAN instead of waiting for a release that will
+ * never come.  The klist is left for the test's end: it cannot be emptied.
+ */
+Test(klist, release_with_a_corrupted_neighbour_leaks_the_node)
+{
+	struct sk_klist k;
+	struct item it[4];
+	struct sk_list_head other;
+	int err = 0;
+
+	setup_items(&k, it, 4);
+	it[2].node.n_node.prev = &other; /* it[1]'s next does not point back */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_klist_del(&it[1].node));
+	cr_assert_eq(it[1].puts, 0, "put() of a node that is still linked");
+	cr_assert(sk_klist_node_attached(&it[1].node));
+	cr_assert_eq(it[1].node.n_node.next, &it[2].node.n_node, "nothing was unlinked");
+	cr_assert_eq(it[0].node.n_node.next, &it[1].node.n_node);
+	it[2].node.n_node.prev = &it[1].node.n_node;
+	/* The leaked node is dead: walks skip it. */
+	assert_walk(&k, 0, 2, 3);
+
+	it[3].node.n_node.next = &other; /* it[3]'s next (the head) does not point back */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, err = sk_klist_remove(&it[3].node));
+	cr_assert_eq(err, -EUCLEAN);
+	cr_assert_eq(it[3].puts, 0);
+	cr_assert(sk_klist_node_attached(&it[3].node));
+	it[3].node.n_node.next = &k.k_list;
+	assert_walk(&k, 0, 2);
+	/* The others are released as usual. */
+	SK_EXPECT_NO_VIOLATION(err = sk_klist_remove(&it[0].node));
+	cr_assert_eq(err, 0);
+	cr_assert_eq(it[0].puts, 1);
+	assert_walk(&k, 2);
+}
+
 struct remover {
 	struct sk_klist_node *node;
 	int err;

@@ -72,6 +72,9 @@
  *     node would be released twice, or while on
  *     the list
  *   the hardened list checks on the links              list_corruption, ...
+ *   a node whose neighbour's link is corrupted when    list_corruption
+ *     it is released: it stays linked, put() is not    (leaked; remove
+ *     called                                            returns -EUCLEAN)
  *
  * Who may call what concurrently
  * ------------------------------
@@ -297,7 +300,11 @@ SK_API int sk__klist_remove(struct sk_klist_node *n, const struct sk_callsite *c
  * Context: may sleep; takes the klist's lock.  Must not be called from
  * put() for the same node.
  * Return: 0 once @n is released; -ENOENT if it was refused as a double
- * delete; -EDEADLK if refused because the calling thread holds @n.
+ * delete; -EDEADLK if refused because the calling thread holds @n;
+ * -EUCLEAN if @n could not be unlinked at its release because a
+ * neighbour's link is corrupted (reported, list_corruption): @n is then
+ * still linked, attached and dead, put() is not called, and it must not
+ * be freed (it is leaked).
  */
 #define sk_klist_remove(n) sk__klist_remove((n), SK_CALLSITE)
 
