@@ -4,7 +4,8 @@
  *
  *   handle.lookup          lookup + read a field + put, against a raw pointer
  *                          dereference and the hand-written baseline
- *                          (bench/raw/handle.h)
+ *                          (bench/raw/handle.h); also the scoped lookup
+ *                          (SK_CLASS(handle, ...)), whose put needs no decode
  *   handle.insert_release  an insert and a release, against the hand-written
  *                          unlocked index stack, and the same under a mutex
  *   handle.lookup.2t_same  two threads looking up one handle
@@ -176,6 +177,30 @@ static void run_sk_handle(struct sk_bench_thread *t)
 
 SK_BENCH_CASE(handle_lookup_sk, .group = "handle.lookup", .name = "sk_handle." SK_BENCH_LEVEL,
 	      .setup = setup, .teardown = teardown, .run = run_sk_handle)
+
+/* The scoped form: the put at the end of the scope drops the count at the
+ * slot the lookup found, without decoding the handle again. */
+static void run_sk_handle_scoped(struct sk_bench_thread *t)
+{
+	struct state *st = t->state;
+	sk_handle_t h0 = st->h[0];
+	uint64_t sum = 0;
+
+	for (uint64_t i = 0; i < t->iters; i++) {
+		sk_handle_t h = h0;
+
+		sk_bench_opaque(h.sk__v);
+		{
+			SK_CLASS(handle, ref)(&st->tab, h);
+			if (ref.obj)
+				sum += ((struct bobj *)ref.obj)->value;
+		}
+	}
+	t->sink = sum;
+}
+SK_BENCH_CASE(handle_lookup_sk_scoped, .group = "handle.lookup",
+	      .name = "sk_handle_scoped." SK_BENCH_LEVEL, .setup = setup, .teardown = teardown,
+	      .run = run_sk_handle_scoped)
 SK_BENCH_CASE(handle_lookup_sk_same, .group = "handle.lookup.2t_same",
 	      .name = "sk_handle." SK_BENCH_LEVEL, .threads = 2, .setup = setup,
 	      .teardown = teardown, .run = run_sk_handle)

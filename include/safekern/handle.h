@@ -672,9 +672,11 @@ static inline struct sk__handle_slot *sk__handle_slot_at(uintptr_t base, uint64_
  * Internal: inline fast paths
  * ------------------------------------------------------------------------ */
 
-static inline SK_MUST_CHECK void *sk__handle_lookup_flags(struct sk_handle_table *t, sk_handle_t h,
-							 unsigned int flags,
-							 const struct sk_callsite *cs)
+/* The lookup; *@sp is the slot whose count it raised (when it returns an object). */
+static inline SK_MUST_CHECK void *sk__handle_lookup_slot(struct sk_handle_table *t, sk_handle_t h,
+							unsigned int flags,
+							const struct sk_callsite *cs,
+							struct sk__handle_slot **sp)
 {
 	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
 	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
@@ -692,7 +694,17 @@ static inline SK_MUST_CHECK void *sk__handle_lookup_flags(struct sk_handle_table
 	if (sk_unlikely((old ^ h.sk__v) & SK__HANDLE_KEY_MASK))
 		return sk__handle_lookup_slow(t, h, s, old, flags, cs);
 	SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
+	*sp = s;
 	return (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
+}
+
+static inline SK_MUST_CHECK void *sk__handle_lookup_flags(struct sk_handle_table *t, sk_handle_t h,
+							 unsigned int flags,
+							 const struct sk_callsite *cs)
+{
+	struct sk__handle_slot *s;
+
+	return sk__handle_lookup_slot(t, h, flags, cs, &s);
 }
 
 static inline SK_MUST_CHECK void *sk__handle_lookup(struct sk_handle_table *t, sk_handle_t h,
@@ -707,25 +719,31 @@ static inline SK_MUST_CHECK void *sk__handle_try_lookup(struct sk_handle_table *
 	return sk__handle_lookup_flags(t, h, SK__HANDLE_QUIET_STALE, cs);
 }
 
-static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
-				  const struct sk_callsite *cs)
+/* The put's count drop, on the slot of @h in @t (already checked, or
+ * known from the lookup that took the reference). */
+static inline void sk__handle_put_slot(struct sk_handle_table *t, sk_handle_t h,
+				       struct sk__handle_slot *s, const struct sk_callsite *cs)
 {
-	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
-	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
-	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
-	struct sk__handle_slot *s;
-
-	if (sk_unlikely(!base || ((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE)))) {
-		sk__handle_put_slow(t, h, NULL, cs);
-		return;
-	}
-	s = sk__handle_slot_at(base, x);
 	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
 	/* The count field holds references - 1: below zero means this put
 	 * dropped the last reference (or one that was not held). */
 	if (sk_unlikely((int64_t)__atomic_sub_fetch(&s->sk__word, SK__HANDLE_REF_ONE,
 						    __ATOMIC_RELEASE) < 0))
 		sk__handle_put_slow(t, h, s, cs);
+}
+
+static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
+				  const struct sk_callsite *cs)
+{
+	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
+	unsigned int hb = 63u - (unsigned int)__builtin_clzll(x);
+	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
+
+	if (sk_unlikely(!base || ((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE)))) {
+		sk__handle_put_slow(t, h, NULL, cs);
+		return;
+	}
+	sk__handle_put_slot(t, h, sk__handle_slot_at(base, x), cs);
 }
 
 static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table *t, sk_handle_t h,
@@ -763,6 +781,9 @@ static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table
  *	if the lookup was refused (nothing is then dropped)
  * @cs: the lookup's call site, which also names the put at the end of the
  *	scope in reports (private)
+ * @sk__slot: the slot whose count the lookup raised: the put at the end of
+ *	the scope drops it there without decoding and checking @handle again
+ *	(private)
  *
  * Declared with SK_CLASS(handle, var)(t, h) or SK_CLASS(handle_try,
  * var)(t, h); read @obj, touch nothing else.
@@ -772,6 +793,7 @@ struct sk_handle_ref {
 	sk_handle_t handle;
 	void *obj;
 	const struct sk_callsite *cs;
+	struct sk__handle_slot *sk__slot;
 };
 
 static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t, sk_handle_t h,
@@ -783,7 +805,8 @@ static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t,
 	r.table = t;
 	r.handle = h;
 	r.cs = cs;
-	r.obj = sk__handle_lookup_flags(t, h, flags, cs);
+	r.sk__slot = NULL;
+	r.obj = sk__handle_lookup_slot(t, h, flags, cs, &r.sk__slot);
 	return r;
 }
 
@@ -795,7 +818,7 @@ typedef struct sk_handle_ref sk__class_handle_try_t;
 static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r)
 {
 	if (r->obj)
-		sk__handle_put(r->table, r->handle, r->cs);
+		sk__handle_put_slot(r->table, r->handle, r->sk__slot, r->cs);
 }
 
 #define sk__class_handle_try_destructor sk__class_handle_destructor
@@ -817,8 +840,10 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
  * handle: the lookup is sk_handle_lookup(t, h): a stale, invalid or
  * saturated handle is reported and ref.obj is NULL.  handle_try: the lookup
  * is sk_handle_try_lookup(t, h): a stale handle gives NULL without a
- * report.  When ref.obj is not NULL, the reference is dropped with
- * sk_handle_put(t, h) when ref leaves its scope, by any path, with the
+ * report.  When ref.obj is not NULL, the reference is dropped as
+ * sk_handle_put(t, h) would drop it, but at the slot the lookup counted
+ * (no second decode and check of h: fewer instructions than a lookup and
+ * a put), when ref leaves its scope, by any path, with the
  * declaration's line as the call site of reports; the object may be
  * released or transferred meanwhile, its destructor then runs at the end
  * of the scope (the last put).  ref.obj must be checked before use (the
@@ -925,6 +950,7 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 		name##_handle_t handle;                                       \
 		type *obj;                                                    \
 		const struct sk_callsite *cs;                                 \
+		struct sk__handle_slot *sk__slot;                             \
 	};                                                                    \
 	static inline SK_UNUSED struct name##_ref name##__ref_get(            \
 		struct name *t, name##_handle_t h, unsigned int flags,        \
@@ -934,13 +960,16 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 		r.table = t;                                                  \
 		r.handle = h;                                                 \
 		r.cs = cs;                                                    \
-		r.obj = (type *)sk__handle_lookup_flags(&t->base, h.raw, flags, cs); \
+		r.sk__slot = NULL;                                            \
+		r.obj = (type *)sk__handle_lookup_slot(&t->base, h.raw, flags, cs, \
+						       &r.sk__slot);          \
 		return r;                                                     \
 	}                                                                     \
 	static inline SK_UNUSED void name##__ref_put(struct name##_ref *r)    \
 	{                                                                     \
 		if (r->obj)                                                   \
-			sk__handle_put(&r->table->base, r->handle.raw, r->cs);  \
+			sk__handle_put_slot(&r->table->base, r->handle.raw,   \
+					    r->sk__slot, r->cs);              \
 	}                                                                     \
 	struct name##__sk_semicolon
 
