@@ -416,10 +416,28 @@ void sk__list_report_bulk(const struct sk_list_head *head, const struct sk_list_
  * head", "first") and @index is @pos's distance from it.  Reports (as @op)
  * and returns NULL if not.
  */
-static const struct sk_list_head *walk_step(const struct sk_list_head *base, const char *label,
-					    const struct sk_list_head *pos, size_t index,
-					    const char *op, const struct sk_callsite *cs,
-					    const void *ip)
+static SK_COLD SK_NOINLINE const struct sk_list_head *
+walk_broken(const struct sk_list_head *base, const char *label, const struct sk_list_head *pos,
+	    size_t index, const char *op, const struct sk_callsite *cs, const void *ip);
+
+static inline const struct sk_list_head *walk_step(const struct sk_list_head *base,
+						   const char *label,
+						   const struct sk_list_head *pos, size_t index,
+						   const char *op, const struct sk_callsite *cs,
+						   const void *ip)
+{
+	const struct sk_list_head *next = pos->next;
+
+	if (sk_likely(!bad(next) && next->prev == pos))
+		return next;
+	return walk_broken(base, label, pos, index, op, cs, ip);
+}
+
+/* The report of a failed walk_step(): NULL. */
+static const struct sk_list_head *walk_broken(const struct sk_list_head *base, const char *label,
+					      const struct sk_list_head *pos, size_t index,
+					      const char *op, const struct sk_callsite *cs,
+					      const void *ip)
 {
 	const struct sk_list_head *next = pos->next;
 	char where[96];
@@ -438,13 +456,9 @@ static const struct sk_list_head *walk_step(const struct sk_list_head *base, con
 			       is_poison(next) ? " (a deleted entry is still linked)" : "");
 		return NULL;
 	}
-	if (next->prev != pos) {
-		REPORT(LIST_CORRUPTION, base,
-		       "%s: the ring breaks after %s: its next %p has prev %p", op, where,
-		       (const void *)next, (const void *)next->prev);
-		return NULL;
-	}
-	return next;
+	REPORT(LIST_CORRUPTION, base, "%s: the ring breaks after %s: its next %p has prev %p", op,
+	       where, (const void *)next, (const void *)next->prev);
+	return NULL;
 }
 
 bool sk__list_debug_contains(const struct sk_list_head *head, const struct sk_list_head *entry,
