@@ -219,7 +219,9 @@ static void wake_waiters(const struct sk_klist_node *n, int err)
  * unlink is checked: a corrupted neighbour is reported, not followed, and
  * then @n stays linked (a walk can still reach it), so it must not be
  * handed to put() to be freed: it keeps its (dead) klist word, which
- * finish_release() reads, and is leaked.
+ * knode_put_locked() reads, and is leaked (dead, count 0, still linked:
+ * walks skip it, an iterator cannot start at it, and the klist can no
+ * longer be destroyed).
  */
 static void klist_release(struct sk_kref *ref)
 {
@@ -229,26 +231,36 @@ static void klist_release(struct sk_kref *ref)
 		knode_set_word(n, 0);
 }
 
+/* What a knode_put_locked() did. */
+enum knode_put {
+	KNODE_KEPT,	/* a reference is left */
+	KNODE_RELEASED, /* the last went: unlinked, detached */
+	KNODE_LEAKED,	/* the last went, but the unlink was refused (klist_release()) */
+};
+
 /*
  * Drop one reference on @n, with the lock held: the list's (@kill: mark it
- * dead first) or an iterator's.  Returns true if @n was released: the
- * caller then calls finish_release() after unlocking.
+ * dead first) or an iterator's.  Unless KNODE_KEPT, the caller calls
+ * finish_release() after unlocking.  Whether @n was leaked is decided
+ * here, under the lock: once released, @n may be added anew at once.
  */
-static bool knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-			     const struct sk_callsite *cs) SK_MUST_HOLD(k->k_lock);
-static bool knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-			     const struct sk_callsite *cs)
+static enum knode_put knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
+				       const struct sk_callsite *cs) SK_MUST_HOLD(k->k_lock);
+static enum knode_put knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
+				       const struct sk_callsite *cs)
 {
 	if (kill)
 		knode_set_word(n, (uintptr_t)k | KNODE_DEAD);
-	return sk__kref_put(&n->n_ref, klist_release, cs);
+	if (!sk__kref_put(&n->n_ref, klist_release, cs))
+		return KNODE_KEPT;
+	return sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
 }
 
 /* After the unlock: the consumer's put(), then whoever waits in remove;
- * or, if klist_release() could not unlink @n, only the waiters. */
-static void finish_release(struct sk_klist *k, struct sk_klist_node *n)
+ * only the waiters if @n was leaked. */
+static void finish_release(struct sk_klist *k, struct sk_klist_node *n, enum knode_put how)
 {
-	if (sk_unlikely(knode_word(n))) {
+	if (sk_unlikely(how == KNODE_LEAKED)) {
 		wake_waiters(n, -EUCLEAN);
 		return;
 	}
@@ -430,7 +442,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		     const struct sk_callsite *cs, const void *ip)
 {
 	struct sk_klist *k = knode_klist(n), *cur = NULL;
-	bool released = false;
+	enum knode_put put = KNODE_KEPT;
 	int err = 0;
 
 	if (sk_unlikely(!k)) {
@@ -451,7 +463,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		}
 	}
 	if (sk_likely(!err))
-		released = knode_put_locked(k, n, true, cs);
+		put = knode_put_locked(k, n, true, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (sk_unlikely(err == -ENOENT))
 		report_double_del(n, cur, op, cs, ip);
@@ -460,8 +472,8 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 			      "%s: an iterator of this thread stands on node %p: waiting for its "
 			      "release would deadlock; not removed",
 			      op, (void *)n);
-	else if (released)
-		finish_release(k, n);
+	else if (put != KNODE_KEPT)
+		finish_release(k, n, put);
 	return err;
 }
 
@@ -499,14 +511,14 @@ void sk__klist_iter_init_node(struct sk_klist *k, struct sk_klist_iter *i, struc
 	if (!n)
 		return;
 	sk__mutex_lock(&k->k_lock, cs);
-	if (sk_likely(knode_on(k, n))) {
-		/* On the list, dead or alive: it has a reference, so the
-		 * count is not zero. */
+	if (sk_likely(knode_on(k, n) && sk_kref_read(&n->n_ref))) {
+		/* On the list, dead or alive: it has a reference. */
 		sk__kref_get(&n->n_ref, cs);
 		i->i_cur = n;
-	} else {
+	} else if (!knode_on(k, n)) {
 		other = knode_klist(n);
 	}
+	/* else leaked (klist_release()): as if released. */
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (i->i_cur) {
 		hold_get(n);
@@ -526,7 +538,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 	struct sk_klist *k = i->i_klist;
 	struct sk_klist_node *last = i->i_cur, *found = NULL;
 	struct sk_list_head *head, *pos;
-	bool released = false;
+	enum knode_put put = KNODE_KEPT;
 
 	if (sk_unlikely(!k))
 		return NULL;
@@ -541,7 +553,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 		}
 		/* Read the link before the put: it may unlink @last. */
 		pos = reverse ? last->n_node.prev : last->n_node.next;
-		released = knode_put_locked(k, last, false, cs);
+		put = knode_put_locked(k, last, false, cs);
 	} else {
 		pos = reverse ? head->prev : head->next;
 	}
@@ -566,8 +578,8 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 	i->i_cur = found;
 	sk__mutex_unlock(&k->k_lock, cs);
 	hold_move(last, found);
-	if (released)
-		finish_release(k, last);
+	if (put != KNODE_KEPT)
+		finish_release(k, last, put);
 	return found;
 }
 
@@ -575,17 +587,18 @@ void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
 {
 	struct sk_klist *k = i->i_klist;
 	struct sk_klist_node *n = i->i_cur;
-	bool released = false, ok;
+	enum knode_put put = KNODE_KEPT;
+	bool ok;
 
 	if (!n || !k)
 		return;
 	sk__mutex_lock(&k->k_lock, cs);
 	ok = iter_put_ok(k, n, cs, SK__RET_IP);
 	if (sk_likely(ok))
-		released = knode_put_locked(k, n, false, cs);
+		put = knode_put_locked(k, n, false, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	i->i_cur = NULL;
 	hold_put(n);
-	if (released)
-		finish_release(k, n);
+	if (put != KNODE_KEPT)
+		finish_release(k, n, put);
 }

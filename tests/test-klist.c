@@ -362,8 +362,9 @@ Test(klist, remove_without_iterator)
 Test(klist, release_with_a_corrupted_neighbour_leaks_the_node)
 {
 	struct sk_klist k;
+	struct sk_klist_iter i;
 	struct item it[4];
-	struct sk_list_head other;
+	SK_LIST_HEAD(other);
 	int err = 0;
 
 	setup_items(&k, it, 4);
@@ -374,8 +375,15 @@ Test(klist, release_with_a_corrupted_neighbour_leaks_the_node)
 	cr_assert_eq(it[1].node.n_node.next, &it[2].node.n_node, "nothing was unlinked");
 	cr_assert_eq(it[0].node.n_node.next, &it[1].node.n_node);
 	it[2].node.n_node.prev = &it[1].node.n_node;
-	/* The leaked node is dead: walks skip it. */
+	/* The leaked node is dead: walks skip it, and an iterator started
+	 * there starts at the head, as at a released node. */
 	assert_walk(&k, 0, 2, 3);
+	SK_EXPECT_NO_VIOLATION(sk_klist_iter_init_node(&k, &i, &it[1].node));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(to_item(sk_klist_next(&i)), &it[0]));
+	sk_klist_iter_exit(&i);
+	/* It cannot be added again, or deleted twice. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_klist_add_tail(&it[1].node, &k));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL, sk_klist_del(&it[1].node));
 
 	it[3].node.n_node.next = &other; /* it[3]'s next (the head) does not point back */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, err = sk_klist_remove(&it[3].node));
@@ -389,6 +397,10 @@ Test(klist, release_with_a_corrupted_neighbour_leaks_the_node)
 	cr_assert_eq(err, 0);
 	cr_assert_eq(it[0].puts, 1);
 	assert_walk(&k, 2);
+	/* A klist with leaked nodes cannot be destroyed (documented). */
+	sk_klist_del(&it[2].node);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, err = sk_klist_destroy(&k));
+	cr_assert_eq(err, -EBUSY);
 }
 
 struct remover {

@@ -206,7 +206,8 @@ SK_API int sk__klist_destroy(struct sk_klist *k, const struct sk_callsite *cs)
  * @k: the klist
  *
  * A klist that still has nodes (dead or alive) is reported
- * (invalid_argument) and left as it was.
+ * (invalid_argument) and left as it was; one with a node leaked by a
+ * corrupted neighbour (see sk_klist_remove()) can never be destroyed.
  *
  * Context: no other thread may use @k.
  * Return: 0, or -EBUSY if @k is not empty.
