@@ -29,6 +29,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <safekern/alloc.h>
@@ -124,6 +125,7 @@ static uint32_t tid_next = 1;
 static uint64_t oid_used[NR_OIDS / 64];
 static uint32_t oid_next = 1;
 static const char *owner_names[NR_OIDS];
+static uint64_t oid_name_copied[NR_OIDS / 64]; /* owner_names[id] is our strdup() */
 
 /* Next id in 1..nr-1 from *next that is not in use; if all are, share one. */
 static uint32_t id_alloc(uint64_t *used, uint32_t nr, uint32_t *next)
@@ -524,22 +526,23 @@ static uint64_t owned_objects(uint32_t id, char *first, size_t size)
 	return n;
 }
 
-void sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
-			      const struct sk_callsite *cs)
+int sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
+			     const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
 	char first[160];
+	const char *keep;
 	uint64_t n;
 	uint32_t id;
 
 	if (sk_unlikely(!owner)) {
 		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, NULL, cs, caller,
 			      "sk_handle_owner_destroy(NULL)");
-		return;
+		return -EINVAL;
 	}
 	id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
 	if (!id || id >= NR_OIDS)
-		return; /* never used */
+		return 0; /* never used */
 #ifdef SK_DEBUG
 	search = true; /* the library's own build is at the debug level */
 #endif
@@ -550,12 +553,36 @@ void sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
 			      "them",
 			      owner->name ? owner->name : "?", (unsigned long long)n, first,
 			      n > 4 ? ", ..." : "");
-		return;
+		/* The id outlives the caller's name: reports name it from a
+		 * copy (made once: a copy is no longer the caller's pointer). */
+		pthread_mutex_lock(&ids_lock);
+		if (owner->name && !(oid_name_copied[id / 64] & (UINT64_C(1) << (id % 64)))) {
+			keep = strdup(owner->name);
+			if (keep) {
+				__atomic_store_n(&owner_names[id], keep, __ATOMIC_RELAXED);
+				oid_name_copied[id / 64] |= UINT64_C(1) << (id % 64);
+			}
+		}
+		pthread_mutex_unlock(&ids_lock);
+		return -EBUSY;
 	}
 	pthread_mutex_lock(&ids_lock);
 	id_free(oid_used, id);
+	if (oid_name_copied[id / 64] & (UINT64_C(1) << (id % 64))) {
+		/* Only a refused destroy copies, and this one succeeded: at the
+		 * debug level the id owns nothing now, so no report reads the
+		 * copy.  (A hardened-level unit destroying an owner whose
+		 * debug-level destroy was refused could race a report on one of
+		 * its orphans: mixed levels on one owner, not supported.) */
+		free((void *)(uintptr_t)owner_names[id]);
+		oid_name_copied[id / 64] &= ~(UINT64_C(1) << (id % 64));
+	}
+	/* Objects orphaned at the hardened level may still be reported with
+	 * this id; the caller's name may be freed from now on. */
+	__atomic_store_n(&owner_names[id], "(destroyed owner)", __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ids_lock);
 	__atomic_store_n(&owner->sk__id, 0, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /*

@@ -427,11 +427,15 @@ SK_API void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name
  * reported (SK_VIOLATION_HANDLE_LEAK, with their count and the first
  * slots) and refused: the id stays reserved for good, so no later owner
  * can release or transfer those objects, and @owner is left as it was (it
- * can release them and be destroyed again).  At the hardened level this
- * is not checked (ids are reused round-robin, so a reused id reaches an
- * orphaned object only after SK_HANDLE_MAX_OWNERS - 1 other owners).
+ * can release them and be destroyed again); reports name the id from a
+ * copy of @owner's name, so the caller may free the name either way.  At
+ * the hardened level this is not checked (ids are reused round-robin, so a
+ * reused id reaches an orphaned object only after SK_HANDLE_MAX_OWNERS - 1
+ * other owners).
  *
  * Context: any thread; @owner is not used afterwards (unless refused).
+ * Return: 0; -EBUSY if refused (debug level); -EINVAL (reported) if @owner
+ * is NULL.
  */
 #define sk_handle_owner_destroy(owner)                                        \
 	sk__handle_owner_destroy((owner), SK__HANDLE_DEBUG, SK_CALLSITE)
@@ -626,8 +630,8 @@ SK_API uint64_t sk_handle_table_count(struct sk_handle_table *t);
  * Internal: out-of-line parts.  Do not call; use the macros above.
  * ------------------------------------------------------------------------ */
 
-SK_API void sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
-				     const struct sk_callsite *cs);
+SK_API int sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
+				    const struct sk_callsite *cs);
 SK_API void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsite *cs);
 SK_API void sk__handle_table_free(struct sk_handle_table *t, const struct sk_callsite *cs);
 SK_API sk_handle_t sk__handle_insert(struct sk_handle_table *t, void *obj,
