@@ -864,6 +864,32 @@ Test(lockdep, set_class_and_name_joins_init_sites)
 	});
 }
 
+static struct sk_lock_class_key named_key;
+
+/* A NULL name keeps the lock's name; a class keeps the first name seen. */
+Test(lockdep, set_class_and_name_null_keeps_the_name_and_the_first_name_stays)
+{
+	const char *name_a;
+
+	init_abcd();
+	name_a = A.dep_map.name;
+	sk_lockdep_set_class_and_name(&A, &named_key, NULL);
+	cr_assert_eq(A.dep_map.name, name_a, "a NULL name keeps the lock's");
+	sk_lockdep_set_class_and_name(&B, &named_key, "second");
+	cr_assert_str_eq(B.dep_map.name, "second");
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_lock(&A); /* the class is seen first through A */
+		sk_mutex_unlock(&A);
+	});
+	sk_violation_set_handler(capture, NULL);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, LU2(B, A));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert(strstr(detail, "recursive locking"), "%s", detail);
+	/* B, held, is reported by its class's name, which A gave it. */
+	cr_assert(strstr(detail, name_a), "the class is named %s: %s", name_a, detail);
+	cr_assert_null(strstr(detail, "second"), "%s", detail);
+}
+
 /* ------------------------------------------------------------------------
  * Lock classes, capacity
  * ------------------------------------------------------------------------ */

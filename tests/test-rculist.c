@@ -349,6 +349,26 @@ Test(rculist, splice_tail_into_itself)
 	cr_assert_eq(sync_calls, 0, "refused before the grace period");
 }
 
+#ifdef SK_DEBUG
+/* Further in: only the debug level's walk of the spliced list sees it. */
+Test(rculist, splice_into_itself_further_in)
+{
+	SK_LIST_HEAD(head);
+	struct item it[4];
+
+	for (int i = 0; i < 4; i++)
+		sk_list_add_tail_rcu(&it[i].node, &head);
+	sync_calls = 0;
+	SNAP(s, &head, &it[0].node, &it[1].node, &it[2].node, &it[3].node);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_list_splice_tail_init_rcu(&head, &it[2].node, counting_sync));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+			    sk_list_splice_init_rcu(&head, &it[1].node, counting_sync));
+	UNCHANGED(s);
+	cr_assert_eq(sync_calls, 0, "refused before the grace period");
+}
+#endif
+
 Test(rculist, splice_tail_init_corrupt)
 {
 	SK_LIST_HEAD(head);
