@@ -12,6 +12,7 @@
  *   - an iterator sees every node that stayed on the list for its whole
  *     walk, exactly once and in order: a set of "stable" nodes is never
  *     deleted, and each walk must return all of them, in ascending order;
+ *     and no node, stable or not, twice in one walk;
  *   - sk_klist_remove() returns only after put() ran for that node;
  *   - nothing is reported.
  *
@@ -37,6 +38,8 @@ struct item {
 	bool stable;
 	unsigned int owner;	/* the deleter that deletes it */
 	int put_done;		/* atomic: set by put() (sk_klist_remove() checks it) */
+	unsigned int gets, puts; /* atomics: this node's get() and put() calls */
+	uint64_t walk[WALKERS]; /* the last walk of each walker that saw it */
 	struct sk_klist_node node;
 };
 
@@ -53,7 +56,7 @@ static struct item *to_item(struct sk_klist_node *n)
 
 static void item_get(struct sk_klist_node *n)
 {
-	(void)n;
+	__atomic_add_fetch(&to_item(n)->gets, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&gets, 1, __ATOMIC_RELAXED);
 }
 
@@ -62,7 +65,13 @@ static void item_put(struct sk_klist_node *n)
 {
 	struct item *it = to_item(n);
 
+	unsigned int p;
+
 	sk_check(it->canary == CANARY, "put on a freed or corrupt node");
+	/* One put per add: this node's puts catch up with its gets. */
+	p = __atomic_add_fetch(&it->puts, 1, __ATOMIC_RELAXED);
+	sk_check(p == __atomic_load_n(&it->gets, __ATOMIC_RELAXED), "node put %u times for %u adds",
+		 p, __atomic_load_n(&it->gets, __ATOMIC_RELAXED));
 	__atomic_add_fetch(&puts_, 1, __ATOMIC_RELAXED);
 	if (it->stable) {
 		__atomic_store_n(&it->put_done, 1, __ATOMIC_RELEASE);
@@ -103,6 +112,9 @@ static void *walker(void *arg)
 			struct item *it = to_item(n);
 
 			sk_check(it->canary == CANARY, "iterator given a freed node");
+			/* Only this walker writes its stamp, while it holds the node. */
+			sk_check(it->walk[id] != r + 1, "node seen twice in one walk");
+			it->walk[id] = r + 1;
 			my_steps++;
 			if (it->stable) {
 				unsigned int want = reverse ? STABLE - 1 - seen : seen;

@@ -144,6 +144,10 @@ int main(void)
 		nested_total += c.nested_n[k];
 	sk_check(nested_total > 0, "nested");
 	sk_check(sk_violation_total() == 0, "%lu violations", sk_violation_total());
+#ifdef SK_DEBUG
+	/* The debug build is the validator's stress: it must have been on. */
+	sk_check(sk_lockdep_enabled(), "the validator was off (SAFEKERN_LOCKDEP=0?)");
+#endif
 
 	sk_mutex_destroy(&c.mutex);
 	sk_spin_lock_destroy(&c.spin);
