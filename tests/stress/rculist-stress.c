@@ -13,7 +13,11 @@
  * is a use after free), its check word matches its key (written before
  * publication), it sits in the bucket its key names, and a walk ends at
  * the head within the bound on live entries (no cycle, no half-linked
- * entry).  Exact accounting at the end: every deferred free ran exactly
+ * entry).  Completeness: one entry per bucket is "stable", never deleted
+ * or replaced, and every list walk must see all of them, once each and in
+ * order, and every bucket walk its own (RCU's promise for entries that
+ * stay on the list for the whole walk).  Exact accounting at the end:
+ * every deferred free ran exactly
  * once (the function path counts, the cache's statistics show nothing
  * live), nothing was reported.
  *
@@ -40,11 +44,12 @@
 /*
  * A walk can be extended by entries the writer adds ahead of it, so the
  * bound on its length is the number of entries that were live at some
- * point during the walk: MAX_LIVE, plus at most 3 added per writer step.
+ * point during the walk: MAX_LIVE and the stable ones, plus at most 3
+ * added per writer step.
  * A walk that visits more has visited an entry twice (a cycle).
  */
 #define WALK_OK(steps, ops0)                                                  \
-	((steps) <= MAX_LIVE + 3 * (__atomic_load_n(&ops_done, __ATOMIC_RELAXED) - (ops0)) + 1)
+	((steps) <= MAX_LIVE + BUCKETS + 3 * (__atomic_load_n(&ops_done, __ATOMIC_RELAXED) - (ops0)) + 1)
 
 #define MAGIC_LIVE 0x4c4956454c495645ull
 #define MAGIC_DEAD 0xdeaddeaddeaddeadull
@@ -72,6 +77,10 @@ static uint64_t ops_done; /* writer steps completed */
 static uint64_t writer_ops;
 static unsigned long fn_freed; /* by the deferred-free function */
 static uint64_t reads[READERS];
+
+/* Stable entries, one per bucket: key STABLE_KEY + b lands in bucket b. */
+#define STABLE_KEY (UINT64_C(1) << 40)
+static struct item stable[BUCKETS];
 
 /* The writer's own bookkeeping (one writer thread). */
 static struct item *live[MAX_LIVE];
@@ -112,19 +121,31 @@ static void *reader_main(void *arg)
 		struct item *pos;
 		uint64_t ops0 = __atomic_load_n(&ops_done, __ATOMIC_RELAXED), steps = 0;
 		int b = (int)(rng(&s) % BUCKETS);
+		unsigned int nstable = 0;
 
 		sk_rcu_read_lock();
 		sk_list_for_each_entry_rcu(pos, &list, node) {
 			check_item(pos, -1);
 			sk_check(WALK_OK(++steps, ops0), "list walk too long: an entry seen twice?");
+			if (pos->key >= STABLE_KEY) {
+				sk_check(pos->key == STABLE_KEY + nstable,
+					 "list walk: stable entry %llu seen as the %u-th",
+					 (unsigned long long)(pos->key - STABLE_KEY), nstable);
+				nstable++;
+			}
 			if ((steps & 7) == 0)
 				sched_yield(); /* stand on an entry while the writer works */
 		}
+		sk_check(nstable == BUCKETS, "list walk saw %u of %d stable entries", nstable,
+			 BUCKETS);
 		steps = 0;
+		nstable = 0;
 		sk_hlist_for_each_entry_rcu(pos, &table[b], hnode) {
 			check_item(pos, b);
 			sk_check(WALK_OK(++steps, ops0), "hlist walk too long: an entry seen twice?");
+			nstable += pos->key >= STABLE_KEY;
 		}
+		sk_check(nstable == 1, "bucket %d walk saw its stable entry %u times", b, nstable);
 		pos = sk_list_first_or_null_rcu(&list, struct item, node);
 		if (pos)
 			check_item(pos, -1);
@@ -271,6 +292,14 @@ int main(void)
 		sk_init_hlist_head(&table[b]);
 	cache = sk_kmem_cache_create("rculist-stress", sizeof(struct item), 0, 0, NULL);
 	sk_check(cache, "cache");
+	for (int b = 0; b < BUCKETS; b++) {
+		stable[b].key = STABLE_KEY + (uint64_t)b;
+		stable[b].check = stable[b].key ^ GOLD;
+		stable[b].magic = MAGIC_LIVE;
+		sk_init_hlist_node(&stable[b].hnode);
+		sk_list_add_tail_rcu(&stable[b].node, &list);
+		sk_hlist_add_head_rcu(&stable[b].hnode, &table[b]);
+	}
 	/* drd and helgrind serialise the threads and liburcu's grace periods
 	 * wait on them: a fixed, small count under valgrind keeps the run
 	 * within about a minute. */
@@ -297,6 +326,10 @@ int main(void)
 		sk_list_del_rcu(&it->node);
 		sk_hlist_del_rcu(&it->hnode);
 		retire(it, &s);
+	}
+	for (int b = 0; b < BUCKETS; b++) {
+		sk_list_del_rcu(&stable[b].node);
+		sk_hlist_del_rcu(&stable[b].hnode);
 	}
 	sk_check(sk_list_empty(&list), "list not empty after taking everything down");
 	for (int b = 0; b < BUCKETS; b++)
