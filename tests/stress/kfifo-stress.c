@@ -5,9 +5,11 @@
  * small kfifo, with single puts/gets, bulk in/out, peeks and skips mixed at
  * random, while a third thread polls the read-only queries.  Halfway, the
  * producer side is handed over to a new thread (sk_kfifo_release_producer()
- * and a join): at the debug level that must not be reported.  Checks: FIFO
- * order, nothing lost, nothing duplicated (the consumer sees exactly
- * 0, 1, 2, ... N-1), a checksum, and no violation at all.
+ * and a join): at the debug level that must not be reported; so is the
+ * consumer side, at a quarter of the way (sk_kfifo_release_consumer()).
+ * Checks: FIFO order, nothing lost, nothing duplicated (the consumers see
+ * exactly 0, 1, 2, ... N-1 between them), a checksum, and no violation at
+ * all.
  *
  * A plain program so that TSan can run it; helgrind and drd run the debug
  * build, whose inline code carries the Valgrind client requests.
@@ -74,16 +76,23 @@ static void *producer(void *p)
 	return NULL;
 }
 
+struct consumer_arg {
+	uint64_t from, to, sum;
+	unsigned int seed;
+};
+
 static void *consumer(void *p)
 {
-	uint64_t expect = 0, sum = 0, buf[32], v;
-	unsigned int seed = 99, spins = 0;
+	struct consumer_arg *a = p;
+	uint64_t expect = a->from, sum = 0, buf[32], v;
+	unsigned int spins = 0;
 
-	(void)p;
-	while (expect < total) {
-		unsigned int r = rnd(&seed), n;
+	while (expect < a->to) {
+		unsigned int r = rnd(&a->seed), n, want = 1 + r % 32;
 
-		switch (r % 4) {
+		if (want > a->to - expect)
+			want = (unsigned int)(a->to - expect);
+		switch (r % 5) {
 		case 0:
 			n = sk_kfifo_get(&fifo, &v);
 			if (n) {
@@ -102,8 +111,19 @@ static void *consumer(void *p)
 				sk_kfifo_skip(&fifo);
 			}
 			break;
+		case 2:
+			/* Peek a batch, then skip it. */
+			n = sk_kfifo_out_peek(&fifo, buf, want);
+			for (unsigned int i = 0; i < n; i++) {
+				sk_check(buf[i] == expect + i, "out_peek %llu, expected %llu",
+					 (unsigned long long)buf[i],
+					 (unsigned long long)(expect + i));
+				sum += buf[i];
+			}
+			sk_kfifo_skip_count(&fifo, n);
+			break;
 		default:
-			n = sk_kfifo_out(&fifo, buf, 1 + r % 32);
+			n = sk_kfifo_out(&fifo, buf, want);
 			for (unsigned int i = 0; i < n; i++) {
 				sk_check(buf[i] == expect + i, "out %llu, expected %llu",
 					 (unsigned long long)buf[i],
@@ -118,10 +138,11 @@ static void *consumer(void *p)
 			backoff(&spins);
 		expect += n;
 	}
-	sk_check(expect == total, "consumed %llu of %llu", (unsigned long long)expect,
-		 (unsigned long long)total);
-	sk_check(sum == total * (total - 1) / 2, "checksum %llu", (unsigned long long)sum);
-	sk_check(sk_kfifo_is_empty(&fifo), "items left over");
+	sk_check(expect == a->to, "consumed up to %llu of %llu", (unsigned long long)expect,
+		 (unsigned long long)a->to);
+	a->sum = sum;
+	/* Hand the consumer side over; the join orders it with the next one. */
+	sk_kfifo_release_consumer(&fifo);
 	return NULL;
 }
 
@@ -148,26 +169,34 @@ int main(void)
 {
 	pthread_t prod, cons, q;
 	struct producer_arg first, second;
+	struct consumer_arg c1, c2;
 
 	total = sk_test_iters(10000000, 20000);
 	SK_TEST_BENIGN_RACE(&done, sizeof(done));
 	sk_check(sk_kfifo_alloc(&fifo, 256) == 0, "alloc");
 	first = (struct producer_arg){ 0, total / 2, 1 };
 	second = (struct producer_arg){ total / 2, total, 2 };
+	c1 = (struct consumer_arg){ .from = 0, .to = total / 4, .seed = 99 };
+	c2 = (struct consumer_arg){ .from = total / 4, .to = total, .seed = 98 };
 
-	pthread_create(&cons, NULL, consumer, NULL);
+	pthread_create(&cons, NULL, consumer, &c1);
 	pthread_create(&q, NULL, querier, NULL);
 	pthread_create(&prod, NULL, producer, &first);
+	pthread_join(cons, NULL);
+	pthread_create(&cons, NULL, consumer, &c2); /* the consumer's hand-over */
 	pthread_join(prod, NULL);
-	pthread_create(&prod, NULL, producer, &second); /* the hand-over */
+	pthread_create(&prod, NULL, producer, &second); /* the producer's */
 	pthread_join(prod, NULL);
 	pthread_join(cons, NULL);
+	sk_check(c1.sum + c2.sum == total * (total - 1) / 2, "checksum %llu",
+		 (unsigned long long)(c1.sum + c2.sum));
+	sk_check(sk_kfifo_is_empty(&fifo), "items left over");
 	__atomic_store_n(&done, 1, __ATOMIC_RELAXED);
 	pthread_join(q, NULL);
 
 	sk_check(sk_violation_total() == 0, "%lu violation(s)", sk_violation_total());
 	sk_kfifo_free(&fifo);
-	printf("kfifo-stress: %llu items in order, producer handed over once\n",
+	printf("kfifo-stress: %llu items in order, producer and consumer handed over once each\n",
 	       (unsigned long long)total);
 	return 0;
 }
