@@ -11,6 +11,11 @@
  *            across a barrier;
  *   phase 3: one thread makes a known peak.
  *
+ * Every object carries a "held" word that its holder swaps in after the
+ * allocation and out before the free: an object handed to two holders at
+ * once (or freed twice) is caught when the second swap finds the word
+ * already held (or not held).
+ *
  * After each phase the statistics must be exact: allocations as counted
  * by the threads, as many frees, nothing live; for a hardened cache, the
  * free objects it holds in magazines stay within the documented bound,
@@ -37,8 +42,28 @@
 struct obj {
 	uint64_t owner;
 	uint64_t seq;
-	char pad[48];
+	uint64_t held; /* HELD from the allocation to the free */
+	char pad[40];
 };
+
+#define HELD 0x48454c4448454c44ull
+
+/* Just allocated: nobody else may hold @o. */
+static struct obj *got(struct obj *o)
+{
+	sk_check(o, "allocation failed");
+	sk_check(__atomic_exchange_n(&o->held, HELD, __ATOMIC_RELAXED) != HELD,
+		 "object %p handed out while another holder has it", (void *)o);
+	return o;
+}
+
+/* About to be freed: this holder must have it. */
+static struct obj *letgo(struct obj *o)
+{
+	sk_check(__atomic_exchange_n(&o->held, 0, __ATOMIC_RELAXED) == HELD,
+		 "object %p freed by a thread that does not hold it", (void *)o);
+	return o;
+}
 
 static struct sk_kmem_cache *cache;
 
@@ -64,8 +89,7 @@ static void *worker(void *arg)
 		size_t k = 1 + (size_t)((r * 7 + w->id) % BATCH), give = k / 2, ntaken = 0;
 
 		for (size_t i = 0; i < k; i++) {
-			mine[i] = sk_kmem_cache_alloc(cache);
-			sk_check(mine[i], "allocation failed");
+			mine[i] = got(sk_kmem_cache_alloc(cache));
 			sk_check((uintptr_t)mine[i] % sk_kmem_cache_align(cache) == 0, "alignment");
 			mine[i]->owner = w->id;
 			mine[i]->seq = r * BATCH + i;
@@ -83,10 +107,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&pool_lock);
 
 		for (size_t i = 0; i < k; i++)
-			sk_kmem_cache_free(cache, mine[i]);
+			sk_kmem_cache_free(cache, letgo(mine[i]));
 		for (size_t i = 0; i < ntaken; i++) {
 			sk_check(taken[i]->owner < THREADS, "pooled object overwritten");
-			sk_kmem_cache_free(cache, taken[i]);
+			sk_kmem_cache_free(cache, letgo(taken[i]));
 		}
 	}
 	return NULL;
@@ -149,15 +173,12 @@ static void *holder(void *arg)
 	struct obj *o = sk_kmem_cache_zalloc(cache);
 
 	(void)arg;
-	sk_check(o && o->owner == 0, "zalloc");
-	for (int i = 0; i < 20; i++) {
-		struct obj *t = sk_kmem_cache_alloc(cache);
-
-		sk_check(t, "allocation failed");
-		sk_kmem_cache_free(cache, t);
-	}
+	sk_check(o && o->owner == 0 && o->held == 0, "zalloc");
+	got(o);
+	for (int i = 0; i < 20; i++)
+		sk_kmem_cache_free(cache, letgo(got(sk_kmem_cache_alloc(cache))));
 	pthread_barrier_wait(&barrier); /* all MANY threads hold an object now */
-	sk_kmem_cache_free(cache, o);
+	sk_kmem_cache_free(cache, letgo(o));
 	return NULL;
 }
 
@@ -185,7 +206,7 @@ static uint64_t run_phases(void)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(rd, (void **)&reads);
 	for (size_t i = 0; i < npool; i++)
-		sk_kmem_cache_free(cache, pool[i]);
+		sk_kmem_cache_free(cache, letgo(pool[i]));
 	npool = 0;
 	expect_exact("phase 1", total);
 
@@ -203,9 +224,9 @@ static uint64_t run_phases(void)
 
 	/* Phase 3: one thread, a known new peak. */
 	for (int i = 0; i < 500; i++)
-		peak_objs[i] = sk_kmem_cache_alloc(cache);
+		peak_objs[i] = got(sk_kmem_cache_alloc(cache));
 	for (int i = 0; i < 500; i++)
-		sk_kmem_cache_free(cache, peak_objs[i]);
+		sk_kmem_cache_free(cache, letgo(peak_objs[i]));
 	total += 500;
 	expect_exact("phase 3", total);
 	sk_kmem_cache_stats(cache, &st);
