@@ -9,9 +9,10 @@
  * Checked: every entry an RCU reader reaches is live and whole (its magic
  * is LIVE: the free function writes DEAD before freeing; under ASan any
  * read of a freed entry is a use after free), a walk under the lock sees
- * exactly sk_locked_list_len() entries, and at the end the count equals
- * the entries the writers hold, every queued free ran exactly once, and
- * nothing was reported.  Bounded by a number of writer steps.
+ * exactly sk_locked_list_len() entries, and at the end the list holds
+ * exactly the entries the writers hold, each once (by identity, not only
+ * by count), every queued free ran exactly once, and nothing was
+ * reported.  Bounded by a number of writer steps.
  */
 #define SK_TEST_PLAIN
 #include <pthread.h>
@@ -34,6 +35,7 @@
 struct item {
 	uint64_t magic;
 	unsigned int owner;
+	unsigned int seen; /* the final walk's mark (under the lock) */
 	struct sk_list_head node;
 	struct sk_rcu_head rcu;
 };
@@ -221,6 +223,23 @@ int main(void)
 	sk_mutex_lock(&list.lock);
 	len = sk_locked_list_len(&list);
 	sk_check(len == held, "count %zu, writers hold %zu", len, held);
+	/* By identity: the list holds each of the writers' entries once. */
+	{
+		struct item *pos;
+		size_t n = 0;
+
+		sk_locked_list_for_each_entry(pos, &list, node) {
+			sk_check(pos->magic == MAGIC_LIVE && !pos->seen,
+				 "entry %p on the list twice, or not live", (void *)pos);
+			pos->seen = 1;
+			n++;
+		}
+		sk_check(n == held, "the final walk saw %zu entries, writers hold %zu", n, held);
+		for (unsigned int i = 0; i < WRITERS; i++)
+			for (unsigned int k = 0; k < writers[i].nlive; k++)
+				sk_check(writers[i].live[k]->seen, "writer %u's entry %u not on the list",
+					 i, k);
+	}
 	for (unsigned int i = 0; i < WRITERS; i++) {
 		struct writer *w = &writers[i];
 
