@@ -36,6 +36,18 @@
 #endif
 
 /*
+ * SK_TEST_MAKE_DEFINED() - tell memcheck that a test reads memory whose
+ * old contents it means to look at (a word left by the previous user of
+ * a recycled object, say).
+ */
+#if defined(__has_include) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SK_TEST_MAKE_DEFINED(addr, size) ((void)VALGRIND_MAKE_MEM_DEFINED(addr, size))
+#else
+#define SK_TEST_MAKE_DEFINED(addr, size) ((void)(addr), (void)(size))
+#endif
+
+/*
  * Loop counts scale with SAFEKERN_TEST_SCALE (default 1; the sanitizer
  * builds set less) and shrink 20x more under valgrind, which tests/valgrind.sh
  * announces with SAFEKERN_VALGRIND=1.
