@@ -76,6 +76,19 @@ static void *producer(void *p)
 	return NULL;
 }
 
+/* @n items read by @how from @buf must be @expect, @expect + 1, ...: their sum. */
+static uint64_t check_batch(const uint64_t *buf, unsigned int n, uint64_t expect, const char *how)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		sk_check(buf[i] == expect + i, "%s %llu, expected %llu", how,
+			 (unsigned long long)buf[i], (unsigned long long)(expect + i));
+		sum += buf[i];
+	}
+	return sum;
+}
+
 struct consumer_arg {
 	uint64_t from, to, sum;
 	unsigned int seed;
@@ -114,22 +127,12 @@ static void *consumer(void *p)
 		case 2:
 			/* Peek a batch, then skip it. */
 			n = sk_kfifo_out_peek(&fifo, buf, want);
-			for (unsigned int i = 0; i < n; i++) {
-				sk_check(buf[i] == expect + i, "out_peek %llu, expected %llu",
-					 (unsigned long long)buf[i],
-					 (unsigned long long)(expect + i));
-				sum += buf[i];
-			}
+			sum += check_batch(buf, n, expect, "out_peek");
 			sk_kfifo_skip_count(&fifo, n);
 			break;
 		default:
 			n = sk_kfifo_out(&fifo, buf, want);
-			for (unsigned int i = 0; i < n; i++) {
-				sk_check(buf[i] == expect + i, "out %llu, expected %llu",
-					 (unsigned long long)buf[i],
-					 (unsigned long long)(expect + i));
-				sum += buf[i];
-			}
+			sum += check_batch(buf, n, expect, "out");
 			break;
 		}
 		if (n)
