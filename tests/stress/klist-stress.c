@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/stress/klist-stress.c - iterators walk a struct sk_klist while
- * other threads delete (sk_klist_del and sk_klist_remove) and add nodes,
- * for a bounded number of rounds.  Checked exactly:
+ * tests/stress/klist-stress.c - iterators walk a struct sk_klist (from
+ * its ends, or from a node: sk_klist_iter_init_node) while other threads
+ * delete (sk_klist_del and sk_klist_remove) and add nodes (at the ends,
+ * and before or behind a node), for a bounded number of rounds.  Checked
+ * exactly:
  *
  *   - put() runs exactly once per add (each node's get and put counts are
  *     equal at the end, and put never runs twice in a row for one life);
@@ -44,6 +46,7 @@ struct item {
 };
 
 static struct sk_klist klist;
+static struct item *stable[STABLE]; /* never deleted until the end */
 static uint64_t rounds;
 static unsigned long gets, puts_;	/* atomics */
 static unsigned long walks, steps;	/* atomics */
@@ -94,7 +97,9 @@ static struct item *new_item(void)
 
 /*
  * Walk the whole list; every stable node must be seen once, in order
- * (forwards: ascending keys; backwards: descending).
+ * (forwards: ascending keys; backwards: descending).  Every third walk
+ * starts at a stable node (sk_klist_iter_init_node()) and must see the
+ * stable nodes beyond it.
  */
 static void *walker(void *arg)
 {
@@ -105,9 +110,17 @@ static void *walker(void *arg)
 		bool reverse = (r + id) & 1;
 		struct sk_klist_iter i;
 		struct sk_klist_node *n;
-		unsigned int seen = 0;
+		unsigned int seen = 0, from = STABLE;
 
-		sk_klist_iter_init(&klist, &i);
+		if (r % 3 == 2) {
+			/* Counted as seen: the stable nodes up to @from in the
+			 * walk's direction (the walk starts after it). */
+			from = (unsigned int)((r / 3 + id) % STABLE);
+			sk_klist_iter_init_node(&klist, &i, &stable[from]->node);
+			seen = reverse ? STABLE - from : from + 1;
+		} else {
+			sk_klist_iter_init(&klist, &i);
+		}
 		while ((n = reverse ? sk_klist_prev(&i) : sk_klist_next(&i))) {
 			struct item *it = to_item(n);
 
@@ -127,7 +140,8 @@ static void *walker(void *arg)
 				sched_yield(); /* let deleters hit the node we stand on */
 		}
 		sk_klist_iter_exit(&i);
-		sk_check(seen == STABLE, "walk saw %u of %d stable nodes", seen, STABLE);
+		sk_check(seen == STABLE, "walk (from %u) saw up to %u of %d stable nodes", from, seen,
+			 STABLE);
 		__atomic_add_fetch(&walks, 1, __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&steps, my_steps, __ATOMIC_RELAXED);
@@ -158,6 +172,11 @@ static void *deleter(void *arg)
 		else
 			sk_klist_add_tail(&new_item()->node, &klist);
 		sk_klist_add_tail(&new_item()->node, &klist);
+		/* And one next to a stable node. */
+		if (seed & 2)
+			sk_klist_add_before(&new_item()->node, &stable[(seed >> 8) % STABLE]->node);
+		else
+			sk_klist_add_behind(&new_item()->node, &stable[(seed >> 8) % STABLE]->node);
 
 		/* Delete the transient nodes this deleter owns (each node has
 		 * exactly one deleter): with
@@ -190,7 +209,6 @@ static void *deleter(void *arg)
 int main(void)
 {
 	pthread_t w[WALKERS], d[DELETERS];
-	struct item *stable[STABLE];
 	struct sk_klist_iter i;
 	struct sk_klist_node *n;
 	unsigned long left = 0;
@@ -232,7 +250,7 @@ int main(void)
 	}
 
 	sk_check(gets == puts_, "%lu gets, %lu puts", gets, puts_);
-	sk_check(gets == STABLE + rounds * 2 * DELETERS, "%lu gets", gets);
+	sk_check(gets == STABLE + rounds * 3 * DELETERS, "%lu gets", gets);
 	sk_check(walks == WALKERS * rounds, "%lu walks", walks);
 	sk_check(sk_klist_destroy(&klist) == 0, "destroy");
 	sk_check(sk_violation_total() == 0, "%lu violations", sk_violation_total());
