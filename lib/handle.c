@@ -127,24 +127,40 @@ static uint32_t oid_next = 1;
 static const char *owner_names[NR_OIDS];
 static uint64_t oid_name_copied[NR_OIDS / 64]; /* owner_names[id] is our strdup() */
 
+/* Bit @id of the bitmap @map (the id bitmaps above). */
+static bool bit_test(const uint64_t *map, uint32_t id)
+{
+	return map[id / 64] & (UINT64_C(1) << (id % 64));
+}
+
+static void bit_set(uint64_t *map, uint32_t id)
+{
+	map[id / 64] |= UINT64_C(1) << (id % 64);
+}
+
+static void bit_clear(uint64_t *map, uint32_t id)
+{
+	map[id / 64] &= ~(UINT64_C(1) << (id % 64));
+}
+
 /* Next id in 1..nr-1 from *next that is not in use; if all are, share one. */
 static uint32_t id_alloc(uint64_t *used, uint32_t nr, uint32_t *next)
 {
 	uint32_t id = *next;
 
 	for (uint32_t n = 0; n < nr - 1; n++) {
-		if (!(used[id / 64] & (UINT64_C(1) << (id % 64))))
+		if (!bit_test(used, id))
 			break;
 		id = id + 1 < nr ? id + 1 : 1;
 	}
-	used[id / 64] |= UINT64_C(1) << (id % 64);
+	bit_set(used, id);
 	*next = id + 1 < nr ? id + 1 : 1;
 	return id;
 }
 
 static void id_free(uint64_t *used, uint32_t id)
 {
-	used[id / 64] &= ~(UINT64_C(1) << (id % 64));
+	bit_clear(used, id);
 }
 
 void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name)
@@ -556,11 +572,11 @@ int sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
 		/* The id outlives the caller's name: reports name it from a
 		 * copy (made once: a copy is no longer the caller's pointer). */
 		pthread_mutex_lock(&ids_lock);
-		if (owner->name && !(oid_name_copied[id / 64] & (UINT64_C(1) << (id % 64)))) {
+		if (owner->name && !bit_test(oid_name_copied, id)) {
 			keep = strdup(owner->name);
 			if (keep) {
 				__atomic_store_n(&owner_names[id], keep, __ATOMIC_RELAXED);
-				oid_name_copied[id / 64] |= UINT64_C(1) << (id % 64);
+				bit_set(oid_name_copied, id);
 			}
 		}
 		pthread_mutex_unlock(&ids_lock);
@@ -568,14 +584,14 @@ int sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
 	}
 	pthread_mutex_lock(&ids_lock);
 	id_free(oid_used, id);
-	if (oid_name_copied[id / 64] & (UINT64_C(1) << (id % 64))) {
+	if (bit_test(oid_name_copied, id)) {
 		/* Only a refused destroy copies, and this one succeeded: at the
 		 * debug level the id owns nothing now, so no report reads the
 		 * copy.  (A hardened-level unit destroying an owner whose
 		 * debug-level destroy was refused could race a report on one of
 		 * its orphans: mixed levels on one owner, not supported.) */
 		free((void *)(uintptr_t)owner_names[id]);
-		oid_name_copied[id / 64] &= ~(UINT64_C(1) << (id % 64));
+		bit_clear(oid_name_copied, id);
 	}
 	/* Objects orphaned at the hardened level may still be reported with
 	 * this id; the caller's name may be freed from now on. */
