@@ -461,48 +461,59 @@ static const struct sk_list_head *walk_broken(const struct sk_list_head *base, c
 	return NULL;
 }
 
+/*
+ * Walks the ring of @base (@label names it in reports), checking every
+ * link with walk_step(), looking for @target among its entries: 1 and its
+ * index in *@index if found, 0 if not, -1 after reporting a broken link.
+ */
+static int ring_find(const struct sk_list_head *base, const char *label,
+		     const struct sk_list_head *target, size_t *index, const char *op,
+		     const struct sk_callsite *cs, const void *ip)
+{
+	const struct sk_list_head *pos = base;
+
+	for (size_t i = 0;; i++) {
+		pos = walk_step(base, label, pos, i, op, cs, ip);
+		if (!pos)
+			return -1;
+		if (pos == base)
+			return 0;
+		if (pos == target) {
+			*index = i;
+			return 1;
+		}
+	}
+}
+
 bool sk__list_debug_contains(const struct sk_list_head *head, const struct sk_list_head *entry,
 			     const char *op, const struct sk_callsite *cs)
 {
 	const void *ip = SK__RET_IP;
-	const struct sk_list_head *pos = head;
-	size_t i = 0;
+	size_t i;
+	int found;
 
 	if (entry == head)
 		return true;
-	do {
-		pos = walk_step(head, "the head", pos, i++, op, cs, ip);
-		if (!pos)
-			return false;
-		if (pos == entry)
-			return true;
-	} while (pos != head);
-	REPORT(INVALID_ARGUMENT, entry, "%s: entry %p is not on the list %p", op,
-	       (const void *)entry, (const void *)head);
-	return false;
+	found = ring_find(head, "the head", entry, &i, op, cs, ip);
+	if (found == 0)
+		REPORT(INVALID_ARGUMENT, entry, "%s: entry %p is not on the list %p", op,
+		       (const void *)entry, (const void *)head);
+	return found == 1;
 }
 
 bool sk__list_debug_splice(const struct sk_list_head *list, const struct sk_list_head *head,
 			   const char *op, const struct sk_callsite *cs)
 {
 	const void *ip = SK__RET_IP;
-	const struct sk_list_head *pos = list;
-	size_t i = 0;
+	size_t i;
+	int found = ring_find(list, "the list", head, &i, op, cs, ip);
 
-	for (;;) {
-		pos = walk_step(list, "the list", pos, i++, op, cs, ip);
-		if (!pos)
-			return false;
-		if (pos == list)
-			return true;
-		if (pos == head) {
-			REPORT(LIST_DOUBLE_ADD, head,
-			       "%s: %p is entry #%zu of the list %p spliced into it (splicing a "
-			       "list into itself)",
-			       op, (const void *)head, i - 1, (const void *)list);
-			return false;
-		}
-	}
+	if (found == 1)
+		REPORT(LIST_DOUBLE_ADD, head,
+		       "%s: %p is entry #%zu of the list %p spliced into it (splicing a list "
+		       "into itself)",
+		       op, (const void *)head, i, (const void *)list);
+	return found == 0;
 }
 
 bool sk__list_debug_range(const struct sk_list_head *head, const struct sk_list_head *first,
