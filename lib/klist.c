@@ -240,7 +240,7 @@ enum knode_put {
 
 /*
  * Drop one reference on @n, with the lock held: the list's (@kill: mark it
- * dead first) or an iterator's.  Unless KNODE_KEPT, the caller calls
+ * dead first) or an iterator's.  The caller hands the result to
  * finish_release() after unlocking.  Whether @n was leaked is decided
  * here, under the lock: once released, @n may be added anew at once.
  */
@@ -256,10 +256,12 @@ static enum knode_put knode_put_locked(struct sk_klist *k, struct sk_klist_node 
 	return sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
 }
 
-/* After the unlock: the consumer's put(), then whoever waits in remove;
- * only the waiters if @n was leaked. */
+/* After the unlock, if @how says the last reference went: the consumer's
+ * put(), then whoever waits in remove; only the waiters if @n was leaked. */
 static void finish_release(struct sk_klist *k, struct sk_klist_node *n, enum knode_put how)
 {
+	if (how == KNODE_KEPT)
+		return;
 	if (sk_unlikely(how == KNODE_LEAKED)) {
 		wake_waiters(n, -EUCLEAN);
 		return;
@@ -472,7 +474,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 			      "%s: an iterator of this thread stands on node %p: waiting for its "
 			      "release would deadlock; not removed",
 			      op, (void *)n);
-	else if (put != KNODE_KEPT)
+	else
 		finish_release(k, n, put);
 	return err;
 }
@@ -511,14 +513,16 @@ void sk__klist_iter_init_node(struct sk_klist *k, struct sk_klist_iter *i, struc
 	if (!n)
 		return;
 	sk__mutex_lock(&k->k_lock, cs);
-	if (sk_likely(knode_on(k, n) && sk_kref_read(&n->n_ref))) {
-		/* On the list, dead or alive: it has a reference. */
-		sk__kref_get(&n->n_ref, cs);
-		i->i_cur = n;
-	} else if (!knode_on(k, n)) {
+	if (sk_likely(knode_on(k, n))) {
+		/* On the list, dead or alive: it has a reference, unless it
+		 * was leaked (klist_release()): then as if released. */
+		if (sk_likely(sk_kref_read(&n->n_ref))) {
+			sk__kref_get(&n->n_ref, cs);
+			i->i_cur = n;
+		}
+	} else {
 		other = knode_klist(n);
 	}
-	/* else leaked (klist_release()): as if released. */
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (i->i_cur) {
 		hold_get(n);
@@ -578,8 +582,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 	i->i_cur = found;
 	sk__mutex_unlock(&k->k_lock, cs);
 	hold_move(last, found);
-	if (put != KNODE_KEPT)
-		finish_release(k, last, put);
+	finish_release(k, last, put);
 	return found;
 }
 
@@ -599,6 +602,5 @@ void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
 	sk__mutex_unlock(&k->k_lock, cs);
 	i->i_cur = NULL;
 	hold_put(n);
-	if (put != KNODE_KEPT)
-		finish_release(k, n, put);
+	finish_release(k, n, put);
 }
