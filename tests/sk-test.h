@@ -126,4 +126,50 @@ static inline void sk_test_count_policy(void)
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
 }
 
+/**
+ * struct sk_test_report - what the last violation report said
+ * @kind: its kind
+ * @object: the misused object
+ * @file: a copy of the caller's file, "" when the report had none
+ * @line: the caller's line, or 0
+ * @detail: a copy of the detail (the library's own buffer is 1024 bytes)
+ * @calls: reports recorded since sk_test_record_start()
+ *
+ * Reports must not race each other while a test records them.
+ */
+struct sk_test_report {
+	enum sk_violation_kind kind;
+	const void *object;
+	char file[256];
+	unsigned int line;
+	char detail[2048];
+	unsigned long calls;
+};
+
+/* sk_test_record() - a violation handler; @arg is the struct sk_test_report. */
+static inline void sk_test_record(const struct sk_violation *v, void *arg)
+{
+	struct sk_test_report *r = arg;
+
+	r->kind = v->kind;
+	r->object = v->object;
+	snprintf(r->file, sizeof(r->file), "%s", v->file ? v->file : "");
+	r->line = v->line;
+	snprintf(r->detail, sizeof(r->detail), "%s", v->detail);
+	r->calls++;
+}
+
+/* Clear @r and record every report into it, instead of printing. */
+static inline void sk_test_record_start(struct sk_test_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	sk_violation_set_handler(sk_test_record, r);
+}
+
+/* Back to the built-in printing. */
+static inline void sk_test_record_stop(void)
+{
+	sk_violation_set_handler(NULL, NULL);
+}
+
 #endif /* SK_TEST_H */

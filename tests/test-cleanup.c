@@ -390,13 +390,7 @@ Test(cleanup, user_defined_guard)
 }
 
 /* A guard's report names the guard's line (the constructor is a macro). */
-static struct sk_violation seen;
-
-static void capture(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	seen = *v;
-}
+static struct sk_test_report seen;
 
 static int relock_in_guard(void)
 {
@@ -415,9 +409,9 @@ Test(cleanup, guard_reports_name_the_guard_line)
 	int line;
 
 	init_locks();
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&seen);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, line = relock_in_guard());
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(seen.line, (unsigned int)line);
 	cr_assert_eq(locks_free(), ALL_FREE, "the absorbed unlock kept the pairing");
 }

@@ -918,15 +918,7 @@ Test(handle, a_full_table_refuses_inserts_without_a_violation)
  * Reports
  * ------------------------------------------------------------------------ */
 
-static struct sk_violation seen;
-static char seen_detail[256];
-
-static void capture(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	seen = *v;
-	snprintf(seen_detail, sizeof(seen_detail), "%s", v->detail);
-}
+static struct sk_test_report seen;
 
 /* A refused owner destroy keeps naming the owner after its name is freed. */
 #if OWNER_SEARCH
@@ -948,10 +940,10 @@ Test(handle, a_refused_owner_destroy_keeps_its_name)
 	memset(name, 'x', strlen(name));
 	free(name);
 	/* A report that names the owner (memcheck: no read of the freed name). */
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&seen);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER, (void)sk_handle_release(&tab, h, &alice));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(seen_detail, "short-lived"), "%s", seen_detail);
+	sk_test_record_stop();
+	cr_assert(strstr(seen.detail, "short-lived"), "%s", seen.detail);
 	p = sk_handle_lookup(&tab, h);
 	cr_assert_eq(p, &o);
 	sk_handle_put(&tab, h);
@@ -966,25 +958,25 @@ Test(handle, reports_name_the_callers_line)
 	int line;
 
 	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&seen);
 	line = __LINE__ + 1;
 	p = sk_handle_lookup(&tab, h);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_null(p);
 	cr_assert_eq(seen.kind, SK_VIOLATION_HANDLE_STALE);
 	cr_assert_str_eq(seen.file, __FILE__);
 	cr_assert_eq(seen.line, (unsigned int)line);
 	cr_assert_eq(seen.object, &tab);
-	cr_assert(strstr(seen_detail, "stale"), "detail: %s", seen_detail);
+	cr_assert(strstr(seen.detail, "stale"), "detail: %s", seen.detail);
 
 	o.destroyed = 0;
 	h = insert(&o, &alice);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&seen);
 	(void)sk_handle_release(&tab, h, &bob);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(seen.kind, SK_VIOLATION_HANDLE_WRONG_OWNER);
-	cr_assert(strstr(seen_detail, "'bob'") && strstr(seen_detail, "'alice'"), "detail: %s",
-		  seen_detail);
+	cr_assert(strstr(seen.detail, "'bob'") && strstr(seen.detail, "'alice'"), "detail: %s",
+		  seen.detail);
 	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
 }
 
@@ -1245,7 +1237,7 @@ Test(handle, scoped_reports_name_the_declarations_line)
 	sk_handle_t h = insert(&o, &alice);
 	int line;
 
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&seen);
 	{
 		line = __LINE__ + 1;
 		SK_CLASS(handle, ref)(&tab, h);
@@ -1254,7 +1246,7 @@ Test(handle, scoped_reports_name_the_declarations_line)
 		sk_handle_put(&tab, h); /* the scope's reference, dropped by hand */
 		memset(&seen, 0, sizeof(seen));
 	}
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(seen.kind, SK_VIOLATION_REFCOUNT_UNDERFLOW);
 	cr_assert_str_eq(seen.file, __FILE__);
 	cr_assert_eq(seen.line, (unsigned int)line);

@@ -43,20 +43,12 @@
 		cr_assert_eq(name##_heads[name##_j]->first, name##_hcopy[name##_j].first, \
 			     "head %zu: first changed", name##_j)
 
-static char last_detail[512];
-static unsigned int last_line;
-
-static void record(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	snprintf(last_detail, sizeof(last_detail), "%s", v->detail);
-	last_line = v->line;
-}
+static struct sk_test_report last;
 
 static void misuse_init(void)
 {
 	sk_test_count_policy();
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&last);
 }
 
 TestSuite(hlist_misuse, .init = misuse_init);
@@ -83,7 +75,7 @@ Test(hlist_misuse, corrupt_next_on_del)
 	CHECK_UNCHANGED(s);
 	CHECK_HEADS_UNCHANGED(s);
 	cr_assert_null(target.pprev, "the overwrite happened");
-	cr_assert(strstr(last_detail, "next->pprev should be"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "next->pprev should be"), "%s", last.detail);
 }
 
 Test(hlist_misuse, corrupt_pprev_on_del)
@@ -115,7 +107,7 @@ Test(hlist_misuse, double_del)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL, sk_hlist_del_init(&n[1]));
 	CHECK_UNCHANGED(s);
 	CHECK_HEADS_UNCHANGED(s);
-	cr_assert(strstr(last_detail, "already deleted"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "already deleted"), "%s", last.detail);
 }
 
 Test(hlist_misuse, del_of_an_unhashed_node)
@@ -136,7 +128,7 @@ Test(hlist_misuse, del_of_a_zeroed_node)
 
 	memset(&z, 0, sizeof(z));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED, sk_hlist_del(&z));
-	cr_assert(strstr(last_detail, "not hashed"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "not hashed"), "%s", last.detail);
 }
 
 Test(hlist_misuse, double_add_head)
@@ -187,7 +179,7 @@ Test(hlist_misuse, add_before_misuse)
 	/* before a deleted node */
 	sk_hlist_del(&n[2]);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_add_before(&a, &n[2]));
-	cr_assert(strstr(last_detail, "deleted entry"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "deleted entry"), "%s", last.detail);
 }
 
 Test(hlist_misuse, add_behind_misuse)
@@ -267,7 +259,7 @@ Test(hlist_misuse, report_names_the_callers_line)
 	memset(&z, 0, sizeof(z));
 	line = __LINE__ + 1;
 	sk_hlist_del(&z);
-	cr_assert_eq(last_line, line);
+	cr_assert_eq(last.line, line);
 }
 
 Test(hlist_misuse_abort, double_del_aborts_by_default, .signal = SIGABRT)
@@ -295,7 +287,7 @@ Test(hlist_misuse, check)
 	n[2].pprev = &n[1].next;
 	n[3].next = (struct sk_hlist_node *)SK_LIST_POISON1;
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, ok = sk_hlist_check(&h));
-	cr_assert(strstr(last_detail, "LIST_POISON1"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "LIST_POISON1"), "%s", last.detail);
 }
 
 /*
@@ -392,7 +384,7 @@ Test(hlist_misuse, debug_splice_init_of_a_node_not_on_from)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_hlist_splice_init(&from, &o[0], &to));
 	CHECK_UNCHANGED(s);
 	CHECK_HEADS_UNCHANGED(s);
-	cr_assert(strstr(last_detail, "is not on the list"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "is not on the list"), "%s", last.detail);
 }
 
 Test(hlist_misuse, debug_null_arguments)

@@ -511,20 +511,8 @@ Test(kfifo, freed_fifo_is_refused)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
 }
 
-/* The call site of the last report, to see that free names its caller. */
-static struct {
-	const void *object;
-	char file[128];
-	unsigned int line;
-} last;
-
-static void record(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	last.object = v->object;
-	snprintf(last.file, sizeof(last.file), "%s", v->file ? v->file : "");
-	last.line = v->line;
-}
+/* The last report, to see that free names its caller. */
+static struct sk_test_report last;
 
 Test(kfifo, free_of_a_caller_buffer_is_refused)
 {
@@ -534,7 +522,7 @@ Test(kfifo, free_of_a_caller_buffer_is_refused)
 	unsigned int line;
 	int v;
 
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&last);
 	cr_assert_eq(sk_kfifo_init(&f, buf, sizeof(buf)), 0);
 	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
 	cr_assert_eq(sk_kfifo_put(&f, 2), 1);

@@ -505,16 +505,7 @@ Test(kref, release_returning_with_the_lock_held)
 	table_destroy(&t);
 }
 
-static struct sk_violation seen;
-static unsigned int seen_calls;
-
-static void record(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	seen = *v;
-	seen.detail = NULL;
-	seen_calls++;
-}
+static struct sk_test_report seen;
 
 /* Reports from inside kref.h name the consumer's line, not the header's. */
 Test(kref, reports_name_the_callers_line)
@@ -524,21 +515,21 @@ Test(kref, reports_name_the_callers_line)
 
 	releases = 0;
 	sk_kref_init(&o.ref);
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&seen);
 	line_null = __LINE__ + 1;
 	(void)sk_kref_put(&o.ref, opaque_release(NULL));
 	cr_assert_eq(seen.kind, SK_VIOLATION_INVALID_ARGUMENT);
-	cr_assert(seen.file && strstr(seen.file, "test-kref.c"), "file %s", seen.file);
+	cr_assert(strstr(seen.file, "test-kref.c"), "file %s", seen.file);
 	cr_assert_eq(seen.line, line_null);
 	(void)sk_kref_put(&o.ref, count_release);
 	line_under = __LINE__ + 1;
 	(void)sk_kref_put(&o.ref, count_release);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(seen.kind, SK_VIOLATION_REFCOUNT_UNDERFLOW);
 	cr_assert_eq(seen.object, &o.ref.refcount);
-	cr_assert(seen.file && strstr(seen.file, "test-kref.c"), "file %s", seen.file);
+	cr_assert(strstr(seen.file, "test-kref.c"), "file %s", seen.file);
 	cr_assert_eq(seen.line, line_under);
-	cr_assert_eq(seen_calls, 2);
+	cr_assert_eq(seen.calls, 2);
 	cr_assert_eq(releases, 1);
 }
 
@@ -564,24 +555,22 @@ Test(kref, put_mutex_lock_reports_name_the_callers_line)
 	table_init(&t);
 	o.lock = &t.m;
 	sk_kref_init(&o.ref);
-	seen_calls = 0;
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&seen);
 	line = relock_from_put(&t, &o);
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert_eq(seen_calls, 1);
+	sk_test_record_stop();
+	cr_assert_eq(seen.calls, 1);
 	cr_assert_eq(seen.kind, SK_VIOLATION_LOCK_RECURSION);
 	cr_assert_eq(seen.object, &t.m);
-	cr_assert(seen.file && strstr(seen.file, "test-kref.c"), "file %s", seen.file);
+	cr_assert(strstr(seen.file, "test-kref.c"), "file %s", seen.file);
 	cr_assert_eq(seen.line, line);
 #ifdef SK_DEBUG
 	/* And the debug check of release() names it as well. */
 	sk_kref_init(&o.ref);
-	seen_calls = 0;
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&seen);
 	line = __LINE__ + 1;
 	(void)sk_kref_put_mutex(&o.ref, release_keeps_lock, &t.m);
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert_eq(seen_calls, 1);
+	sk_test_record_stop();
+	cr_assert_eq(seen.calls, 1);
 	cr_assert_eq(seen.kind, SK_VIOLATION_LOCK_HELD);
 	cr_assert_eq(seen.line, line);
 	unlock_mutex(&t.m);

@@ -37,31 +37,13 @@
 			     "node %zu: prev changed", name##_i);             \
 	}
 
-/* What the last report said (a handler under the count policy). */
-static struct {
-	enum sk_violation_kind kind;
-	const void *object;
-	char file[256];
-	unsigned int line;
-	char detail[512];
-	unsigned long calls;
-} last;
-
-static void record(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	last.kind = v->kind;
-	last.object = v->object;
-	snprintf(last.file, sizeof(last.file), "%s", v->file ? v->file : "");
-	last.line = v->line;
-	snprintf(last.detail, sizeof(last.detail), "%s", v->detail);
-	last.calls++;
-}
+/* What the last report said (recorded under the count policy). */
+static struct sk_test_report last;
 
 static void misuse_init(void)
 {
 	sk_test_count_policy();
-	sk_violation_set_handler(record, NULL);
+	sk_test_record_start(&last);
 }
 
 TestSuite(list_misuse, .init = misuse_init);

@@ -362,16 +362,7 @@ Test(mutex, bad_subclass_is_reported_and_the_lock_taken)
 	sk_mutex_destroy(&m);
 }
 
-static struct sk_violation last;
-static char last_detail[1024];
-
-static void capture(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	last = *v;
-	snprintf(last_detail, sizeof(last_detail), "%s", v->detail);
-	last.detail = last_detail;
-}
+static struct sk_test_report last;
 
 NT static int unlock_line(struct sk_mutex *m)
 {
@@ -386,12 +377,12 @@ Test(mutex, report_names_the_callers_line)
 	int line;
 
 	sk_mutex_init(&m);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	line = unlock_line(&m);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(last.kind, SK_VIOLATION_LOCK_NOT_HELD);
 	cr_assert_eq(last.object, &m);
-	cr_assert_not_null(last.file);
+	cr_assert(last.file[0], "no file");
 	cr_assert(strstr(last.file, "test-lock.c"), "file %s", last.file);
 	cr_assert_eq(last.line, (unsigned int)line);
 	cr_assert(strstr(last.detail, "&m"), "detail: %s", last.detail);

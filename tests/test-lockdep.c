@@ -239,13 +239,7 @@ Test(lockdep, three_lock_chain_held_at_once)
 }
 
 /* The report carries both chains: names and file:line of each acquisition. */
-static char detail[1024];
-
-static void capture(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	snprintf(detail, sizeof(detail), "%s", v->detail);
-}
+static struct sk_test_report last;
 
 static int line_a1, line_b1, line_b2, line_a2;
 
@@ -275,17 +269,17 @@ Test(lockdep, report_names_both_chains)
 
 	init_abcd();
 	ab_marked();
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	ba_marked();
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(inversions(), 1UL);
-	cr_assert(strstr(detail, "\"&A\""), "%s", detail);
-	cr_assert(strstr(detail, "\"&B\""), "%s", detail);
+	cr_assert(strstr(last.detail, "\"&A\""), "%s", last.detail);
+	cr_assert(strstr(last.detail, "\"&B\""), "%s", last.detail);
 	for (int i = 0; i < 4; i++) {
 		int line = (int[]){ line_a1, line_b1, line_b2, line_a2 }[i];
 
 		snprintf(want, sizeof(want), "test-lockdep.c:%d", line);
-		cr_assert(strstr(detail, want), "no %s in: %s", want, detail);
+		cr_assert(strstr(last.detail, want), "no %s in: %s", want, last.detail);
 	}
 }
 
@@ -294,11 +288,12 @@ static SK_DEFINE_MUTEX(static_b);
 
 Test(lockdep, static_locks_are_classes_of_their_own)
 {
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_NO_VIOLATION(LU2(static_a, static_b));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(static_b, static_a));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(detail, "\"static_a\"") && strstr(detail, "\"static_b\""), "%s", detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "\"static_a\"") && strstr(last.detail, "\"static_b\""), "%s",
+		  last.detail);
 }
 
 /* ------------------------------------------------------------------------
@@ -510,11 +505,12 @@ Test(lockdep, lock_held_at_thread_exit)
 	init_abcd();
 	init_rw();
 	/* One report for the thread, naming both locks. */
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD_AT_EXIT, run_thread(exit_holding));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(detail, "2 locks") && strstr(detail, "\"&A\"") && strstr(detail, "\"&RA\""),
-		  "%s", detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "2 locks") && strstr(last.detail, "\"&A\"") &&
+			  strstr(last.detail, "\"&RA\""),
+		  "%s", last.detail);
 	/* (A and RA stay locked by the dead thread: that is the bug reported.) */
 }
 
@@ -690,14 +686,13 @@ Test(lockdep, correct_program_reports_nothing)
 		sk_lockdep_set_class(&many_s[i], &many_keys[1][i]);
 		sk_lockdep_set_class(&many_rw[i], &many_keys[2][i]);
 	}
-	detail[0] = '\0';
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	for (uintptr_t i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, many_worker, (void *)i);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert_eq(sk_violation_total(), 0UL, "%s", detail);
+	sk_test_record_stop();
+	cr_assert_eq(sk_violation_total(), 0UL, "%s", last.detail);
 	cr_assert(sk_lockdep_enabled());
 }
 
@@ -734,13 +729,13 @@ static void ss(struct sk_spinlock *x, struct sk_spinlock *y)
 }
 
 /* The last report names both classes, as quoted by the validator. */
-#define EXPECT_NAMED(a, b)                                                    \
-	cr_assert(strstr(detail, "\"" a "\"") && strstr(detail, "\"" b "\""),  \
-		  "want \"%s\" and \"%s\" in: %s", a, b, detail)
+#define EXPECT_NAMED(a, b)                                                              \
+	cr_assert(strstr(last.detail, "\"" a "\"") && strstr(last.detail, "\"" b "\""), \
+		  "want \"%s\" and \"%s\" in: %s", a, b, last.detail)
 
 Test(lockdep, static_initializers_in_a_struct)
 {
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_NO_VIOLATION(lu2(&members.ma, &members.mb));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, lu2(&members.mb, &members.ma));
 	EXPECT_NAMED("members.ma", "members.mb");
@@ -750,7 +745,7 @@ Test(lockdep, static_initializers_in_a_struct)
 	SK_EXPECT_NO_VIOLATION(ww(&members.ra, &members.rb));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ww(&members.rb, &members.ra));
 	EXPECT_NAMED("members.ra", "members.rb");
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 }
 
 /* Take and release each lock: one validator report for each at most. */
@@ -777,13 +772,13 @@ Test(lockdep, static_initializer_in_automatic_storage_is_reported_once)
 	unsigned long before = sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT);
 	unsigned long total = sk_violation_total();
 
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	lock_each(&on_stack_m, &on_stack_s, &on_stack_rw);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT) - before, 3UL);
 	cr_assert_eq(sk_violation_total() - total, 3UL);
-	cr_assert(strstr(detail, "\"on_stack_rw\"") && strstr(detail, "no lock class"), "%s",
-		  detail);
+	cr_assert(strstr(last.detail, "\"on_stack_rw\"") && strstr(last.detail, "no lock class"),
+		  "%s", last.detail);
 	SK_EXPECT_NO_VIOLATION(lock_each(&on_stack_m, &on_stack_s, &on_stack_rw));
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(rw_free(&on_stack_rw), 1));
 	sk_rwlock_destroy(&on_stack_rw);
@@ -806,10 +801,10 @@ Test(lockdep, set_class_and_name_splits_an_init_site)
 	init_class_x(&inner);
 	sk_lockdep_set_class_and_name(&outer, &outer_key, "outer");
 	sk_lockdep_set_class_and_name(&inner, &inner_key, "inner");
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_NO_VIOLATION(lu2(&outer, &inner));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, lu2(&inner, &outer));
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	EXPECT_NAMED("outer", "inner");
 }
 
@@ -829,14 +824,14 @@ Test(lockdep, set_class_and_name_on_spinlocks_and_rwlocks)
 	sk_lockdep_set_class_and_name(&si, &s_inner_key, "spin-inner");
 	sk_lockdep_set_class_and_name(&wo, &w_outer_key, "rw-outer");
 	sk_lockdep_set_class_and_name(&wi, &w_inner_key, "rw-inner");
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_NO_VIOLATION(ss(&so, &si));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ss(&si, &so));
 	EXPECT_NAMED("spin-outer", "spin-inner");
 	SK_EXPECT_NO_VIOLATION(ww(&wo, &wi));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, ww(&wi, &wo));
 	EXPECT_NAMED("rw-outer", "rw-inner");
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 }
 
 /*
@@ -852,11 +847,11 @@ Test(lockdep, set_class_and_name_joins_init_sites)
 	sk_lockdep_set_class_and_name(&A, &bucket_key, "bucket");
 	sk_lockdep_set_class_and_name(&B, &bucket_key, "bucket");
 	cr_assert_str_eq(A.dep_map.name, "bucket");
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, LU2(A, B));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(detail, "recursive locking") && strstr(detail, "\"bucket\""), "%s",
-		  detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "recursive locking") && strstr(last.detail, "\"bucket\""),
+		  "%s", last.detail);
 	/* Both were taken: nothing is left held. */
 	SK_EXPECT_NO_VIOLATION({
 		LU2(A, C);
@@ -881,13 +876,13 @@ Test(lockdep, set_class_and_name_null_keeps_the_name_and_the_first_name_stays)
 		sk_mutex_lock(&A); /* the class is seen first through A */
 		sk_mutex_unlock(&A);
 	});
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, LU2(B, A));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(detail, "recursive locking"), "%s", detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "recursive locking"), "%s", last.detail);
 	/* B, held, is reported by its class's name, which A gave it. */
-	cr_assert(strstr(detail, name_a), "the class is named %s: %s", name_a, detail);
-	cr_assert_null(strstr(detail, "second"), "%s", detail);
+	cr_assert(strstr(last.detail, name_a), "the class is named %s: %s", name_a, last.detail);
+	cr_assert_null(strstr(last.detail, "second"), "%s", last.detail);
 }
 
 /* ------------------------------------------------------------------------

@@ -96,15 +96,7 @@ static struct sk_kmem_cache_stats stats_of(struct sk_kmem_cache *c)
 			  (unsigned long)(f));                                \
 	} while (0)
 
-static char last_detail[1024];
-static unsigned long handler_calls;
-
-static void capture(const struct sk_violation *v, void *arg)
-{
-	(void)arg;
-	handler_calls++;
-	snprintf(last_detail, sizeof(last_detail), "%s", v->detail);
-}
+static struct sk_test_report last;
 
 static void setup(void)
 {
@@ -450,11 +442,11 @@ Test(slab, immediate_double_free_is_refused)
 	sk_kmem_cache_free(c, q);
 	sk_kmem_cache_free(c, p);
 	assert_stats(c, 0, 2, 2, 2);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	sk_kmem_cache_free(c, p);
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE), 1);
-	cr_assert(strstr(last_detail, "double free"), "%s", last_detail);
+	cr_assert(strstr(last.detail, "double free"), "%s", last.detail);
 	assert_stats(c, 0, 2, 2, 2); /* nothing moved */
 	cr_assert_eq(cached_of(c), 2);
 	a = sk_kmem_cache_alloc(c);
@@ -683,12 +675,12 @@ static void destroy_with_live(unsigned int flags)
 	cr_assert_not_null(a);
 	cr_assert_not_null(b);
 	memset(a, 'a', 64);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_LEAK, rc = sk_kmem_cache_destroy(c));
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	cr_assert_eq(rc, -EBUSY);
-	cr_assert(strstr(last_detail, "\"leaky\" destroyed with 2 live objects"), "%s",
-		  last_detail);
+	cr_assert(strstr(last.detail, "\"leaky\" destroyed with 2 live objects"), "%s",
+		  last.detail);
 	/* Nothing was released: the objects and the statistics are intact. */
 	cr_assert_eq(a[63], 'a');
 	memset(b, 'b', 64);
@@ -735,17 +727,17 @@ Test(slab_debug, destroy_leak_report_names_allocation_sites)
 	void *d = sk_kmem_cache_alloc(c);
 	char want[128];
 
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	cr_assert_eq(sk_kmem_cache_destroy(c), -EBUSY);
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert_eq(handler_calls, 1);
-	cr_assert(strstr(last_detail, "with 3 live objects"), "%s", last_detail);
+	sk_test_record_stop();
+	cr_assert_eq(last.calls, 1);
+	cr_assert(strstr(last.detail, "with 3 live objects"), "%s", last.detail);
 	/* Grouped by site: alloc_here() twice, this test once. */
 	snprintf(want, sizeof(want), "test-slab.c:%d in alloc_here() x2 (", alloc_here_line);
-	cr_assert(strstr(last_detail, want), "want \"%s\" in: %s", want, last_detail);
-	cr_assert(strstr(last_detail, "x1 ("), "%s", last_detail);
+	cr_assert(strstr(last.detail, want), "want \"%s\" in: %s", want, last.detail);
+	cr_assert(strstr(last.detail, "x1 ("), "%s", last.detail);
 	snprintf(want, sizeof(want), "%p", a);
-	cr_assert(strstr(last_detail, want), "address %s missing: %s", want, last_detail);
+	cr_assert(strstr(last.detail, want), "address %s missing: %s", want, last.detail);
 	sk_kmem_cache_free(c, a);
 	sk_kmem_cache_free(c, b);
 	sk_kmem_cache_free(c, d);
@@ -812,13 +804,13 @@ static void check_uaf_caught_on_next_alloc(bool zero)
 
 	sk_kmem_cache_free(c, a);
 	poke(a, 10, 'X'); /* the bug */
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE,
 			    b = zero ? sk_kmem_cache_zalloc(c) : sk_kmem_cache_alloc(c));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(last_detail, "byte 10 is 0x58, expected 0x6b"), "%s", last_detail);
-	cr_assert(strstr(last_detail, "freed at ") && strstr(last_detail, "test-slab.c:"), "%s",
-		  last_detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "byte 10 is 0x58, expected 0x6b"), "%s", last.detail);
+	cr_assert(strstr(last.detail, "freed at ") && strstr(last.detail, "test-slab.c:"), "%s",
+		  last.detail);
 	cr_assert_not_null(b);
 	cr_assert_neq(b, a);
 	for (int i = 0; zero && i < 48; i++)
@@ -871,10 +863,10 @@ static void overflow_at(size_t size, size_t off)
 	void *b;
 
 	poke(a, off, 'Z');
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_OVERFLOW, sk_kmem_cache_free(c, a));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(last_detail, "is 0x5a, expected 0xcc"), "%s", last_detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "is 0x5a, expected 0xcc"), "%s", last.detail);
 	/* Reported, then freed: the statistics moved, the red zone was restored. */
 	assert_stats(c, 0, 1, 1, 1);
 	SK_EXPECT_NO_VIOLATION(b = sk_kmem_cache_alloc(c));
@@ -899,12 +891,12 @@ Test(slab_debug, double_free_is_refused)
 
 	sk_kmem_cache_free(c, a);
 	assert_stats(c, 1, 2, 2, 1);
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, a));
-	sk_violation_set_handler(NULL, NULL);
-	cr_assert(strstr(last_detail, "already free (freed at ") &&
-			  strstr(last_detail, "test-slab.c:"),
-		  "%s", last_detail);
+	sk_test_record_stop();
+	cr_assert(strstr(last.detail, "already free (freed at ") &&
+			  strstr(last.detail, "test-slab.c:"),
+		  "%s", last.detail);
 	assert_stats(c, 1, 2, 2, 1);
 	cr_assert_eq(stats_of(c).quarantined, 1);
 	sk_kmem_cache_free(c, b);
@@ -919,12 +911,12 @@ Test(slab_debug, wrong_cache_is_refused)
 	void *k = sk_kmalloc(32);
 	long local = 0;
 
-	sk_violation_set_handler(capture, NULL);
+	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, a));
-	cr_assert(strstr(last_detail, "belongs to cache \"mine\""), "%s", last_detail);
+	cr_assert(strstr(last.detail, "belongs to cache \"mine\""), "%s", last.detail);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, &local));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kmem_cache_free(o, k));
-	sk_violation_set_handler(NULL, NULL);
+	sk_test_record_stop();
 	/* Refused: neither cache's statistics moved. */
 	assert_stats(c, 1, 1, 1, 0);
 	assert_stats(o, 0, 0, 0, 0);
