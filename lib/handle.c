@@ -934,10 +934,10 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 }
 
 void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
-			 const struct sk_callsite *cs)
+			 uint64_t w, const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
-	uint64_t v = h.sk__v, w;
+	uint64_t v = h.sk__v;
 	struct verdict verdict;
 
 	if (!s) {
@@ -949,14 +949,17 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		return;
 	}
 	/*
-	 * This put took the count to zero or below.  Zero on a released object
-	 * is the last reference going: not a misuse.  A correct program gets
-	 * here only then, and the slot cannot change under us but for lookups
-	 * that add and undo (the claim copes with those).  Anything else was a
-	 * put without a reference: undo it.
+	 * This put took the count to zero or below; @w is the word it left.
+	 * Zero on a released object is the last reference going: not a
+	 * misuse, and a correct program gets here only then.  Decide from @w,
+	 * never from a second read: a stale try_lookup can add and undo in
+	 * between, and its undo then claims and frees the slot (which may be
+	 * reused at once), so a second read would take this put for one
+	 * without a reference.  The claim copes with a lookup still in
+	 * flight: its CAS fails and that lookup's undo claims instead.
+	 * Anything else was a put without a reference: undo it.
 	 */
-	w = __atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE);
-	if ((w & OBJ) && !(w & LIVE) && w_count(w) >= 0) {
+	if (w_claimable(w)) {
 		claim(t, s, h_index(v), w);
 		return;
 	}

@@ -651,7 +651,7 @@ SK_API SK_COLD SK_NOINLINE void *sk__handle_lookup_slow(struct sk_handle_table *
 							const struct sk_callsite *cs);
 #define SK__HANDLE_QUIET_STALE 1u
 SK_API SK_COLD SK_NOINLINE void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h,
-						    struct sk__handle_slot *s,
+						    struct sk__handle_slot *s, uint64_t word,
 						    const struct sk_callsite *cs);
 SK_API SK_COLD SK_NOINLINE void sk__handle_borrow_slow(struct sk_handle_table *t, sk_handle_t h,
 						       struct sk__handle_slot *s, uint64_t word,
@@ -728,12 +728,15 @@ static inline SK_MUST_CHECK void *sk__handle_try_lookup(struct sk_handle_table *
 static inline void sk__handle_put_slot(struct sk_handle_table *t, sk_handle_t h,
 				       struct sk__handle_slot *s, const struct sk_callsite *cs)
 {
+	uint64_t w;
+
 	SK_ANNOTATE_HAPPENS_BEFORE(&s->sk__word);
 	/* The count field holds references - 1: below zero means this put
-	 * dropped the last reference (or one that was not held). */
-	if (sk_unlikely((int64_t)__atomic_sub_fetch(&s->sk__word, SK__HANDLE_REF_ONE,
-						    __ATOMIC_RELEASE) < 0))
-		sk__handle_put_slow(t, h, s, cs);
+	 * dropped the last reference (or one that was not held).  The slow
+	 * path decides from this put's own result, not from a later read. */
+	w = __atomic_sub_fetch(&s->sk__word, SK__HANDLE_REF_ONE, __ATOMIC_RELEASE);
+	if (sk_unlikely((int64_t)w < 0))
+		sk__handle_put_slow(t, h, s, w, cs);
 }
 
 static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
@@ -744,7 +747,7 @@ static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
 	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
 
 	if (sk_unlikely(!base || ((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE)))) {
-		sk__handle_put_slow(t, h, NULL, cs);
+		sk__handle_put_slow(t, h, NULL, 0, cs);
 		return;
 	}
 	sk__handle_put_slot(t, h, sk__handle_slot_at(base, x), cs);
