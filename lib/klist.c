@@ -186,13 +186,20 @@ static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t remove_cond = PTHREAD_COND_INITIALIZER;
 static SK_LIST_HEAD(remove_waiters);
 
-/* Wake the sk_klist_remove() callers waiting for @n (only its address is
- * used), handing them @err. */
-static void wake_waiters(const struct sk_klist_node *n, int err)
+/*
+ * Move the sk_klist_remove() callers waiting for @n onto @to.  Called with
+ * @n's klist locked, at the moment its last reference goes: waiters are
+ * told apart only by the node's address, and once released @n may be
+ * added anew and removed again (or freed, and its address reused) at
+ * once, so waking by address after the unlock could wake the remover of
+ * that next use while an iterator still holds it.  A remover registers
+ * under the klist's lock too, so exactly this use's removers are taken.
+ */
+static void take_waiters(const struct sk_klist_node *n, struct sk_list_head *to)
 {
 	struct sk_list_head *pos, *tmp;
-	bool any = false;
 
+	sk_init_list_head(to);
 	pthread_mutex_lock(&remove_lock);
 	for (pos = remove_waiters.next, tmp = pos->next; pos != &remove_waiters;
 	     pos = tmp, tmp = pos->next) {
@@ -200,13 +207,28 @@ static void wake_waiters(const struct sk_klist_node *n, int err)
 
 		if (w->node == n) {
 			sk__list_del(&w->list, NULL);
-			w->err = err;
-			w->woken = true;
-			any = true;
+			sk__list_insert(&w->list, to, true, "klist_remove", NULL);
 		}
 	}
-	if (any)
-		pthread_cond_broadcast(&remove_cond);
+	pthread_mutex_unlock(&remove_lock);
+}
+
+/* Wake the waiters take_waiters() moved onto @waiters, handing them @err. */
+static void wake_waiters(struct sk_list_head *waiters, int err)
+{
+	struct sk_list_head *pos, *tmp;
+
+	if (sk_list_empty(waiters))
+		return;
+	pthread_mutex_lock(&remove_lock);
+	for (pos = waiters->next, tmp = pos->next; pos != waiters; pos = tmp, tmp = pos->next) {
+		struct klist_waiter *w = sk_container_of(pos, struct klist_waiter, list);
+
+		sk__list_del(&w->list, NULL);
+		w->err = err;
+		w->woken = true;
+	}
+	pthread_cond_broadcast(&remove_cond);
 	pthread_mutex_unlock(&remove_lock);
 }
 
@@ -231,44 +253,52 @@ static void klist_release(struct sk_kref *ref)
 		knode_set_word(n, 0);
 }
 
-/* What a knode_put_locked() did. */
-enum knode_put {
-	KNODE_KEPT,	/* a reference is left */
-	KNODE_RELEASED, /* the last went: unlinked, detached */
-	KNODE_LEAKED,	/* the last went, but the unlink was refused (klist_release()) */
+/* What a knode_put_locked() did, for finish_release(). */
+struct knode_put {
+	enum {
+		KNODE_KEPT,	/* a reference is left */
+		KNODE_RELEASED, /* the last went: unlinked, detached */
+		KNODE_LEAKED,	/* the last went, but the unlink was refused (klist_release()) */
+	} how;
+	struct sk_list_head waiters; /* if the last went: the removers of this use of the node */
 };
 
 /*
  * Drop one reference on @n, with the lock held: the list's (@kill: mark it
- * dead first) or an iterator's.  The caller hands the result to
- * finish_release() after unlocking.  Whether @n was leaked is decided
- * here, under the lock: once released, @n may be added anew at once.
+ * dead first) or an iterator's.  The caller hands @put to finish_release()
+ * after unlocking.  Whether @n was leaked, and whose removes end with it,
+ * are decided here, under the lock: once released, @n may be added anew
+ * at once.
  */
-static enum knode_put knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-				       const struct sk_callsite *cs) SK_MUST_HOLD(k->k_lock);
-static enum knode_put knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-				       const struct sk_callsite *cs)
+static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
+			     struct knode_put *put, const struct sk_callsite *cs)
+	SK_MUST_HOLD(k->k_lock);
+static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
+			     struct knode_put *put, const struct sk_callsite *cs)
 {
 	if (kill)
 		knode_set_word(n, (uintptr_t)k | KNODE_DEAD);
-	if (!sk__kref_put(&n->n_ref, klist_release, cs))
-		return KNODE_KEPT;
-	return sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
+	if (!sk__kref_put(&n->n_ref, klist_release, cs)) {
+		put->how = KNODE_KEPT;
+		return;
+	}
+	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
+	take_waiters(n, &put->waiters);
 }
 
-/* After the unlock, if @how says the last reference went: the consumer's
- * put(), then whoever waits in remove; only the waiters if @n was leaked. */
-static void finish_release(struct sk_klist *k, struct sk_klist_node *n, enum knode_put how)
+/* After the unlock, if @put says the last reference went: the consumer's
+ * put(), then this use's removers; only the removers if @n was leaked. */
+static void finish_release(struct sk_klist *k, struct sk_klist_node *n, struct knode_put *put)
 {
-	if (how == KNODE_KEPT)
+	if (put->how == KNODE_KEPT)
 		return;
-	if (sk_unlikely(how == KNODE_LEAKED)) {
-		wake_waiters(n, -EUCLEAN);
+	if (sk_unlikely(put->how == KNODE_LEAKED)) {
+		wake_waiters(&put->waiters, -EUCLEAN);
 		return;
 	}
 	if (k->put)
 		k->put(n);
-	wake_waiters(n, 0);
+	wake_waiters(&put->waiters, 0);
 }
 
 /*
@@ -444,7 +474,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		     const struct sk_callsite *cs, const void *ip)
 {
 	struct sk_klist *k = knode_klist(n), *cur = NULL;
-	enum knode_put put = KNODE_KEPT;
+	struct knode_put put = { .how = KNODE_KEPT };
 	int err = 0;
 
 	if (sk_unlikely(!k)) {
@@ -465,7 +495,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		}
 	}
 	if (sk_likely(!err))
-		put = knode_put_locked(k, n, true, cs);
+		knode_put_locked(k, n, true, &put, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (sk_unlikely(err == -ENOENT))
 		report_double_del(n, cur, op, cs, ip);
@@ -475,7 +505,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 			      "release would deadlock; not removed",
 			      op, (void *)n);
 	else
-		finish_release(k, n, put);
+		finish_release(k, n, &put);
 	return err;
 }
 
@@ -542,7 +572,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 	struct sk_klist *k = i->i_klist;
 	struct sk_klist_node *last = i->i_cur, *found = NULL;
 	struct sk_list_head *head, *pos;
-	enum knode_put put = KNODE_KEPT;
+	struct knode_put put = { .how = KNODE_KEPT };
 
 	if (sk_unlikely(!k))
 		return NULL;
@@ -557,7 +587,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 		}
 		/* Read the link before the put: it may unlink @last. */
 		pos = reverse ? last->n_node.prev : last->n_node.next;
-		put = knode_put_locked(k, last, false, cs);
+		knode_put_locked(k, last, false, &put, cs);
 	} else {
 		pos = reverse ? head->prev : head->next;
 	}
@@ -582,7 +612,7 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 	i->i_cur = found;
 	sk__mutex_unlock(&k->k_lock, cs);
 	hold_move(last, found);
-	finish_release(k, last, put);
+	finish_release(k, last, &put);
 	return found;
 }
 
@@ -590,7 +620,7 @@ void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
 {
 	struct sk_klist *k = i->i_klist;
 	struct sk_klist_node *n = i->i_cur;
-	enum knode_put put = KNODE_KEPT;
+	struct knode_put put = { .how = KNODE_KEPT };
 	bool ok;
 
 	if (!n || !k)
@@ -598,9 +628,9 @@ void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
 	sk__mutex_lock(&k->k_lock, cs);
 	ok = iter_put_ok(k, n, cs, SK__RET_IP);
 	if (sk_likely(ok))
-		put = knode_put_locked(k, n, false, cs);
+		knode_put_locked(k, n, false, &put, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	i->i_cur = NULL;
 	hold_put(n);
-	finish_release(k, n, put);
+	finish_release(k, n, &put);
 }

@@ -450,6 +450,79 @@ Test(klist, remove_waits_for_another_threads_iterator)
 	teardown(&k, it, 3);
 }
 
+/*
+ * A node released by one thread, reused at once (its put() has handed it
+ * back, but has not returned yet), added again, stood on by an iterator
+ * and removed by a third thread: that remove must wait for the iterator,
+ * not be woken by the first release finishing.  (It was: waiters were
+ * woken by the node's address after put() returned.)
+ */
+static struct {
+	int released, go; /* atomics */
+	int puts;
+} reuse;
+
+static void reuse_put(struct sk_klist_node *n)
+{
+	(void)n;
+	if (reuse.puts++ == 0) {
+		struct timespec ms = { 0, 1000 * 1000 };
+
+		/* Back in the pool: reusable now, while this put() goes on. */
+		__atomic_store_n(&reuse.released, 1, __ATOMIC_RELEASE);
+		while (!__atomic_load_n(&reuse.go, __ATOMIC_ACQUIRE))
+			nanosleep(&ms, NULL);
+	}
+}
+
+static void *del_thread(void *arg)
+{
+	sk_klist_del(arg);
+	return NULL;
+}
+
+Test(klist, remove_of_a_reused_node_is_not_woken_by_its_last_release)
+{
+	struct sk_klist k;
+	struct sk_klist_node node = { 0 };
+	struct sk_klist_iter i;
+	struct remover r = { .node = &node, .err = -1 };
+	struct timespec ms = { 0, 1000 * 1000 };
+	pthread_t d, t;
+
+	sk_klist_init(&k, NULL, reuse_put);
+	sk_klist_add_tail(&node, &k);
+	cr_assert_eq(pthread_create(&d, NULL, del_thread, &node), 0);
+	while (!__atomic_load_n(&reuse.released, __ATOMIC_ACQUIRE))
+		nanosleep(&ms, NULL);
+	/* The first put() has not returned; the node is used again. */
+	cr_assert(!sk_klist_node_attached(&node));
+	sk_klist_add_tail(&node, &k);
+	sk_klist_iter_init(&k, &i);
+	cr_assert_eq(sk_klist_next(&i), &node);
+	cr_assert_eq(pthread_create(&t, NULL, remove_thread, &r), 0);
+	/* The remover has deleted it (walks skip it) and waits. */
+	while (walk(&k, NULL, 0, false) != 0)
+		nanosleep(&ms, NULL);
+	/* Let the first release finish; it must not end this remove. */
+	__atomic_store_n(&reuse.go, 1, __ATOMIC_RELEASE);
+	pthread_join(d, NULL);
+	for (int n = 0; n < 50 && !__atomic_load_n(&r.done, __ATOMIC_ACQUIRE); n++)
+		nanosleep(&ms, NULL);
+	cr_assert_eq(__atomic_load_n(&r.done, __ATOMIC_ACQUIRE), 0,
+		     "remove returned while an iterator holds the node (woken by the node's "
+		     "previous release)");
+	cr_assert_eq(reuse.puts, 1);
+	cr_assert(sk_klist_node_attached(&node));
+	sk_klist_iter_exit(&i); /* the last reference of this use: now it returns */
+	pthread_join(t, NULL);
+	cr_assert_eq(r.err, 0);
+	cr_assert_eq(reuse.puts, 2);
+	cr_assert(!sk_klist_node_attached(&node));
+	cr_assert_eq(sk_violation_total(), 0UL);
+	cr_assert_eq(sk_klist_destroy(&k), 0);
+}
+
 /* ------------------------------------------------------------------------
  * Iterators
  * ------------------------------------------------------------------------ */
