@@ -37,6 +37,19 @@ extern "C" {
 #define __has_builtin(x) 0
 #endif
 
+/*
+ * SK__TSAN: this unit is built with ThreadSanitizer, which cannot see
+ * inline assembly or fences: the headers' x86 asm fast paths and fences
+ * give way to __atomic builtins (and TSan annotations) there.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SK__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SK__TSAN 1
+#endif
+#endif
+
 /**
  * sk_likely() - hint that a condition is usually true
  * @x: the condition

@@ -162,15 +162,7 @@
 #include <safekern/locked_list.h>
 #include <safekern/violation.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define SK__RCU_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SK__RCU_TSAN 1
-#endif
-#endif
-
-#ifdef SK__RCU_TSAN
+#ifdef SK__TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -191,7 +183,7 @@ struct sk_kmem_cache;
  * Happens-before edges the tools cannot see otherwise: Valgrind client
  * requests (active in -DSK_DEBUG units and in the library) and TSan's.
  */
-#ifdef SK__RCU_TSAN
+#ifdef SK__TSAN
 #define SK__RCU_EDGE_BEFORE(a)                                                \
 	do {                                                                  \
 		SK_ANNOTATE_HAPPENS_BEFORE(a);                                \

@@ -247,16 +247,7 @@ SK_API SK_COLD SK_NOINLINE void sk__refcount_saturate(sk_refcount_t *r, int old,
  * so its builds, other architectures, and SK_REFCOUNT_NO_ASM use the
  * __atomic builtins (one xadd and compares on x86).
  */
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SK__REFCOUNT_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define SK__REFCOUNT_TSAN 1
-#endif
-
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(SK__REFCOUNT_TSAN) &&             \
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(SK__TSAN) &&                     \
 	!defined(SK_REFCOUNT_NO_ASM)
 #define SK__REFCOUNT_X86_ASM 1
 #endif
@@ -266,7 +257,7 @@ SK_API SK_COLD SK_NOINLINE void sk__refcount_saturate(sk_refcount_t *r, int old,
  * enough in C11 (and free on x86); TSan does not model fences, so its
  * builds make the decrement itself acq_rel instead.
  */
-#ifdef SK__REFCOUNT_TSAN
+#ifdef SK__TSAN
 #define SK__REFCOUNT_DEC_ORDER __ATOMIC_ACQ_REL
 #define SK__REFCOUNT_ACQUIRE_AFTER_DEC() ((void)0)
 #else
