@@ -825,6 +825,18 @@ static bool check_structure(struct sk_handle_table *t, uint64_t v, struct verdic
 			    (unsigned long long)__atomic_load_n(&t->sk__next, __ATOMIC_RELAXED));
 		return false;
 	}
+	/*
+	 * Slots below sk__next are in published chunks, but sk__next moves by
+	 * a relaxed CAS that does not order the chunk's publication before it
+	 * (C11 allows seeing the index before the chunk): the callers use
+	 * slot_at() next, so its chunk must be there.
+	 */
+	if (sk_unlikely(!slot_at(t, idx))) {
+		verdict_set(out, SK_VIOLATION_HANDLE_INVALID, -EINVAL,
+			    "handle %#llx: index %llu is in no chunk of the table",
+			    (unsigned long long)v, (unsigned long long)idx);
+		return false;
+	}
 	return true;
 }
 

@@ -446,9 +446,13 @@ static SK_NOINLINE unsigned int class_slow(struct sk_lockdep_map *map, const voi
 		}
 		pthread_mutex_unlock(&graph_lock);
 	}
-	/* (Under helgrind and drd, lib/lock.c declared this word benign.) */
+	/*
+	 * Released: a thread that reads the cached id without the graph lock
+	 * (class_of()) may go on to read classes[id] (a report's name).
+	 * (Under helgrind and drd, lib/lock.c declared this word benign.)
+	 */
 	if (id && (subclass == 0 || id == LD_UNTRACKED))
-		WR(map->class_id, id);
+		__atomic_store_n(&map->class_id, id, __ATOMIC_RELEASE);
 	reports_emit(&r);
 	return id == LD_UNTRACKED ? 0 : id;
 }
@@ -456,7 +460,7 @@ static SK_NOINLINE unsigned int class_slow(struct sk_lockdep_map *map, const voi
 static inline unsigned int class_of(struct sk_lockdep_map *map, const void *lock,
 				    unsigned int subclass, unsigned int flags, struct ld_site site)
 {
-	unsigned int id = RD(map->class_id);
+	unsigned int id = __atomic_load_n(&map->class_id, __ATOMIC_ACQUIRE);
 
 	if (sk_likely(id && subclass == 0))
 		return id == LD_UNTRACKED ? 0 : id;

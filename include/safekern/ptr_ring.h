@@ -67,9 +67,15 @@
  * producer wrote before sk_ptr_ring_produce() happens before everything the
  * consumer that gets that pointer does after its consume.  Releasing a slot
  * is a release too, so a producer never overwrites a slot a consumer is
- * still reading.  Nothing else is ordered: two pointers produced by
- * different threads come out in the order their producers claimed
- * positions, and sk_ptr_ring_count()/_empty()/_full() are snapshots.
+ * still reading.  The head and tail are moved by acq_rel CASes and read
+ * with acquire loads: a thread that sees a position moved then sees every
+ * stamp the mover had seen, so the "not ready" check never meets a stamp
+ * older than a lap behind (on a machine that is not multi-copy atomic,
+ * POWER, relaxed positions would let it, and correct use would be
+ * reported as corruption).  On x86 this costs nothing.  Nothing else is
+ * ordered: two pointers produced by different threads come out in the
+ * order their producers claimed positions, and
+ * sk_ptr_ring_count()/_empty()/_full() are snapshots.
  *
  * Who may call what concurrently:
  *
@@ -236,7 +242,7 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 			      "ptr_ring: producing NULL (it would come out as \"empty\")");
 		return -EINVAL;
 	}
-	pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED);
+	pos = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
 	for (;;) {
 		uint64_t idx = pos & mask, lap = pos & ~mask;
 		int64_t d;
@@ -251,7 +257,7 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 		d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) - lap);
 		if (sk_likely(d == 0)) {
 			if (__atomic_compare_exchange_n(&r->tail, &pos, sk__ptr_ring_next(pos, idx, size, mask),
-							true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+							true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				SK__PTR_RING_HA(&r->head);
 				slots[idx].ptr = ptr;
 				SK__PTR_RING_HB(&r->tail);
@@ -271,7 +277,7 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 			}
 			return -ENOSPC;
 		}
-		pos = __atomic_load_n(&r->tail, __ATOMIC_RELAXED); /* stale: reload */
+		pos = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE); /* stale: reload */
 	}
 }
 
@@ -282,7 +288,7 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 	struct sk__ptr_ring_slot *slots = r->slots;
 	uint64_t mask = r->mask, size = r->size, pos;
 
-	pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+	pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 	for (;;) {
 		uint64_t idx = pos & mask, lap = pos & ~mask;
 		int64_t d;
@@ -297,7 +303,7 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 		d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) - (lap + 1));
 		if (sk_likely(d == 0)) {
 			if (__atomic_compare_exchange_n(&r->head, &pos, sk__ptr_ring_next(pos, idx, size, mask),
-							true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+							true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				void *ptr;
 
 				SK__PTR_RING_HA(&r->tail);
@@ -318,7 +324,7 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 			}
 			return NULL;
 		}
-		pos = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+		pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 	}
 }
 
@@ -340,7 +346,7 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
 	uint64_t mask = r->mask, size = r->size;
-	uint64_t cur = __atomic_load_n(pos, __ATOMIC_RELAXED);
+	uint64_t cur = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
 
 	for (;;) {
 		uint64_t p = cur, idx = 0;
@@ -365,7 +371,7 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 		}
 		if (k < n) {
 			if (d > 0) { /* stale position: another thread moved it meanwhile */
-				cur = __atomic_load_n(pos, __ATOMIC_RELAXED);
+				cur = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
 				continue;
 			}
 			if (sk_unlikely(d != -(int64_t)lag && d != -(int64_t)mask - 1)) {
@@ -378,8 +384,8 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 			if (!k || all)
 				return 0; /* full or empty */
 		}
-		if (__atomic_compare_exchange_n(pos, &cur, p, true, __ATOMIC_RELAXED,
-						__ATOMIC_RELAXED)) {
+		if (__atomic_compare_exchange_n(pos, &cur, p, true, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE)) {
 			*first = cur;
 			return k;
 		}
