@@ -112,6 +112,16 @@ static inline bool w_claimable(uint64_t w)
 	return w_count(w) == 0 && (w & OBJ) && !(w & LIVE);
 }
 
+/*
+ * Fewer references than any correct state has (a live object holds its
+ * owner's): a put without a reference went through.  Never seen in a
+ * correct program, not even for a moment.
+ */
+static inline bool w_deficit(uint64_t w)
+{
+	return w_count(w) < ((w & LIVE) ? 1 : 0);
+}
+
 /* ------------------------------------------------------------------------
  * Table and owner ids: bitmaps of live ids, handed out round-robin.
  * ------------------------------------------------------------------------ */
@@ -900,6 +910,53 @@ static void report(struct sk_handle_table *t, const struct verdict *v,
  * Cold paths of the inline operations
  * ------------------------------------------------------------------------ */
 
+/* Yields before a deficit is taken for one nobody else will make good. */
+#define DEFICIT_WAIT 4096
+
+/*
+ * Wait a while for a deficit on @s to be made good: a put without a
+ * reference whose own decrement showed it undoes that at once
+ * (sk__handle_put_slow()).  True if it was.
+ */
+static bool deficit_settles(struct sk__handle_slot *s)
+{
+	for (int i = 0; i < DEFICIT_WAIT; i++) {
+		if (!w_deficit(__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE)))
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+/*
+ * Undo a lookup's transient reference (its handle did not match the word,
+ * which was @old before the add).  It may have held the last reference of
+ * an object released meanwhile: claim it then.  A deficit after the undo,
+ * where there was none before the add, means a put without a reference
+ * took this lookup's reference for its own: that put saw the count this
+ * lookup had raised and cannot tell (it may even have finalized the
+ * object).  Unless the deficit is another such put's own, which undoes
+ * itself at once, the reference is given back here and the misuse
+ * reported from this lookup, the only one that can see it.  (A deficit
+ * that was there before the add is not this lookup's to make good.)
+ */
+static void lookup_undo(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx,
+			uint64_t old, const struct sk_callsite *cs, const void *caller)
+{
+	uint64_t w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
+
+	if (sk_unlikely(w_deficit(w) && !w_deficit(old))) {
+		if (deficit_settles(s))
+			return; /* that put's own undo claims, if there is anything to */
+		w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
+		sk__violation(SK_VIOLATION_REFCOUNT_UNDERFLOW, t, cs, caller,
+			      "handle table %p: a put without a reference on slot %llu took the "
+			      "reference of this concurrent lookup as its own; given back",
+			      (void *)t, (unsigned long long)idx);
+	}
+	claim(t, s, idx, w);
+}
+
 void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
 			     uint64_t old, unsigned int flags, const struct sk_callsite *cs)
 {
@@ -907,10 +964,9 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 	uint64_t v = h.sk__v;
 	struct verdict verdict;
 
-	/* Undo the fast path's add; it may have held the last reference of an
-	 * object released meanwhile: claim it then. */
+	/* Undo the fast path's add. */
 	if (s)
-		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+		lookup_undo(t, s, h_index(v), old, cs, caller);
 	if (!check_structure(t, v, &verdict)) {
 		report(t, &verdict, cs, caller);
 		return NULL;
@@ -920,21 +976,23 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 		s = slot_at(t, h_index(v));
 		old = __atomic_load_n(&s->sk__word, __ATOMIC_RELAXED);
 	}
-	for (int tries = 0; w_count(old) < 0 && !((old ^ v) & SK__HANDLE_ID_MASK) && tries < 100;
+	for (int tries = 0; w_deficit(old) && !((old ^ v) & SK__HANDLE_ID_MASK) && tries < 100;
 	     tries++) {
 		/*
-		 * A count below zero is a put without a reference (reported on
-		 * its own thread) between its add and its undo: wait for the
-		 * undo and retry, so that a correct lookup is not refused.
+		 * The object is live (the identity matched) and its count is
+		 * short: a put without a reference (reported on its own thread)
+		 * between its decrement and its undo.  Wait for the undo and
+		 * retry, so that a correct lookup is not refused; a deficit
+		 * nobody makes good is refused and reported as what it is.
 		 */
-		while (w_count(__atomic_load_n(&s->sk__word, __ATOMIC_RELAXED)) < 0)
-			sched_yield();
+		if (!deficit_settles(s))
+			break;
 		old = __atomic_fetch_add(&s->sk__word, REF_ONE, __ATOMIC_ACQUIRE);
 		if (!((old ^ v) & SK__HANDLE_KEY_MASK)) {
 			HA(&s->sk__word);
 			return (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
 		}
-		claim(t, s, h_index(v), __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+		lookup_undo(t, s, h_index(v), old, cs, caller);
 	}
 	check_generation(t, v, old, OP_LOOKUP, 0, &verdict);
 	if (verdict.kind == VERDICT_OK) /* cannot happen: the fast path failed */

@@ -178,6 +178,7 @@ static bool hold_has(const struct sk_klist_node *n)
 struct klist_waiter {
 	struct sk_list_head list;
 	const struct sk_klist_node *node;
+	const struct sk_klist *klist; /* the node's klist at the remove */
 	bool woken;
 	int err; /* for sk_klist_remove(): 0, or -EUCLEAN (leaked, see klist_release()) */
 };
@@ -193,9 +194,13 @@ static SK_LIST_HEAD(remove_waiters);
  * added anew and removed again (or freed, and its address reused) at
  * once, so waking by address after the unlock could wake the remover of
  * that next use while an iterator still holds it.  A remover registers
- * under the klist's lock too, so exactly this use's removers are taken.
+ * under the klist's lock too, so this use's removers are taken, and a
+ * remover of a next use on another klist (whose node read as detached a
+ * moment early: klist_release() clears the word first) is told apart by
+ * its klist.
  */
-static void take_waiters(const struct sk_klist_node *n, struct sk_list_head *to)
+static void take_waiters(const struct sk_klist *k, const struct sk_klist_node *n,
+			 struct sk_list_head *to)
 {
 	struct sk_list_head *pos, *tmp;
 
@@ -205,7 +210,7 @@ static void take_waiters(const struct sk_klist_node *n, struct sk_list_head *to)
 	     pos = tmp, tmp = pos->next) {
 		struct klist_waiter *w = sk_container_of(pos, struct klist_waiter, list);
 
-		if (w->node == n) {
+		if (w->node == n && w->klist == k) {
 			sk__list_del(&w->list, NULL);
 			sk__list_insert(&w->list, to, true, "klist_remove", NULL);
 		}
@@ -283,7 +288,7 @@ static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool k
 		return;
 	}
 	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
-	take_waiters(n, &put->waiters);
+	take_waiters(k, n, &put->waiters);
 }
 
 /* After the unlock, if @put says the last reference went: the consumer's
@@ -489,6 +494,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		if (sk_unlikely(hold_has(n))) {
 			err = -EDEADLK;
 		} else {
+			w->klist = k;
 			pthread_mutex_lock(&remove_lock);
 			sk__list_insert(&w->list, &remove_waiters, true, "klist_remove", NULL);
 			pthread_mutex_unlock(&remove_lock);

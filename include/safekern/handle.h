@@ -676,7 +676,6 @@ static inline struct sk__handle_slot *sk__handle_slot_at(uintptr_t base, uint64_
  * Internal: inline fast paths
  * ------------------------------------------------------------------------ */
 
-/* The lookup; *@sp is the slot whose count it raised (when it returns an object). */
 /*
  * The index of the top set bit of @x (not 0): the chunk of a slot.  gcc
  * folds 63 - clz into one bsr only while the 63 stays an immediate, which
@@ -692,6 +691,7 @@ static SK_ALWAYS_INLINE unsigned long sk__handle_top_bit(uint64_t x)
 #endif
 }
 
+/* The lookup; *@sp is the slot whose count it raised (when it returns an object). */
 static inline SK_MUST_CHECK void *sk__handle_lookup_slot(struct sk_handle_table *t, sk_handle_t h,
 							unsigned int flags,
 							const struct sk_callsite *cs,
