@@ -53,6 +53,12 @@ static struct sk_locked_list list;
 static int stop;
 static unsigned long freed;
 static uint64_t walks[READERS], locked_walks[READERS];
+/*
+ * Walks per reader and phase: unbounded natively (they run until the
+ * writers are done); bounded under Valgrind, which runs one thread at a
+ * time and let a reader take millions of walks (minutes under drd).
+ */
+static uint64_t max_walks = UINT64_MAX;
 
 struct writer {
 	unsigned int id;
@@ -121,7 +127,7 @@ static void *reader_main(void *arg)
 	uint64_t n = 0, nl = 0;
 
 	rcu_register_thread();
-	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED) && n < max_walks) {
 		struct item *pos;
 		size_t steps = 0;
 
@@ -310,9 +316,10 @@ static void *locked_walker_main(void *arg)
 	unsigned long id = (unsigned long)(uintptr_t)arg;
 	uint64_t n = 0;
 
-	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED) && n < max_walks) {
 		locked_walk();
 		n++;
+		sched_yield(); /* leave the lock to the writers */
 	}
 	locked_walks[id] += n;
 	return NULL;
@@ -350,6 +357,8 @@ int main(void)
 	uint64_t total_walks = 0, total_locked = 0;
 
 	SK_TEST_BENIGN_RACE(&stop, sizeof(stop));
+	if (sk_test_under_valgrind())
+		max_walks = 3000;
 	rcu_register_thread();
 	sk_locked_list_init(&list);
 	for (unsigned int i = 0; i < WRITERS; i++) {
