@@ -227,7 +227,7 @@ static const char *owner_name(uint32_t id)
 
 static unsigned int chunk_of(uint64_t x)
 {
-	return 63u - (unsigned int)__builtin_clzll(x);
+	return (unsigned int)sk__handle_top_bit(x);
 }
 
 /* The slot of index @idx, or NULL if its chunk is not allocated. */

@@ -210,10 +210,8 @@ static void take_waiters(const struct sk_klist *k, const struct sk_klist_node *n
 	     pos = tmp, tmp = pos->next) {
 		struct klist_waiter *w = sk_container_of(pos, struct klist_waiter, list);
 
-		if (w->node == n && w->klist == k) {
-			sk__list_del(&w->list, NULL);
-			sk__list_insert(&w->list, to, true, "klist_remove", NULL);
-		}
+		if (w->node == n && w->klist == k)
+			sk__list_move(&w->list, to, true, "klist_remove", NULL);
 	}
 	pthread_mutex_unlock(&remove_lock);
 }

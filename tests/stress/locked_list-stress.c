@@ -63,6 +63,8 @@ static uint64_t max_walks = UINT64_MAX;
 struct writer {
 	unsigned int id;
 	uint64_t ops;
+	void (*step)(struct writer *w, uint64_t *s); /* this phase's step */
+	uint64_t seed;
 	struct item *live[MAX_LIVE];
 	unsigned int nlive;
 	unsigned long allocated, queued;
@@ -192,14 +194,15 @@ static void writer_step(struct writer *w, uint64_t *s)
 		retire(w, old);
 }
 
+/* Either phase: w->ops steps of w->step. */
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
-	uint64_t s = 0x9e3779b9u + w->id * 7919u;
+	uint64_t s = w->seed;
 
 	rcu_register_thread();
 	for (uint64_t i = 0; i < w->ops; i++)
-		writer_step(w, &s);
+		w->step(w, &s);
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -301,16 +304,6 @@ static void writer_step2(struct writer *w, uint64_t *s)
 		free_now(w, old);
 }
 
-static void *writer2_main(void *arg)
-{
-	struct writer *w = arg;
-	uint64_t s = 0x7f4a7c15u + w->id * 104729u;
-
-	for (uint64_t i = 0; i < w->ops; i++)
-		writer_step2(w, &s);
-	return NULL;
-}
-
 static void *locked_walker_main(void *arg)
 {
 	unsigned long id = (unsigned long)(uintptr_t)arg;
@@ -364,6 +357,8 @@ int main(void)
 	for (unsigned int i = 0; i < WRITERS; i++) {
 		writers[i].id = i;
 		writers[i].ops = sk_test_under_valgrind() ? 1500 : sk_test_iters(100000, 1000);
+		writers[i].step = writer_step;
+		writers[i].seed = 0x9e3779b9u + i * 7919u;
 	}
 	for (unsigned long i = 0; i < READERS; i++)
 		sk_check(!pthread_create(&rt[i], NULL, reader_main, (void *)(uintptr_t)i),
@@ -385,11 +380,15 @@ int main(void)
 
 	/* Phase 2: the RCU readers are gone; walkers take the lock. */
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < WRITERS; i++) {
+		writers[i].step = writer_step2;
+		writers[i].seed = 0x7f4a7c15u + i * 104729u;
+	}
 	for (unsigned long i = 0; i < READERS; i++)
 		sk_check(!pthread_create(&rt[i], NULL, locked_walker_main, (void *)(uintptr_t)i),
 			 "pthread_create");
 	for (unsigned int i = 0; i < WRITERS; i++)
-		sk_check(!pthread_create(&wt[i], NULL, writer2_main, &writers[i]), "pthread_create");
+		sk_check(!pthread_create(&wt[i], NULL, writer_main, &writers[i]), "pthread_create");
 	for (unsigned int i = 0; i < WRITERS; i++)
 		pthread_join(wt[i], NULL);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
