@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/group-klist.c - the "klist" group: one full iteration over a list
- * of 1,000 nodes (one op = one walk, summing a payload per node).
+ * bench/group-klist.c - the "klist" groups: one full iteration over a
+ * list of 1,000 nodes (one op = one walk, summing a payload per node), and
+ * an add + delete pair.
  *
  *   raw mutex walk    a raw list walked under a pthread mutex held for
  *                     the whole walk (bench/raw/klist.h; baseline)
@@ -11,6 +12,11 @@
  *                     sk_klist_iter_exit: the lock is taken once per step
  *                     and each step takes and drops a node reference, so
  *                     that other threads may add and delete meanwhile
+ *
+ *   klist.add_del       add_tail one node to the 1,000-node list and
+ *                       delete it (no iterator holds it, so the delete
+ *                       releases it): ns per pair, against the raw list
+ *                       with a pthread mutex round trip for each
  *
  * The klist pays per node what the raw walk pays per walk (a lock round
  * trip, two reference-count updates, the per-thread hold table): the
@@ -43,7 +49,7 @@ struct sk_lnode {
 static struct raw_klist raw;
 static struct raw_knode raw_nodes[NODES];
 static struct sk_klist klist;
-static struct sk_knode k_nodes[NODES];
+static struct sk_knode k_nodes[NODES], k_extra;
 static struct sk_mutex list_lock;
 static struct sk_list_head list;
 static struct sk_lnode l_nodes[NODES];
@@ -159,3 +165,33 @@ static void run_klist(struct sk_bench_thread *t)
 }
 SK_BENCH_CASE(case_klist_sk, .group = "klist.walk1000", .name = "sk_klist " SK_BENCH_LEVEL,
 	      .callgrind_iters = 1000, .setup = setup, .teardown = TEARDOWN, .run = run_klist)
+
+/* ------------------------------------------------------------------------
+ * add_tail + del of one node (the delete drops the last reference)
+ * ------------------------------------------------------------------------ */
+
+#ifndef SK_DEBUG
+static struct raw_knode raw_extra;
+
+static void run_raw_add_del(struct sk_bench_thread *t)
+{
+	for (uint64_t i = 0; i < t->iters; i++) {
+		raw_klist_add_tail(&raw, &raw_extra);
+		raw_klist_del(&raw, &raw_extra);
+	}
+	t->sink = (uintptr_t)raw.head.prev;
+}
+SK_BENCH_CASE(case_klist_add_del_raw, .group = "klist.add_del", .name = "raw mutex list",
+	      .baseline = true, .setup = setup, .run = run_raw_add_del)
+#endif
+
+static void run_klist_add_del(struct sk_bench_thread *t)
+{
+	for (uint64_t i = 0; i < t->iters; i++) {
+		sk_klist_add_tail(&k_extra.node, &klist);
+		sk_klist_del(&k_extra.node);
+	}
+	t->sink = (uintptr_t)sk_klist_node_attached(&k_extra.node);
+}
+SK_BENCH_CASE(case_klist_add_del_sk, .group = "klist.add_del", .name = "sk_klist " SK_BENCH_LEVEL,
+	      .setup = setup, .teardown = TEARDOWN, .run = run_klist_add_del)

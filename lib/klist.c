@@ -15,8 +15,10 @@
  *
  * sk_klist_remove() sleeps on a condition variable under one global lock,
  * as the kernel's klist_remove() sleeps on a global waiter list: waiters
- * are few, and the release of a node (once per node's life) takes that
- * lock only to wake them.  The lock order is k->k_lock, then remove_lock.
+ * are few, and only the release of a node that a remover waits for
+ * (KNODE_WAITED in its word, set under the klist's lock) takes that lock,
+ * to take its removers and wake them.  The lock order is k->k_lock, then
+ * remove_lock.
  *
  * Each thread keeps a small table of the nodes its iterators hold (the
  * per-thread "holds"), so that a remove that would wait for the calling
@@ -40,6 +42,9 @@
 #include "violation-internal.h"
 
 #define KNODE_DEAD ((uintptr_t)1)
+/* An sk_klist_remove() waits for this use's release (set under the lock). */
+#define KNODE_WAITED ((uintptr_t)2)
+#define KNODE_FLAGS (KNODE_DEAD | KNODE_WAITED)
 
 /* ------------------------------------------------------------------------
  * The node's klist pointer and dead bit
@@ -52,7 +57,7 @@ static uintptr_t knode_word(const struct sk_klist_node *n)
 
 static struct sk_klist *knode_klist(const struct sk_klist_node *n)
 {
-	return (struct sk_klist *)(knode_word(n) & ~KNODE_DEAD);
+	return (struct sk_klist *)(knode_word(n) & ~KNODE_FLAGS);
 }
 
 static void knode_set_word(struct sk_klist_node *n, uintptr_t w)
@@ -189,7 +194,8 @@ static SK_LIST_HEAD(remove_waiters);
 
 /*
  * Move the sk_klist_remove() callers waiting for @n onto @to.  Called with
- * @n's klist locked, at the moment its last reference goes: waiters are
+ * @n's klist locked, at the moment its last reference goes, if a remover
+ * registered (KNODE_WAITED; other releases skip remove_lock): waiters are
  * told apart only by the node's address, and once released @n may be
  * added anew and removed again (or freed, and its address reused) at
  * once, so waking by address after the unlock could wake the remover of
@@ -279,14 +285,21 @@ static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool k
 static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
 			     struct knode_put *put, const struct sk_callsite *cs)
 {
+	bool waited;
+
 	if (kill)
-		knode_set_word(n, (uintptr_t)k | KNODE_DEAD);
+		knode_set_word(n, knode_word(n) | KNODE_DEAD);
+	/* Read before the release clears the word. */
+	waited = knode_word(n) & KNODE_WAITED;
 	if (!sk__kref_put(&n->n_ref, klist_release, cs)) {
 		put->how = KNODE_KEPT;
 		return;
 	}
 	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
-	take_waiters(k, n, &put->waiters);
+	if (sk_unlikely(waited))
+		take_waiters(k, n, &put->waiters);
+	else
+		sk_init_list_head(&put->waiters);
 }
 
 /* After the unlock, if @put says the last reference went: the consumer's
@@ -378,7 +391,7 @@ static bool add_ok(struct sk_klist_node *n, const char *op, const struct sk_call
 	sk__violation(SK_VIOLATION_LIST_DOUBLE_ADD, n, cs, ip,
 		      "%s: node %p is %s klist %p; not added", op, (void *)n,
 		      (w & KNODE_DEAD) ? "deleted but not yet released from" : "already on",
-		      (void *)(w & ~KNODE_DEAD));
+		      (void *)(w & ~KNODE_FLAGS));
 	return false;
 }
 
@@ -496,6 +509,9 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 			pthread_mutex_lock(&remove_lock);
 			sk__list_insert(&w->list, &remove_waiters, true, "klist_remove", NULL);
 			pthread_mutex_unlock(&remove_lock);
+			/* The release of this use takes its removers (and only
+			 * a release of a waited-for node takes remove_lock). */
+			knode_set_word(n, knode_word(n) | KNODE_WAITED);
 		}
 	}
 	if (sk_likely(!err))

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/raw/klist.h - the raw-C baseline of the "klist" group: a plain
- * doubly linked list walked under a pthread mutex held for the whole
- * walk, as a C programmer writes it when iterating a shared list, no
- * checks and no reference counts.
+ * bench/raw/klist.h - the raw-C baseline of the "klist" groups: a plain
+ * doubly linked list under a pthread mutex, taken for each add and delete
+ * and held for the whole walk, as a C programmer writes it for a shared
+ * list: no checks and no reference counts.
  */
 #ifndef SK_BENCH_RAW_KLIST_H
 #define SK_BENCH_RAW_KLIST_H
@@ -34,6 +34,14 @@ static inline void raw_klist_add_tail(struct raw_klist *l, struct raw_knode *n)
 	n->next = &l->head;
 	l->head.prev->next = n;
 	l->head.prev = n;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static inline void raw_klist_del(struct raw_klist *l, struct raw_knode *n)
+{
+	pthread_mutex_lock(&l->lock);
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
 	pthread_mutex_unlock(&l->lock);
 }
 
