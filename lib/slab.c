@@ -1447,41 +1447,46 @@ void *sk__kmem_cache_zalloc(struct sk_kmem_cache *c, const struct sk_callsite *c
 	return cache_alloc(c, true, cs, SK__RET_IP);
 }
 
-/* Tool mode, hardened cache: the header says whether the free is valid. */
-static bool tool_free_ok(struct sk_kmem_cache *c, void *obj, struct sk__tb_hdr *h,
-			 const struct sk_callsite *cs, const void *ip)
+/* Tool mode, hardened cache: whether the header @h of @obj allows its free. */
+static bool tool_free_valid(struct sk_kmem_cache *c, const struct sk__tb_hdr *h)
 {
-	sk__tb_read(obj, h);
-	if (sk_likely(h->owner == c && h->state == SK__TB_LIVE))
-		return true;
+	return sk_likely(h->owner == c && h->state == SK__TB_LIVE);
+}
+
+/*
+ * Report the refused free of @obj, whose header @h is not valid for @c
+ * (only compared: @c may be gone by now); @name is the cache's name.
+ */
+static SK_COLD SK_NOINLINE void tool_free_refused(const struct sk_kmem_cache *c, const char *name,
+						  void *obj, const struct sk__tb_hdr *h,
+						  const struct sk_callsite *cs, const void *ip)
+{
 	if (h->owner == c && h->state == SK__TB_FREE)
 		sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, ip,
-			      "object %p of cache \"%s\" is already free; refused", obj, c->name);
+			      "object %p of cache \"%s\" is already free; refused", obj, name);
 	else if (h->owner == sk__kmalloc_owner && h->state == SK__TB_LIVE)
 		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
 			      "%p was allocated by sk_kmalloc, not from cache \"%s\"; refused", obj,
-			      c->name);
+			      name);
 	else if (h->state == SK__TB_LIVE || h->state == SK__TB_FREE)
 		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
 			      "%p belongs to another cache, not to cache \"%s\"; refused", obj,
-			      c->name);
+			      name);
 	else
 		sk__violation(SK_VIOLATION_ALLOC_WRONG_CACHE, obj, cs, ip,
-			      "%p was not allocated from cache \"%s\"; refused", obj, c->name);
-	return false;
+			      "%p was not allocated from cache \"%s\"; refused", obj, name);
 }
 
-/* Free straight to the allocator: tool mode, and destroyed caches. */
+/*
+ * Free straight to the allocator: tool mode (@h: the header, validated
+ * by tool_free_valid()), and destroyed caches.
+ */
 static void free_one(struct sk_kmem_cache *c, void *obj, unsigned int slow,
-		     const struct sk_callsite *cs, const void *ip)
+		     const struct sk__tb_hdr *h)
 {
 	if (slow & SLOW_TOOL) {
-		struct sk__tb_hdr h;
-
-		if (!tool_free_ok(c, obj, &h, cs, ip))
-			return;
 		stat_free(c);
-		sk__tb_free(obj, &h);
+		sk__tb_free(obj, h);
 		return;
 	}
 	stat_free(c);
@@ -1493,6 +1498,7 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 					const struct sk_callsite *cs, const void *ip)
 {
 	unsigned int slow = __atomic_load_n(&c->slow_free, __ATOMIC_RELAXED);
+	struct sk__tb_hdr h;
 	uint64_t a, f;
 	bool release;
 
@@ -1501,12 +1507,35 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 		return;
 	}
 	if (!(slow & SLOW_DEAD)) {
-		free_one(c, obj, slow, cs, ip);
+		if (slow & SLOW_TOOL) {
+			sk__tb_read(obj, &h);
+			if (!tool_free_valid(c, &h)) {
+				tool_free_refused(c, c->name, obj, &h, cs, ip);
+				return;
+			}
+		}
+		free_one(c, obj, slow, &h);
 		return;
 	}
-	/* Destroyed: the free that takes the last object releases the cache. */
+	/*
+	 * Destroyed: the free that takes the last object releases the cache.
+	 * A refused free is reported once dead_lock is dropped (a violation
+	 * handler may itself free to a destroyed cache), with a copy of the
+	 * name: another thread's free may release the cache meanwhile.
+	 */
 	pthread_mutex_lock(&dead_lock);
-	free_one(c, obj, slow, cs, ip);
+	if (slow & SLOW_TOOL) {
+		sk__tb_read(obj, &h);
+		if (!tool_free_valid(c, &h)) {
+			char name[128];
+
+			snprintf(name, sizeof(name), "%s", c->name);
+			pthread_mutex_unlock(&dead_lock);
+			tool_free_refused(c, name, obj, &h, cs, ip);
+			return;
+		}
+	}
+	free_one(c, obj, slow, &h);
 	shard_sums(c, &a, &f);
 	release = live_of(a, f) == 0;
 	pthread_mutex_unlock(&dead_lock);

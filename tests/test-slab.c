@@ -1037,6 +1037,60 @@ Test(slab_tools, tool_mode_checks_hardened_frees)
 	cr_assert_eq(sk_kmem_cache_destroy(o), 0);
 }
 
+/* A handler that frees one more object to the (destroyed) cache it reports on. */
+struct free_in_handler {
+	struct sk_kmem_cache *cache;
+	void *obj;
+	unsigned int calls;
+};
+
+static void free_from_handler(const struct sk_violation *v, void *arg)
+{
+	struct free_in_handler *fh = arg;
+
+	(void)v;
+	fh->calls++;
+	if (fh->obj) {
+		void *o = fh->obj;
+
+		fh->obj = NULL;
+		sk_kmem_cache_free(fh->cache, o);
+	}
+}
+
+/*
+ * The report of a refused free to a destroyed cache is made with no lock
+ * held: a handler may free to a destroyed cache itself (it used to hang
+ * on the lock that serialises those frees).
+ */
+Test(slab_tools, destroyed_cache_reports_refused_free_without_its_lock, .timeout = 30)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("dead-tool", 48, 0, 0, NULL);
+	struct free_in_handler fh = { .cache = c };
+	void *a, *b, *d;
+	int rc = 0;
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG)
+		cr_skip_test("debug caches: covered by slab_debug");
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_alloc(c);
+	d = sk_kmem_cache_alloc(c);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_LEAK, rc = sk_kmem_cache_destroy(c));
+	cr_assert_eq(rc, -EBUSY);
+	sk_kmem_cache_free(c, a);
+	fh.obj = b;
+	sk_violation_set_handler(free_from_handler, &fh);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, a));
+	sk_violation_set_handler(NULL, NULL);
+	cr_assert_eq(fh.calls, 1);
+	cr_assert_null(fh.obj);
+	assert_stats(c, 1, 3, 3, 2);
+	sk_kmem_cache_free(c, d); /* the last one: releases the cache */
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_ALLOC_DOUBLE_FREE), 1);
+}
+
 Test(slab_tools, tool_mode_bypasses_magazines)
 {
 	struct sk_kmem_cache *c = sk_kmem_cache_create("bypass", 64, 0, 0, NULL);
