@@ -79,10 +79,13 @@
  * leak report on destroy, and the kernel's naive double-free check
  * (SLAB_FREELIST_HARDENED): freeing the object this thread last freed to
  * the cache, with no free to it in between, is reported
- * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused.  An older double free is
- * not seen at this level.  They do not validate the pointer given to
- * sk_kmem_cache_free(): freeing a foreign pointer there is undefined, as
- * with free().
+ * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused while that object is on
+ * top of the thread's magazine.  Frees that go straight to the allocator
+ * are not checked: objects above 4 KiB, threads beyond the 64th,
+ * destroyed caches (and a free that finds no magazine to be had).  An
+ * older double free is not seen at this level.  Hardened caches do not
+ * validate the pointer given to sk_kmem_cache_free(): freeing a foreign
+ * pointer there is undefined, as with free().
  *
  * Debug caches, at the cost of one library-wide mutex per operation:
  *
