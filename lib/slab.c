@@ -885,33 +885,81 @@ static bool same_site(const struct dbg_obj *a, const struct dbg_obj *b)
 	return a->alloc_cs == b->alloc_cs && (a->alloc_cs || a->alloc_ip == b->alloc_ip);
 }
 
-/* Leak report of a debug cache: allocation sites with counts and addresses. */
+/* An allocation site, as same_site() compares them. */
+struct site_key {
+	const void *cs, *ip;
+};
+
+static struct site_key site_of(const struct dbg_obj *e)
+{
+	return (struct site_key){ e->alloc_cs, e->alloc_cs ? NULL : e->alloc_ip };
+}
+
+static int site_cmp(const void *a, const void *b)
+{
+	const struct site_key *x = a, *y = b;
+
+	if (x->cs != y->cs)
+		return (uintptr_t)x->cs < (uintptr_t)y->cs ? -1 : 1;
+	if (x->ip != y->ip)
+		return (uintptr_t)x->ip < (uintptr_t)y->ip ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Distinct allocation sites among @n live objects of @d, sorting their
+ * sites (n log n: a cache can be destroyed with millions of objects); 0
+ * if the array cannot be had.
+ */
+static unsigned long count_sites(struct slab_debug *d, unsigned long n)
+{
+	struct site_key *k = sk_kmalloc_array(n, sizeof(*k));
+	unsigned long i = 0, sites = 0;
+
+	if (!k)
+		return 0;
+	for (struct dbg_obj *e = d->live; e && i < n; e = e->next)
+		k[i++] = site_of(e);
+	qsort(k, i, sizeof(*k), site_cmp);
+	for (unsigned long j = 0; j < i; j++)
+		if (j == 0 || site_cmp(&k[j - 1], &k[j]))
+			sites++;
+	sk_kfree(k);
+	return sites;
+}
+
+/*
+ * Leak report of a debug cache: allocation sites with counts and addresses.
+ * Only the sites that fit in @buf are grouped object by object (a bounded
+ * number, each a pass over the live list); the rest are counted apart.
+ */
 static void debug_leak_detail(struct sk_kmem_cache *c, char *buf, size_t n)
 {
 	struct slab_debug *d = c->dbg;
+	const struct dbg_obj *shown_site[64];
 	size_t len;
 	unsigned int sites = 0;
-	unsigned long more_sites = 0;
+	unsigned long all_sites;
+	bool full = false;
 
 	len = (size_t)snprintf(buf, n,
 			       "cache \"%s\" destroyed with %lu live objects (memory kept; the "
 			       "cache is released with its last object); allocated at:",
 			       c->name, d->nlive);
-	/* Group by site: for each first occurrence, count the others. */
-	for (struct dbg_obj *e = d->live; e; e = e->next) {
+	/* In list order: each site at its first object, with its count. */
+	for (struct dbg_obj *e = d->live; e && !full; e = e->next) {
 		bool seen = false;
 		unsigned long count = 0;
 		char site[256];
 		int shown = 0;
 
-		for (struct dbg_obj *f = d->live; f != e; f = f->next)
-			if (same_site(f, e))
-				seen = true;
+		for (unsigned int i = 0; i < sites && !seen; i++)
+			seen = same_site(shown_site[i], e);
 		if (seen)
 			continue;
-		if (len >= n - 64) {
-			more_sites++;
-			continue;
+		if (len >= n - 64 || sites == SK_ARRAY_SIZE(shown_site)) {
+			full = true;
+			break;
 		}
 		for (struct dbg_obj *f = e; f; f = f->next)
 			if (same_site(f, e))
@@ -926,10 +974,15 @@ static void debug_leak_detail(struct sk_kmem_cache *c, char *buf, size_t n)
 		}
 		if (len < n)
 			len += (size_t)snprintf(buf + len, n - len, "%s)", count > 3 ? " ..." : "");
-		sites++;
+		shown_site[sites++] = e;
 	}
-	if (more_sites && len < n)
-		snprintf(buf + len, n - len, "; and %lu more sites", more_sites);
+	if (!full || len >= n)
+		return;
+	all_sites = count_sites(d, d->nlive);
+	if (all_sites > sites)
+		snprintf(buf + len, n - len, "; and %lu more sites", all_sites - sites);
+	else if (!all_sites)
+		snprintf(buf + len, n - len, "; and more sites");
 }
 
 static int debug_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs, const void *ip)
