@@ -49,9 +49,11 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,8 @@ static int ld_complete;		/* on since load, never turned off */
 static int ld_exhausted;	/* ran out of capacity: never on again */
 static int ld_capacity_reported;
 static int ld_forced_off;	/* SAFEKERN_LOCKDEP=0 */
+static int ld_ever_on;		/* turned on at least once */
+static unsigned long long ld_load_adds; /* objects loaded when the library was */
 static unsigned int ld_gen = 1;	/* thread stacks of another generation are stale */
 
 static pthread_mutex_t graph_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -296,6 +300,10 @@ static int turn_on(bool complete)
 	if (RD(ld_exhausted)) {
 		ret = -ENOSPC;
 	} else if (!RD(sk__lockdep_on)) {
+		/* Complete only if it was never off while locks could be taken. */
+		if (ld_ever_on)
+			complete = false;
+		ld_ever_on = 1;
 		WR(ld_gen, RD(ld_gen) + 1);
 		WR(ld_complete, complete ? 1 : 0);
 		WR(sk__lockdep_on, 1);
@@ -976,11 +984,28 @@ static void write_stderr(const char *msg, size_t len)
 	}
 }
 
+static int adds_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds))
+		*(unsigned long long *)data = info->dlpi_adds;
+	return 1; /* the counter is the loader's: one object is enough */
+}
+
+/* How many objects the loader has loaded so far (dlopen() adds to it). */
+static unsigned long long objects_loaded(void)
+{
+	unsigned long long n = 0;
+
+	dl_iterate_phdr(adds_cb, &n);
+	return n;
+}
+
 static void ld_init(void)
 {
 	const char *env = getenv("SAFEKERN_LOCKDEP");
 	int want = -1;
 
+	ld_load_adds = objects_loaded();
 	pthread_key_create(&ld_key, thread_exit);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 
@@ -1023,11 +1048,18 @@ __attribute__((constructor)) static void ld_ctor(void)
 	pthread_once(&ld_once, ld_init);
 }
 
+/*
+ * A debug unit's constructor.  At start-up (or in the dlopen() that loads
+ * the library itself) no lock can be held yet, so the validator sees every
+ * acquisition; a unit dlopen()ed later, while the program may hold read
+ * locks the validator never saw, turns it on as sk_lockdep_enable() does
+ * (otherwise their unlocks would be reported and refused).
+ */
 void sk__lockdep_debug_unit(void)
 {
 	pthread_once(&ld_once, ld_init);
 	if (!RD(ld_forced_off))
-		(void)turn_on(true);
+		(void)turn_on(objects_loaded() == ld_load_adds);
 }
 
 int sk_lockdep_enable(void)

@@ -9,6 +9,7 @@
  * Two-thread scenarios run their threads one after the other: the order
  * is observed without the deadlock ever happening, which is the point.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -992,6 +993,60 @@ Test(lockdep_switch, disable_and_enable)
 	cr_assert_eq(sk_lockdep_enable(), 0);
 	SK_EXPECT_NO_VIOLATION(LU2(C, D));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, C));
+}
+
+/*
+ * A -DSK_DEBUG unit dlopen()ed while this thread read-holds an rwlock turns
+ * the validator on; once another thread's read lock has given the rwlock a
+ * class, the validator must not claim to have seen every acquisition: the
+ * unlock of the read lock taken before it was on is correct (it was
+ * reported as unbalanced and refused, leaving the rwlock read-held for
+ * good).
+ */
+static struct sk_rwlock late_rw;
+
+NT static void *read_late_rw(void *arg)
+{
+	sk_read_lock(&late_rw);
+	sk_read_unlock(&late_rw);
+	return arg;
+}
+
+NT static void read_held_across_dlopen(const char *path)
+{
+	pthread_t t;
+	void *mod;
+
+	sk_read_lock(&late_rw);
+	mod = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	cr_assert_not_null(mod, "dlopen %s: %s", path, dlerror());
+	cr_assert(sk_lockdep_enabled(), "the module's constructor turns the validator on");
+	cr_assert_eq(pthread_create(&t, NULL, read_late_rw, NULL), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	SK_EXPECT_NO_VIOLATION(sk_read_unlock(&late_rw));
+	cr_assert(sk_write_trylock(&late_rw), "the rwlock was left read-held");
+	sk_write_unlock(&late_rw);
+	dlclose(mod);
+}
+
+Test(lockdep_switch, debug_unit_dlopened_while_a_read_lock_is_held)
+{
+	char path[4096], *slash;
+	const char *env = getenv("SAFEKERN_LOCKDEP");
+	ssize_t n;
+
+	if (env && !strcmp(env, "0"))
+		return; /* the module's constructor would leave it off */
+	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	cr_assert(n > 0);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	cr_assert_not_null(slash);
+	snprintf(slash + 1, 64, "lockdep-debug-module.so");
+	sk_rwlock_init(&late_rw);
+	if (sk_lockdep_enabled())
+		cr_assert_eq(sk_lockdep_disable(), 0); /* a debug build: on since load */
+	read_held_across_dlopen(path);
 }
 
 /* Runs tests/lockdep-env-helper[-debug] with SAFEKERN_LOCKDEP set. */
