@@ -49,6 +49,20 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
 #define OWNER_TRACKED ((uintptr_t)2)
 #define OWNER_FLAGS ((uintptr_t)3)
 
+/*
+ * dep_map.refused (only the owner touches it): the refused relocks whose
+ * unlocks are still to absorb (all of it for a mutex or spinlock).  An
+ * rwlock counts its refused read locks (read after own write) apart, so
+ * that each unlock absorbs one of its own kind: a write_unlock that comes before the refused read's unlock (an
+ * attempted downgrade) ends the write hold, but the lock stays held for
+ * the read (READ_OWED) and that read_unlock releases it.
+ */
+#define REFUSED_WRITE 1U
+#define REFUSED_WRITES 0xffffU
+#define REFUSED_READ (1U << 16)
+#define REFUSED_READS 0x7fff0000U
+#define REFUSED_READ_OWED (1U << 31)
+
 #define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -79,12 +93,12 @@ static void annotate(uintptr_t *owner, struct sk_lockdep_map *map)
 /* A relock by the owner: remember it so that its unlock is absorbed, then
  * report.  Only the owner touches map->refused. */
 static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_lockdep_map *map,
-						 const void *lock, const char *what,
+						 const void *lock, const char *what, unsigned int unit,
 						 const struct sk_callsite *cs, const void *ip)
 {
 	const struct sk_callsite *first = RD(sk__lockdep_on) ? sk__lockdep_held_site(lock) : NULL;
 
-	map->refused++;
+	map->refused += unit;
 	WR(*owner, RD(*owner) | OWNER_REFUSED);
 	if (first && first->file)
 		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
@@ -108,10 +122,22 @@ static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_loc
 }
 
 /* The owner's unlock of a lock whose relock was refused: absorbed. */
-static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr_t o)
+static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr_t o,
+			   unsigned int unit)
 {
-	if (--map->refused == 0)
+	map->refused -= unit;
+	if (map->refused == 0)
 		WR(*owner, o & ~OWNER_REFUSED);
+}
+
+static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *map,
+						   const void *lock, const struct sk_callsite *cs,
+						   const void *ip)
+{
+	sk__violation(SK_VIOLATION_LOCK_NOT_HELD, lock, cs, ip,
+		      "write_unlock of \"%s\", whose write hold this thread already ended "
+		      "(it is held only for a refused read lock): refused",
+		      lock_name(map));
 }
 
 static SK_COLD SK_NOINLINE void report_destroy_held(uintptr_t o, const struct sk_lockdep_map *map,
@@ -162,7 +188,14 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 		return false;
 	}
 	if (o & OWNER_REFUSED) {
-		absorb_refused(owner, map, o);
+		unsigned int r = map->refused;
+
+		if (!rwlock || (r & REFUSED_WRITES))
+			absorb_refused(owner, map, o, REFUSED_WRITE);
+		else if ((r & REFUSED_READS) && !(r & REFUSED_READ_OWED))
+			map->refused = r - REFUSED_READ + REFUSED_READ_OWED; /* still held */
+		else
+			report_write_ended(map, lock, cs, ip);
 		return false;
 	}
 	if (o & OWNER_TRACKED)
@@ -203,7 +236,8 @@ static SK_NOINLINE void mutex_lock_slow(struct sk_mutex *m, unsigned int subclas
 
 	annotate(&m->owner, &m->dep_map);
 	if (sk_unlikely((RD(m->owner) ^ self) <= OWNER_FLAGS)) {
-		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", cs, ip);
+		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", REFUSED_WRITE, cs,
+				 ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -307,7 +341,8 @@ static SK_NOINLINE void spin_lock_slow(struct sk_spinlock *l, unsigned int subcl
 
 	annotate(&l->owner, &l->dep_map);
 	if (sk_unlikely((RD(l->owner) ^ self) <= OWNER_FLAGS)) {
-		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", cs, ip);
+		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", REFUSED_WRITE, cs,
+				 ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -422,7 +457,8 @@ static SK_NOINLINE void write_lock_slow(struct sk_rwlock *rw, unsigned int subcl
 
 	annotate(&rw->owner, &rw->dep_map);
 	if (sk_unlikely((RD(rw->owner) ^ self) <= OWNER_FLAGS)) {
-		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", cs, ip);
+		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", REFUSED_WRITE, cs,
+				 ip);
 		return;
 	}
 	if (RD(sk__lockdep_on)) {
@@ -509,8 +545,8 @@ static SK_NOINLINE void read_lock_slow(struct sk_rwlock *rw, const struct sk_cal
 	annotate(&rw->owner, &rw->dep_map);
 	if (sk_unlikely((RD(rw->owner) ^ SELF()) <= OWNER_FLAGS)) {
 		/* The write lock is ours: a read lock would deadlock. */
-		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (read after write)", cs,
-				 ip);
+		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (read after write)",
+				 REFUSED_READ, cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on))
@@ -564,8 +600,22 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 	o = RD(rw->owner);
 	if (sk_unlikely(o)) {
 		if ((o & ~OWNER_FLAGS) == SELF() && (o & OWNER_REFUSED)) {
-			absorb_refused(&rw->owner, &rw->dep_map, o);
-			return;
+			unsigned int r = rw->dep_map.refused;
+
+			if (r & REFUSED_READS) {
+				absorb_refused(&rw->owner, &rw->dep_map, o, REFUSED_READ);
+				return;
+			}
+			if (r == REFUSED_READ_OWED) {
+				/* The write hold ended before this refused read's
+				 * unlock: it is the last one, and releases. */
+				rw->dep_map.refused = 0;
+				if (o & OWNER_TRACKED)
+					(void)sk__lockdep_release(&rw->dep_map, rw, 0);
+				WR(rw->owner, 0);
+				pthread_rwlock_unlock(&rw->rw);
+				return;
+			}
 		}
 		sk__violation(SK_VIOLATION_LOCK_NOT_HELD, rw, cs, ip,
 			      "read_unlock of \"%s\" while %s holds it for writing: refused",

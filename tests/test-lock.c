@@ -656,6 +656,44 @@ Test(rwlock, write_side_misuse)
 	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
 }
 
+/*
+ * A refused read lock inside a write section, released after the write
+ * lock (an attempted downgrade): the write_unlock ends the write hold but
+ * the read section still runs under the lock, and its read_unlock
+ * releases it.  (The write_unlock used to absorb the read's refusal and
+ * the read_unlock was then reported: the rwlock stayed write-held.)
+ */
+NT static void rw_downgrade_attempt(struct sk_rwlock *rw)
+{
+	sk_write_lock(rw);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_read_lock(rw));
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, rw), 0);
+	/* A second write_unlock: the write hold has ended. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_write_unlock(rw));
+	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, rw), 0);
+	SK_EXPECT_NO_VIOLATION(sk_read_unlock(rw));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 1);
+
+	/* Each unlock absorbs a refusal of its own kind. */
+	sk_write_lock(rw);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(rw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_read_unlock(rw));
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, rw), 0);
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 1);
+}
+
+Test(rwlock, refused_read_released_after_the_write_lock)
+{
+	struct sk_rwlock rw;
+
+	sk_rwlock_init(&rw);
+	rw_downgrade_attempt(&rw);
+	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
+}
+
 Test(rwlock, destroy_with_a_reader_is_refused)
 {
 	struct sk_rwlock rw;
