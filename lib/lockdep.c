@@ -558,9 +558,10 @@ static bool add_dependency(const struct ld_thread *t, const struct ld_held *prev
 
 	n = find_path(id, wn, prev->class_id, hp);
 	if (n) {
-		ed->bad |= bit;
+		/* Marked reported only if it is: a dropped one comes again. */
 		if (!problem_slot(r, SK_VIOLATION_LOCK_ORDER_INVERSION, prev->lock, site))
 			return true;
+		ed->bad |= bit;
 		append(&r->problem, "possible deadlock (lock order inversion): acquiring ");
 		append_class(&r->problem, id);
 		append_mode(&r->problem, id, wn);
@@ -625,8 +626,8 @@ static void validate(const struct ld_thread *t, unsigned int id, const void *loc
 		}
 		bit = (uint8_t)(1U << ((h->flags & SK__LD_READ) << 1 | wn));
 		if (!(edges[e].bad & bit)) {
-			edges[e].bad |= bit;
 			if (problem_slot(&r, SK_VIOLATION_LOCK_RECURSION, lock, site)) {
+				edges[e].bad |= bit;
 				append(&r.problem, "possible recursive locking: acquiring ");
 				append_class(&r.problem, id);
 				append_mode(&r.problem, id, wn);

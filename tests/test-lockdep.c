@@ -603,6 +603,29 @@ Test(lockdep, locks_taken_under_a_trylock_depend_on_it)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(C, B));
 }
 
+/*
+ * One acquisition that closes two cycles (C under A and under a trylocked
+ * B, after C -> A and C -> B were seen): the first is reported, and the
+ * second the next time the chain is seen.  (The second's edge used to be
+ * marked as reported although its report was dropped, so the A/C
+ * inversion was never reported, in any chain.)
+ */
+Test(lockdep, two_inversions_in_one_acquisition_are_both_reported)
+{
+	init_abcd();
+	SK_EXPECT_NO_VIOLATION({
+		LU2(C, A);
+		LU2(C, B);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, try_then_block());
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, try_then_block());
+	SK_EXPECT_NO_VIOLATION({
+		try_then_block();
+		LU2(A, C);
+		LU2(B, C);
+	});
+}
+
 /* A program with many locks, always taken in one order (index order),
  * several threads, mutexes, spinlocks and both sides of rwlocks. */
 #define MANY 24
