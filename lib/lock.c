@@ -714,7 +714,7 @@ void sk__rwlock_assert(const struct sk_rwlock *crw, enum sk__lock_assert what,
 {
 	struct sk_rwlock *rw = (struct sk_rwlock *)crw; /* the probe locks it */
 	const void *ip = SK__RET_IP;
-	bool wheld, rheld = false, rknown;
+	bool wheld, rheld = false, rknown = false;
 	int mode;
 
 	annotate(&rw->owner, &rw->dep_map);
@@ -722,9 +722,14 @@ void sk__rwlock_assert(const struct sk_rwlock *crw, enum sk__lock_assert what,
 	mode = RD(sk__lockdep_on) ? sk__lockdep_held_mode(rw) : -1;
 	rheld = mode == (int)SK__LD_READ;
 	/* Not on our stack: certain only if the validator saw everything, or
-	 * if nobody holds the lock at all. */
-	rknown = rheld || (RD(sk__lockdep_on) && sk__lockdep_authoritative(&rw->dep_map)) ||
-		 (!wheld && rwlock_unheld(rw));
+	 * if nobody holds the lock at all.  The probe takes the lock for a
+	 * moment (other threads' trylocks fail meanwhile): only the checks
+	 * that need it make it, and where a correct caller holds the lock it
+	 * fails at once. */
+	if (what == SK__ASSERT_HELD || what == SK__ASSERT_HELD_READ)
+		rknown = rheld ||
+			 (RD(sk__lockdep_on) && sk__lockdep_authoritative(&rw->dep_map)) ||
+			 (!wheld && rwlock_unheld(rw));
 
 	switch (what) {
 	case SK__ASSERT_NOT_HELD:

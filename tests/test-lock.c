@@ -6,6 +6,7 @@
  * was.  Misuse lives in helpers marked SK_NO_THREAD_SAFETY_ANALYSIS: clang
  * would (rightly) refuse to compile it otherwise.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -775,6 +776,70 @@ TestSuite(lock_assert, .init = sk_test_count_policy);
 #else
 #define EXPECT_DEBUG_VIOLATION(kind, stmt) SK_EXPECT_NO_VIOLATION(stmt)
 #endif
+
+/*
+ * sk_lockdep_assert_not_held() on an rwlock, with the validator off (or
+ * turned on after start-up), must not take the lock.  It used to probe
+ * "does anybody hold it?" with a write trylock, which only assert_held and
+ * assert_held_read need: meanwhile other threads' read_trylock failed with
+ * no holder (on two cores, about a quarter of them while one thread
+ * asserted in a loop).  The probe is seen here through
+ * pthread_rwlock_trywrlock, interposed by this executable.
+ */
+static int trywrlock_calls;
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rw);
+
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+	static int (*real)(pthread_rwlock_t *);
+
+	if (!__atomic_load_n(&real, __ATOMIC_RELAXED))
+		__atomic_store_n(&real, (int (*)(pthread_rwlock_t *))dlsym(RTLD_NEXT,
+			"pthread_rwlock_trywrlock"), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&trywrlock_calls, 1, __ATOMIC_RELAXED);
+	return __atomic_load_n(&real, __ATOMIC_RELAXED)(rw);
+}
+
+NT static int probes_of(void (*fn)(struct sk_rwlock *), struct sk_rwlock *rw)
+{
+	int before = __atomic_load_n(&trywrlock_calls, __ATOMIC_RELAXED);
+
+	fn(rw);
+	return __atomic_load_n(&trywrlock_calls, __ATOMIC_RELAXED) - before;
+}
+
+NT static void assert_not_held_rw(struct sk_rwlock *rw)
+{
+	sk_lockdep_assert_not_held(rw);
+}
+
+NT static void assert_held_write_rw(struct sk_rwlock *rw)
+{
+	sk_write_lock(rw);
+	sk_lockdep_assert_held_write(rw);
+	sk_write_unlock(rw);
+}
+
+Test(lock_assert, assert_not_held_leaves_the_rwlock_alone)
+{
+	struct sk_rwlock rw;
+
+	SK_TEST_BENIGN_RACE(&trywrlock_calls, sizeof(trywrlock_calls));
+	sk_rwlock_init(&rw);
+	if (sk_lockdep_enabled())
+		cr_assert_eq(sk_lockdep_disable(), 0);
+	SK_EXPECT_NO_VIOLATION({
+		cr_assert_eq(probes_of(assert_not_held_rw, &rw), 0);
+		cr_assert_eq(probes_of(assert_held_write_rw, &rw), 0);
+	});
+	cr_assert_eq(sk_lockdep_enable(), 0); /* on, but not since start-up */
+	SK_EXPECT_NO_VIOLATION({
+		cr_assert_eq(probes_of(assert_not_held_rw, &rw), 0);
+		cr_assert_eq(probes_of(assert_held_write_rw, &rw), 0);
+	});
+	sk_rwlock_destroy(&rw);
+}
 
 NT static void assert_misuse(struct sk_mutex *m, struct sk_spinlock *l, struct sk_rwlock *rw)
 {
