@@ -238,7 +238,9 @@ void sk__violation(enum sk_violation_kind kind, const void *object, const struct
 
 	in_report = 0;
 	if (pol == SK_VIOLATION_ABORT) {
-		static const char msg[] = "libsafekern: aborting (SAFEKERN_VIOLATION=abort)\n";
+		static const char msg[] = "libsafekern: aborting (the violation policy is abort: "
+					  "the default, SAFEKERN_VIOLATION=abort or "
+					  "sk_violation_set_policy())\n";
 
 		write_all(msg, sizeof(msg) - 1);
 		abort();
