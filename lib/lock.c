@@ -113,12 +113,19 @@ static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_loc
 }
 
 static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_lockdep_map *map,
-						const void *lock, const char *what,
+						const void *lock, const char *what, bool rwlock,
 						const struct sk_callsite *cs, const void *ip)
 {
+	const char *why = o ? "another thread holds it" : "it is not locked";
+
+	/* Readers are not recorded: only the validator knows of our own. */
+	if (rwlock && !o)
+		why = RD(sk__lockdep_on) && sk__lockdep_held_mode(lock) == (int)SK__LD_READ
+			      ? "this thread holds it for reading"
+			      : "nobody holds it for writing";
 	sk__violation(SK_VIOLATION_LOCK_NOT_HELD, lock, cs, ip,
 		      "%s of \"%s\", which this thread does not hold (%s): refused", what,
-		      lock_name(map), o ? "another thread holds it" : "it is not locked");
+		      lock_name(map), why);
 }
 
 /* The owner's unlock of a lock whose relock was refused: absorbed. */
@@ -184,7 +191,7 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 		/* A write lock the validator refused (read-held by us) is absorbed. */
 		if (rwlock && RD(sk__lockdep_on) && sk__lockdep_release_refused(lock))
 			return false;
-		report_not_held(o, map, lock, what, cs, ip);
+		report_not_held(o, map, lock, what, rwlock, cs, ip);
 		return false;
 	}
 	if (o & OWNER_REFUSED) {

@@ -648,6 +648,42 @@ NT static void rw_write_misuse(struct sk_rwlock *rw)
 	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 1);
 }
 
+/* A write_unlock of a lock this thread read-holds says so where the
+ * validator knows it (readers are not recorded otherwise). */
+/* The read lock write_unlock_while_read_held() left. */
+NT static void read_unlock_held(struct sk_rwlock *rw)
+{
+	SK_EXPECT_NO_VIOLATION(sk_read_unlock(rw));
+}
+
+NT static void write_unlock_while_read_held(struct sk_rwlock *rw)
+{
+	sk_read_lock(rw);
+	sk_test_record_start(&last);
+	sk_write_unlock(rw);
+	sk_test_record_stop();
+}
+
+Test(rwlock, write_unlock_of_a_read_held_lock_says_why)
+{
+	struct sk_rwlock rw;
+
+	sk_rwlock_init(&rw);
+	write_unlock_while_read_held(&rw);
+	cr_assert_eq(last.calls, 1);
+	cr_assert_eq(last.kind, SK_VIOLATION_LOCK_NOT_HELD);
+	if (sk_lockdep_enabled())
+		cr_assert(strstr(last.detail, "this thread holds it for reading"), "%s",
+			  last.detail);
+	else
+		cr_assert(strstr(last.detail, "nobody holds it for writing"), "%s", last.detail);
+	/* Refused: the read lock is still held, and its unlock releases it. */
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 0);
+	read_unlock_held(&rw);
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 1);
+	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
+}
+
 Test(rwlock, write_side_misuse)
 {
 	struct sk_rwlock rw;
