@@ -185,7 +185,7 @@ struct klist_waiter {
 	const struct sk_klist_node *node;
 	const struct sk_klist *klist; /* the node's klist at the remove */
 	bool woken;
-	int err; /* for sk_klist_remove(): 0, or -EUCLEAN (leaked, see klist_release()) */
+	int err; /* for sk_klist_remove(): 0, or -EUCLEAN (leaked, see knode_release_locked()) */
 };
 
 static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -202,10 +202,10 @@ static SK_LIST_HEAD(remove_waiters);
  * that next use while an iterator still holds it.  A remover registers
  * under the klist's lock too, so this use's removers are taken, and a
  * remover of a next use on another klist (whose node read as detached a
- * moment early: klist_release() clears the word first) is told apart by
+ * moment early: knode_release_locked() clears the word first) is told apart by
  * its klist.
  */
-static void take_waiters(const struct sk_klist *k, const struct sk_klist_node *n,
+static SK_NOINLINE void take_waiters(const struct sk_klist *k, const struct sk_klist_node *n,
 			 struct sk_list_head *to)
 {
 	struct sk_list_head *pos, *tmp;
@@ -245,32 +245,43 @@ static void wake_waiters(struct sk_list_head *waiters, int err)
  * Dropping a reference
  * ------------------------------------------------------------------------ */
 
-/*
- * Called by sk_kref_put() on the last reference, with the lock held.  The
- * unlink is checked: a corrupted neighbour is reported, not followed, and
- * then @n stays linked (a walk can still reach it), so it must not be
- * handed to put() to be freed: it keeps its (dead) klist word, which
- * knode_put_locked() reads, and is leaked (dead, count 0, still linked:
- * walks skip it, an iterator cannot start at it, and the klist can no
- * longer be destroyed).
- */
-static void klist_release(struct sk_kref *ref)
-{
-	struct sk_klist_node *n = sk_container_of(ref, struct sk_klist_node, n_ref);
-
-	if (sk_likely(sk__list_del(&n->n_node, NULL)))
-		knode_set_word(n, 0);
-}
-
 /* What a knode_put_locked() did, for finish_release(). */
 struct knode_put {
 	enum {
 		KNODE_KEPT,	/* a reference is left */
 		KNODE_RELEASED, /* the last went: unlinked, detached */
-		KNODE_LEAKED,	/* the last went, but the unlink was refused (klist_release()) */
+		KNODE_LEAKED,	/* the last went, but the unlink was refused (knode_release_locked()) */
 	} how;
 	struct sk_list_head waiters; /* if the last went: the removers of this use of the node */
 };
+
+/*
+ * The last reference on @n went, with the lock held: unlink it and clear
+ * its word, and take this use's removers (if one registered: the word's
+ * KNODE_WAITED, read before it is cleared).  Out of line: the walks'
+ * steps, which leave the count above zero, do not pay for it.
+ *
+ * The unlink is checked: a corrupted neighbour is reported, not followed,
+ * and then @n stays linked (a walk can still reach it), so it must not be
+ * handed to put() to be freed: it keeps its (dead) klist word and is
+ * leaked (dead, count 0, still linked: walks skip it, an iterator cannot
+ * start at it, and the klist can no longer be destroyed).
+ */
+static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist_node *n,
+					     struct knode_put *put) SK_MUST_HOLD(k->k_lock);
+static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist_node *n,
+					     struct knode_put *put)
+{
+	bool waited = knode_word(n) & KNODE_WAITED;
+
+	if (sk_likely(sk__list_del(&n->n_node, NULL)))
+		knode_set_word(n, 0);
+	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
+	if (sk_unlikely(waited))
+		take_waiters(k, n, &put->waiters);
+	else
+		sk_init_list_head(&put->waiters);
+}
 
 /*
  * Drop one reference on @n, with the lock held: the list's (@kill: mark it
@@ -285,29 +296,19 @@ static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool k
 static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
 			     struct knode_put *put, const struct sk_callsite *cs)
 {
-	bool waited;
-
 	if (kill)
 		knode_set_word(n, knode_word(n) | KNODE_DEAD);
-	/* Read before the release clears the word. */
-	waited = knode_word(n) & KNODE_WAITED;
-	if (!sk__kref_put(&n->n_ref, klist_release, cs)) {
-		put->how = KNODE_KEPT;
+	if (sk__refcount_dec_and_test(&n->n_ref.refcount, cs)) {
+		knode_release_locked(k, n, put);
 		return;
 	}
-	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
-	if (sk_unlikely(waited))
-		take_waiters(k, n, &put->waiters);
-	else
-		sk_init_list_head(&put->waiters);
+	put->how = KNODE_KEPT;
 }
 
-/* After the unlock, if @put says the last reference went: the consumer's
- * put(), then this use's removers; only the removers if @n was leaked. */
-static void finish_release(struct sk_klist *k, struct sk_klist_node *n, struct knode_put *put)
+/* finish_release() when the last reference went. */
+static SK_NOINLINE void finish_release_slow(struct sk_klist *k, struct sk_klist_node *n,
+					    struct knode_put *put)
 {
-	if (put->how == KNODE_KEPT)
-		return;
 	if (sk_unlikely(put->how == KNODE_LEAKED)) {
 		wake_waiters(&put->waiters, -EUCLEAN);
 		return;
@@ -315,6 +316,19 @@ static void finish_release(struct sk_klist *k, struct sk_klist_node *n, struct k
 	if (k->put)
 		k->put(n);
 	wake_waiters(&put->waiters, 0);
+}
+
+/*
+ * After the unlock, if @put says the last reference went: the consumer's
+ * put(), then this use's removers; only the removers if @n was leaked.
+ * (The slow paths stay out of line: inlined, their register saves were
+ * paid by every step of every walk.)
+ */
+static inline void finish_release(struct sk_klist *k, struct sk_klist_node *n,
+				  struct knode_put *put)
+{
+	if (put->how != KNODE_KEPT)
+		finish_release_slow(k, n, put);
 }
 
 /*
@@ -565,7 +579,7 @@ void sk__klist_iter_init_node(struct sk_klist *k, struct sk_klist_iter *i, struc
 	sk__mutex_lock(&k->k_lock, cs);
 	if (sk_likely(knode_on(k, n))) {
 		/* On the list, dead or alive: it has a reference, unless it
-		 * was leaked (klist_release()): then as if released. */
+		 * was leaked (knode_release_locked()): then as if released. */
 		if (sk_likely(sk_kref_read(&n->n_ref))) {
 			sk__kref_get(&n->n_ref, cs);
 			i->i_cur = n;
