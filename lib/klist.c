@@ -185,7 +185,7 @@ struct klist_waiter {
 	const struct sk_klist_node *node;
 	const struct sk_klist *klist; /* the node's klist at the remove */
 	bool woken;
-	int err; /* for sk_klist_remove(): 0, or -EUCLEAN (leaked, see knode_release_locked()) */
+	int err; /* sk_klist_remove()'s: 0, or -EUCLEAN (leaked: knode_release_locked()) */
 };
 
 static pthread_mutex_t remove_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -202,11 +202,11 @@ static SK_LIST_HEAD(remove_waiters);
  * that next use while an iterator still holds it.  A remover registers
  * under the klist's lock too, so this use's removers are taken, and a
  * remover of a next use on another klist (whose node read as detached a
- * moment early: knode_release_locked() clears the word first) is told apart by
- * its klist.
+ * moment early: knode_release_locked() clears the word first) is told
+ * apart by its klist.
  */
 static SK_NOINLINE void take_waiters(const struct sk_klist *k, const struct sk_klist_node *n,
-			 struct sk_list_head *to)
+				     struct sk_list_head *to)
 {
 	struct sk_list_head *pos, *tmp;
 
@@ -250,7 +250,7 @@ struct knode_put {
 	enum {
 		KNODE_KEPT,	/* a reference is left */
 		KNODE_RELEASED, /* the last went: unlinked, detached */
-		KNODE_LEAKED,	/* the last went, but the unlink was refused (knode_release_locked()) */
+		KNODE_LEAKED,	/* the last went, but knode_release_locked() could not unlink */
 	} how;
 	struct sk_list_head waiters; /* if the last went: the removers of this use of the node */
 };

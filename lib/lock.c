@@ -53,9 +53,10 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
  * dep_map.refused (only the owner touches it): the refused relocks whose
  * unlocks are still to absorb (all of it for a mutex or spinlock).  An
  * rwlock counts its refused read locks (read after own write) apart, so
- * that each unlock absorbs one of its own kind: a write_unlock that comes before the refused read's unlock (an
- * attempted downgrade) ends the write hold, but the lock stays held for
- * the read (READ_OWED) and that read_unlock releases it.
+ * that each unlock absorbs one of its own kind: a write_unlock that comes
+ * before the refused read's unlock (an attempted downgrade) ends the write
+ * hold, but the lock stays held for the read (READ_OWED) and that
+ * read_unlock releases it.
  */
 #define REFUSED_WRITE 1U
 #define REFUSED_WRITES 0xffffU
