@@ -138,6 +138,15 @@ static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr
 		WR(*owner, o & ~OWNER_REFUSED);
 }
 
+/* The owner's last unlock: the validator's entry (if any) and the owner word. */
+static void owner_release(uintptr_t *owner, struct sk_lockdep_map *map, const void *lock,
+			  uintptr_t o)
+{
+	if (o & OWNER_TRACKED)
+		(void)sk__lockdep_release(map, lock, 0);
+	WR(*owner, 0);
+}
+
 static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *map,
 						   const void *lock, const struct sk_callsite *cs,
 						   const void *ip)
@@ -206,9 +215,7 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 			report_write_ended(map, lock, cs, ip);
 		return false;
 	}
-	if (o & OWNER_TRACKED)
-		(void)sk__lockdep_release(map, lock, 0);
-	WR(*owner, 0);
+	owner_release(owner, map, lock, o);
 	return true;
 }
 
@@ -618,9 +625,7 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 				/* The write hold ended before this refused read's
 				 * unlock: it is the last one, and releases. */
 				rw->dep_map.refused = 0;
-				if (o & OWNER_TRACKED)
-					(void)sk__lockdep_release(&rw->dep_map, rw, 0);
-				WR(rw->owner, 0);
+				owner_release(&rw->owner, &rw->dep_map, rw, o);
 				pthread_rwlock_unlock(&rw->rw);
 				return;
 			}

@@ -1059,7 +1059,8 @@ __attribute__((constructor)) static void ld_ctor(void)
 void sk__lockdep_debug_unit(void)
 {
 	pthread_once(&ld_once, ld_init);
-	if (!RD(ld_forced_off))
+	/* Already on (every unit after the first): no loader walk. */
+	if (!RD(ld_forced_off) && !RD(sk__lockdep_on))
 		(void)turn_on(objects_loaded() == ld_load_adds);
 }
 

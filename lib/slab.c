@@ -1551,6 +1551,7 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 					const struct sk_callsite *cs, const void *ip)
 {
 	unsigned int slow = __atomic_load_n(&c->slow_free, __ATOMIC_RELAXED);
+	bool dead = slow & SLOW_DEAD;
 	struct sk__tb_hdr h;
 	uint64_t a, f;
 	bool release;
@@ -1559,36 +1560,33 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 		debug_free(c, obj, cs, ip);
 		return;
 	}
-	if (!(slow & SLOW_DEAD)) {
-		if (slow & SLOW_TOOL) {
-			sk__tb_read(obj, &h);
-			if (!tool_free_valid(c, &h)) {
-				tool_free_refused(c, c->name, obj, &h, cs, ip);
-				return;
-			}
-		}
-		free_one(c, obj, slow, &h);
-		return;
-	}
 	/*
-	 * Destroyed: the free that takes the last object releases the cache.
-	 * A refused free is reported once dead_lock is dropped (a violation
-	 * handler may itself free to a destroyed cache), with a copy of the
-	 * name: another thread's free may release the cache meanwhile.
+	 * Destroyed: the free that takes the last object releases the cache,
+	 * under dead_lock.  A refused free is reported once dead_lock is
+	 * dropped (a violation handler may itself free to a destroyed cache),
+	 * with a copy of the name: another thread's free may release the
+	 * cache meanwhile.
 	 */
-	pthread_mutex_lock(&dead_lock);
+	if (dead)
+		pthread_mutex_lock(&dead_lock);
 	if (slow & SLOW_TOOL) {
 		sk__tb_read(obj, &h);
 		if (!tool_free_valid(c, &h)) {
-			char name[128];
+			const char *name = c->name;
+			char copy[128];
 
-			snprintf(name, sizeof(name), "%s", c->name);
-			pthread_mutex_unlock(&dead_lock);
+			if (dead) {
+				snprintf(copy, sizeof(copy), "%s", c->name);
+				name = copy;
+				pthread_mutex_unlock(&dead_lock);
+			}
 			tool_free_refused(c, name, obj, &h, cs, ip);
 			return;
 		}
 	}
 	free_one(c, obj, slow, &h);
+	if (!dead)
+		return;
 	shard_sums(c, &a, &f);
 	release = live_of(a, f) == 0;
 	pthread_mutex_unlock(&dead_lock);

@@ -1018,6 +1018,20 @@ Test(lockdep_switch, disable_and_enable)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_ORDER_INVERSION, LU2(D, C));
 }
 
+/* @path: the file @name in this test program's directory (where meson
+ * builds the helper programs and the module). */
+static void sibling_path(char *path, size_t size, const char *name)
+{
+	ssize_t n = readlink("/proc/self/exe", path, size - 64);
+	char *slash;
+
+	cr_assert(n > 0);
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	cr_assert_not_null(slash);
+	snprintf(slash + 1, 64, "%s", name);
+}
+
 /*
  * A -DSK_DEBUG unit dlopen()ed while this thread read-holds an rwlock turns
  * the validator on; once another thread's read lock has given the rwlock a
@@ -1054,18 +1068,12 @@ NT static void read_held_across_dlopen(const char *path)
 
 Test(lockdep_switch, debug_unit_dlopened_while_a_read_lock_is_held)
 {
-	char path[4096], *slash;
+	char path[4096];
 	const char *env = getenv("SAFEKERN_LOCKDEP");
-	ssize_t n;
 
 	if (env && !strcmp(env, "0"))
 		return; /* the module's constructor would leave it off */
-	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
-	cr_assert(n > 0);
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	cr_assert_not_null(slash);
-	snprintf(slash + 1, 64, "lockdep-debug-module.so");
+	sibling_path(path, sizeof(path), "lockdep-debug-module.so");
 	sk_rwlock_init(&late_rw);
 	if (sk_lockdep_enabled())
 		cr_assert_eq(sk_lockdep_disable(), 0); /* a debug build: on since load */
@@ -1082,14 +1090,8 @@ static void run_helper(const char *name, const char *env, char *out, size_t len)
 	ssize_t n, got = 0;
 	int fds[2], status;
 	pid_t pid;
-	char *slash;
 
-	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
-	cr_assert(n > 0);
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	cr_assert_not_null(slash);
-	snprintf(slash + 1, 64, "%s", name);
+	sibling_path(path, sizeof(path), name);
 	snprintf(envvar, sizeof(envvar), "SAFEKERN_LOCKDEP=%s", env);
 	cr_assert_eq(pipe(fds), 0);
 	posix_spawn_file_actions_init(&fa);

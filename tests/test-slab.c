@@ -52,6 +52,16 @@ static bool tool_mode(void)
 #endif
 }
 
+/* The slab_tools tests of hardened caches: skipped outside tool mode and
+ * for debug caches (SAFEKERN_SLAB_DEBUG=1), which slab_debug covers. */
+static void skip_unless_hardened_tool_mode(struct sk_kmem_cache *c)
+{
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG)
+		cr_skip_test("debug caches: covered by slab_debug");
+}
+
 /*
  * A write the tools would rightly flag, done on purpose so that the
  * library's own checks can be tested under memcheck and ASan too.
@@ -1057,10 +1067,7 @@ Test(slab_tools, tool_mode_checks_hardened_frees)
 	struct sk_kmem_cache *o = sk_kmem_cache_create("o", 48, 0, 0, NULL);
 	void *a, *b, *k;
 
-	if (!tool_mode())
-		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
-	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG)
-		cr_skip_test("debug caches: covered by slab_debug");
+	skip_unless_hardened_tool_mode(c);
 	a = sk_kmem_cache_alloc(c);
 	b = sk_kmem_cache_alloc(c);
 	k = sk_kmalloc(48);
@@ -1111,10 +1118,7 @@ Test(slab_tools, destroyed_cache_reports_refused_free_without_its_lock, .timeout
 	void *a, *b, *d;
 	int rc = 0;
 
-	if (!tool_mode())
-		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
-	if (sk_kmem_cache_flags(c) & SK_SLAB_DEBUG)
-		cr_skip_test("debug caches: covered by slab_debug");
+	skip_unless_hardened_tool_mode(c);
 	a = sk_kmem_cache_alloc(c);
 	b = sk_kmem_cache_alloc(c);
 	d = sk_kmem_cache_alloc(c);
