@@ -8,9 +8,11 @@
  *   SET <key> <value>   ->  STORED
  *   GET <key>           ->  VALUE <value>  |  NOTFOUND
  *   DEL <key>           ->  DELETED        |  NOTFOUND
- *   anything else       ->  ERROR <why>    (a line too long closes the connection)
+ *   anything else       ->  ERROR <why>
  *
- * Keys are 1-64 bytes and values 1-256 bytes, neither with spaces.
+ * Keys are 1-64 bytes and values 1-256 bytes, neither with spaces.  A line
+ * over 326 bytes gets "ERROR line too long" and the connection stays; one
+ * with no newline in its first 1,024 bytes gets it and is closed.
  *
  * Threads and what carries work between them (docs in README.md):
  *

@@ -298,7 +298,7 @@ int main(int argc, char **argv)
 	uint64_t *lat, t0, t1;
 	unsigned long errors = 0;
 	size_t nlat = 0;
-	char req[MAX_VAL + 64], val[MAX_VAL + 1], want[MAX_VAL + 16];
+	char req[MAX_VAL + 64], val[MAX_VAL + 1], want[MAX_VAL + 16], longline[512];
 	int fd, opt;
 
 	while ((opt = getopt(argc, argv, "p:c:t:n:k:s:v:")) != -1) {
@@ -338,8 +338,25 @@ usage:
 		snprintf(req, sizeof(req), "SET hot%u %s\n", h, val);
 		roundtrip(fd, req, "STORED\n");
 	}
+	/* Every protocol error gets its reply and leaves the connection usable. */
 	roundtrip(fd, "BOGUS x\n", "ERROR unknown command\n");
 	roundtrip(fd, "GET\n", "ERROR no key\n");
+	roundtrip(fd, "GET  x\n", "ERROR bad key\n");
+	roundtrip(fd, "GET hot0 x\n", "ERROR trailing data\n");
+	roundtrip(fd, "SET hot0\n", "ERROR bad value\n");
+	roundtrip(fd, "SET hot0 a b\n", "ERROR bad value\n");
+	memcpy(req, "GET ", 4);
+	memset(req + 4, 'k', 65);
+	strcpy(req + 69, "\n");
+	roundtrip(fd, req, "ERROR bad key\n"); /* 65 bytes: one over */
+	memset(longline, 'v', 400);
+	memcpy(longline, "SET long ", 9);
+	strcpy(longline + 400, "\n");
+	roundtrip(fd, longline, "ERROR line too long\n"); /* over 327: refused, kept */
+	snprintf(req, sizeof(req), "GET hot0\n");
+	make_value(val, "h", nconns, 0);
+	snprintf(want, sizeof(want), "VALUE %s\n", val);
+	roundtrip(fd, req, want);
 	close(fd);
 
 	conns = calloc(nconns, sizeof(*conns));
