@@ -274,9 +274,15 @@ static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist
 {
 	bool waited = knode_word(n) & KNODE_WAITED;
 
-	if (sk_likely(sk__list_del(&n->n_node, NULL)))
+	/* Decided by the unlink, not by reading the word back: once it is
+	 * cleared, another thread may add @n to another klist (whose lock it
+	 * takes, not ours) and set the word before it is read. */
+	if (sk_likely(sk__list_del(&n->n_node, NULL))) {
 		knode_set_word(n, 0);
-	put->how = sk_likely(!knode_word(n)) ? KNODE_RELEASED : KNODE_LEAKED;
+		put->how = KNODE_RELEASED;
+	} else {
+		put->how = KNODE_LEAKED;
+	}
 	if (sk_unlikely(waited))
 		take_waiters(k, n, &put->waiters);
 	else

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <ucontext.h>
 
 #include <safekern/alloc.h>
 #include <safekern/klist.h>
@@ -522,6 +523,90 @@ Test(klist, remove_of_a_reused_node_is_not_woken_by_its_last_release)
 	cr_assert_eq(sk_violation_total(), 0UL);
 	cr_assert_eq(sk_klist_destroy(&k), 0);
 }
+
+#if defined(__x86_64__)
+/*
+ * A node released by an iterator's exit reads as detached as soon as its
+ * word is cleared, and may be added to another klist at once (that takes
+ * the other klist's lock, not this one's).  The release must not decide
+ * from the word read back that the node was leaked: put() was then never
+ * called for this use and the waiting remover got -EUCLEAN, with nothing
+ * reported.  The main thread single-steps its sk_klist_iter_exit() (the
+ * trap flag) and, at the first instruction where the node reads as
+ * detached, "another thread" (the trap handler) adds it to a second klist
+ * (static: its own lock class, so the validator sees no nesting of one).
+ */
+static SK_DEFINE_KLIST(readd_other, NULL, NULL);
+static struct {
+	struct sk_klist_node *node;
+	volatile sig_atomic_t stepping, added;
+	unsigned long traps;
+} stepper;
+
+#define EFLAGS_TF 0x100
+
+static void step_trap(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+
+	(void)sig;
+	(void)si;
+	stepper.traps++;
+	if (!stepper.stepping) {
+		uc->uc_mcontext.gregs[REG_EFL] &= ~EFLAGS_TF;
+		return;
+	}
+	if (!stepper.added && !sk_klist_node_attached(stepper.node)) {
+		stepper.added = 1;
+		sk_klist_add_tail(stepper.node, &readd_other);
+	}
+}
+
+static void step_start(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	((ucontext_t *)ctx)->uc_mcontext.gregs[REG_EFL] |= EFLAGS_TF;
+}
+
+Test(klist, readd_elsewhere_at_the_release_is_not_a_leak)
+{
+	struct sk_klist k;
+	struct item it = { .id = 1 };
+	struct sk_klist_iter i;
+	struct remover r = { .node = &it.node, .err = -1 };
+	struct sigaction trap = { .sa_sigaction = step_trap, .sa_flags = SA_SIGINFO };
+	struct sigaction start = { .sa_sigaction = step_start, .sa_flags = SA_SIGINFO };
+	struct timespec ms = { 0, 1000 * 1000 };
+	pthread_t t;
+
+	sk_klist_init(&k, item_get, item_put);
+	sk_klist_add_tail(&it.node, &k);
+	sk_klist_iter_init(&k, &i);
+	cr_assert_eq(sk_klist_next(&i), &it.node);
+	cr_assert_eq(pthread_create(&t, NULL, remove_thread, &r), 0);
+	while (walk(&k, NULL, 0, false) != 0) /* deleted: the remover waits */
+		nanosleep(&ms, NULL);
+	cr_assert_eq(sigaction(SIGTRAP, &trap, NULL), 0);
+	cr_assert_eq(sigaction(SIGUSR1, &start, NULL), 0);
+	stepper.node = &it.node;
+	stepper.stepping = 1;
+	raise(SIGUSR1);
+	sk_klist_iter_exit(&i); /* the last reference: the release */
+	stepper.stepping = 0;
+	pthread_join(t, NULL);
+	if (!stepper.added)
+		cr_skip_test("no single-stepping here (%lu traps): under valgrind?", stepper.traps);
+	cr_assert_eq(r.err, 0, "remove returned %d", r.err);
+	cr_assert_eq(it.puts, 1, "the release of the first use did not call put()");
+	cr_assert_eq(sk_violation_total(), 0UL);
+	cr_assert(sk_klist_node_attached(&it.node)); /* on readd_other now */
+	sk_klist_del(&it.node);
+	cr_assert(!sk_klist_node_attached(&it.node));
+	cr_assert_eq(sk_klist_destroy(&k), 0);
+	cr_assert_eq(sk_klist_destroy(&readd_other), 0);
+}
+#endif
 
 /* ------------------------------------------------------------------------
  * Iterators
