@@ -120,6 +120,27 @@ Test(locked_list, add_add_tail_order_and_count)
 	EXPECT_LIST(0, 1, 2);
 }
 
+/*
+ * A second del_init is the kernel's harmless no-op (the entry is on no
+ * list): it must leave the count alone, not drop it (it wrapped to
+ * SIZE_MAX on an emptied list, with nothing reported).
+ */
+Test(locked_list, del_init_twice_keeps_the_count)
+{
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add_tail(&items[0].node, &list);
+	sk_locked_list_add_tail(&items[1].node, &list);
+	sk_locked_list_del_init(&items[0].node, &list);
+	SK_EXPECT_NO_VIOLATION(sk_locked_list_del_init(&items[0].node, &list));
+	cr_assert(sk_list_empty(&items[0].node));
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_locked_list_del_init(&items[1].node, &list);
+	SK_EXPECT_NO_VIOLATION(sk_locked_list_del_init(&items[1].node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 0);
+	sk_mutex_unlock(&list.lock);
+	expect_empty();
+}
+
 Test(locked_list, del_del_init_move)
 {
 	sk_mutex_lock(&list.lock);

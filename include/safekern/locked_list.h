@@ -292,6 +292,10 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 	if (SK__LL_NOT_HELD(l, init ? "locked_list_del_init" : "locked_list_del", cs))
 		return false;
 	if (init) {
+		/* Already deleted with del_init (on no list): the kernel's
+		 * harmless no-op; the count is not the entry's to drop. */
+		if (!(SK__LIST_DEBUG && sk__list_bad(entry)) && entry->next == entry)
+			return true;
 		if (sk_unlikely(!sk__list_del_init(entry, cs)))
 			return false;
 	} else if (sk_unlikely(!sk__list_del(entry, cs))) {
@@ -318,8 +322,10 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
  * @entry: the entry (on @l)
  * @l: the list it is on
  *
- * As sk_list_del_init(): the entry is left an empty list.  Do not call it
- * on an entry that is not on @l (the count would drop).
+ * As sk_list_del_init(): the entry is left an empty list, and a second
+ * call (on an entry on no list) is a harmless no-op that leaves the count
+ * alone.  Do not call it on an entry of another list (the count would
+ * drop).
  *
  * Context: @l->lock held.
  */
