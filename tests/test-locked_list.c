@@ -141,6 +141,28 @@ Test(locked_list, del_init_twice_keeps_the_count)
 	expect_empty();
 }
 
+/*
+ * A move of an entry on no list (initialised, or del_init'ed) adds it, as
+ * sk_list_move() does: the count must follow (it stayed short of the
+ * entries, with nothing reported).
+ */
+Test(locked_list, move_of_an_unlisted_entry_counts_it)
+{
+	sk_init_list_head(&items[0].node);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_move_tail(&items[0].node, &list);
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_locked_list_add_tail(&items[1].node, &list);
+	sk_locked_list_del_init(&items[1].node, &list);
+	sk_locked_list_move(&items[1].node, &list);
+	cr_assert_eq(sk_locked_list_len(&list), 2);
+	sk_locked_list_move_tail(&items[1].node, &list); /* on the list: no change */
+	cr_assert_eq(sk_locked_list_len(&list), 2);
+	sk_mutex_unlock(&list.lock);
+	cr_assert_eq(sk_violation_total(), 0UL);
+	EXPECT_LIST(0, 1);
+}
+
 Test(locked_list, del_del_init_move)
 {
 	sk_mutex_lock(&list.lock);

@@ -338,9 +338,16 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
 static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_locked_list *l,
 					bool tail, const char *op, const struct sk_callsite *cs)
 {
+	bool unlisted;
+
 	if (SK__LL_NOT_HELD(l, op, cs))
 		return false;
-	return sk__list_move(entry, &l->head_, tail, op, cs);
+	/* An entry on no list (initialised, or del_init'ed) joins @l. */
+	unlisted = !(SK__LIST_DEBUG && sk__list_bad(entry)) && entry->next == entry;
+	if (sk_unlikely(!sk__list_move(entry, &l->head_, tail, op, cs)))
+		return false;
+	l->len_ += unlisted;
+	return true;
 }
 
 /**
@@ -348,7 +355,10 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
  * @entry: the entry (on @l)
  * @l: the list
  *
- * Checked as sk_list_move(); the count does not change.
+ * Checked as sk_list_move(); the count does not change, unless @entry
+ * was on no list (an empty list, as left by sk_init_list_head() or
+ * sk_locked_list_del_init()): then, as in the kernel, it is added, and
+ * counted.
  *
  * Context: @l->lock held.
  */
@@ -360,7 +370,8 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
  * @entry: the entry (on @l)
  * @l: the list
  *
- * Checked as sk_list_move_tail(); the count does not change.
+ * Checked as sk_list_move_tail(); the count does not change, unless
+ * @entry was on no list (see sk_locked_list_move()).
  *
  * Context: @l->lock held.
  */
