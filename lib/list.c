@@ -349,9 +349,9 @@ void sk__list_report_cut(const struct sk_list_head *list, const struct sk_list_h
 		       before ? "prev" : "next", (const void *)edge);
 		return;
 	}
-	if (list == head || list == entry) {
+	if (list == head || list == entry || list == first || list == edge) {
 		REPORT(INVALID_ARGUMENT, list,
-		       "%s: the receiving list %p is the head or the entry of the list being cut",
+		       "%s: the receiving list %p is the head or an entry of the list being cut",
 		       op, (const void *)list);
 		return;
 	}

@@ -418,6 +418,39 @@ Test(list_misuse, cut_into_the_list_itself)
 	CHECK_UNCHANGED(s);
 }
 
+/*
+ * The cuts that move nothing (cut_position at @head, cut_before at the
+ * first entry) only initialise @list: with @list the head or the first
+ * entry, that would orphan the entries or unlink one silently.  And
+ * @list may not be the entry next to the cut point either.
+ */
+Test(list_misuse, cut_into_the_list_itself_at_its_ends)
+{
+	struct sk_list_head head, e[4];
+
+	fill(&head, e, 4);
+	SNAPSHOT(s, &head, &e[0], &e[1], &e[2], &e[3]);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&head, &head, &head));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&e[0], &head, &head));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&head, &head, &e[0]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[0], &head, &e[0]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&e[0], &head, &e[1]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&e[2], &head, &e[1]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[0], &head, &e[2]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[1], &head, &e[2]));
+	CHECK_UNCHANGED(s);
+	cr_assert(strstr(last.detail, "receiving list"), "%s", last.detail);
+	/* Where nothing is cut, the kernel does nothing, and so do we. */
+	sk_init_list_head(&head);
+	SK_EXPECT_NO_VIOLATION(sk_list_cut_position(&head, &head, &head));
+	SK_EXPECT_NO_VIOLATION(sk_list_cut_before(&head, &head, &head));
+	cr_assert(sk_list_empty(&head));
+}
+
 Test(list_misuse, cut_before_corrupt)
 {
 	struct sk_list_head head, e[4], recv, other;

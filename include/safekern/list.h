@@ -903,23 +903,20 @@ static inline bool sk__list_cut(struct sk_list_head *list, struct sk_list_head *
 			return true; /* empty: nothing to cut */
 		if (head->next == head->prev && entry != head && entry != first)
 			return true; /* singular, @entry not on it: the kernel does nothing */
-		if (entry == head) {
-			sk_init_list_head(list);
-			return true;
-		}
+		if (entry == head)
+			goto init;
 		edge = entry->next; /* the new first entry of @head */
 		if (sk_unlikely(sk__list_bad(edge) || edge->prev != entry))
 			goto bad;
 	} else {
-		if (first == entry) {
-			sk_init_list_head(list);
-			return true;
-		}
+		if (first == entry)
+			goto init;
 		edge = entry->prev; /* the last entry that moves */
 		if (sk_unlikely(sk__list_bad(edge) || edge->next != entry))
 			goto bad;
 	}
-	if (sk_unlikely(list == head || list == entry))
+	/* @list is none of the nodes rewritten below (the cut into itself). */
+	if (sk_unlikely(list == head || list == entry || list == first || list == edge))
 		goto bad;
 	if (SK__LIST_DEBUG && !sk__list_debug_contains(head, entry, op, cs))
 		return false;
@@ -937,6 +934,12 @@ static inline bool sk__list_cut(struct sk_list_head *list, struct sk_list_head *
 		SK_WRITE_ONCE(entry->prev, head);
 	}
 	return true;
+init:
+	/* Nothing moves: @list is initialised, so it must not be on a non-empty @head. */
+	if (sk_unlikely(first != head && (list == head || list == first)))
+		goto bad;
+	sk_init_list_head(list);
+	return true;
 bad:
 	sk__list_report_cut(list, head, entry, before, op, cs);
 	return false;
@@ -950,8 +953,9 @@ bad:
  * @entry: the last entry to move (an entry of @head), or @head to move none
  *
  * Checked (hardened): the links at @head and after @entry point back,
- * none of them NULL or poison, and @list is not @head or @entry.  Debug
- * also checks (O(n)) that @entry is on @head's list.
+ * none of them NULL or poison, and @list is not @head, @entry or the
+ * entries next to the cut (also when nothing moves and @list is only
+ * initialised).  Debug also checks (O(n)) that @entry is on @head's list.
  *
  * Context: the caller serialises operations on the lists.
  */
