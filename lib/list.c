@@ -657,6 +657,18 @@ void sk__hlist_report_del(const struct sk_hlist_node *n, const char *op,
 		       (const void *)n, (const void *)pprev);
 		return;
 	}
+	if (pprev == &n->next && next) {
+		if (bad(next))
+			REPORT(LIST_CORRUPTION, n,
+			       "%s: fake node %p has next = %s: it was deleted before it was "
+			       "faked; initialise it first", op, (const void *)n, bad_name(next));
+		else
+			REPORT(LIST_CORRUPTION, n,
+			       "%s: fake node %p is on no list but has next = %p (a stale link); "
+			       "deleting it would rewrite that node's pprev", op, (const void *)n,
+			       (const void *)next);
+		return;
+	}
 	if (*pprev != n) {
 		REPORT(LIST_CORRUPTION, n, "%s corruption: *pprev should be %p, but was %p (pprev=%p)",
 		       op, (const void *)n, (const void *)*pprev, (const void *)pprev);

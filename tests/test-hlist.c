@@ -213,6 +213,42 @@ Test(hlist_misuse, fake_node_del_is_fine)
 	SK_EXPECT_NO_VIOLATION(sk_hlist_del(&a));
 }
 
+/*
+ * A fake node is on no list, but its next may still hold a link: poison
+ * after sk_hlist_del(), or the old successor after
+ * sk_hlist_del_init_rcu() (which, as the kernel's, leaves next alone).
+ * Deleting it would write next->pprev: a SIGSEGV on the poison, a silent
+ * rewrite of a node on another list otherwise.  Refused, nothing written.
+ */
+Test(hlist_misuse, del_of_a_fake_node_with_a_stale_next)
+{
+	struct sk_hlist_head h;
+	struct sk_hlist_node n[2], a;
+
+	chain(&h, n, 2);
+	sk_init_hlist_node(&a);
+	sk_hlist_add_fake(&a);
+	a.next = &n[1]; /* what sk_hlist_del_init_rcu() of a former n[1]'s predecessor leaves */
+	SNAPSHOT(s, &n[0], &n[1], &a);
+	SNAP_HEADS(sh, &h);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_del_init(&a));
+	cr_assert(strstr(last.detail, "fake"), "%s", last.detail);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_del(&a));
+	CHECK_UNCHANGED(s);
+	CHECK_HEADS_UNCHANGED(sh);
+	cr_assert(sk_hlist_check(&h));
+
+	sk_init_hlist_node(&a);
+	sk_hlist_add_fake(&a);
+	sk_hlist_del(&a); /* fine: poisons it */
+	sk_hlist_add_fake(&a);
+	SNAPSHOT(p, &a);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_del(&a));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_del_init(&a));
+	CHECK_UNCHANGED(p);
+	cr_assert(strstr(last.detail, "LIST_POISON1"), "%s", last.detail);
+}
+
 Test(hlist_misuse, move_list_of_a_corrupt_head)
 {
 	struct sk_hlist_head h1, h2;

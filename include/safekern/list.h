@@ -1653,7 +1653,9 @@ static inline int sk_hlist_empty(const struct sk_hlist_head *h)
  * sk__hlist_del_ok() - internal: may @n be unlinked?  pprev is checked for
  * NULL (unhashed) and poison (deleted) before it is followed, then the
  * pointer it designates must point to @n and the next node back to @n.  A
- * fake node (sk_hlist_add_fake()) has nothing to check.
+ * fake node (sk_hlist_add_fake()) is on no list: its next must be NULL,
+ * since the unlink would write next->pprev (a poison left by a delete, or
+ * the old successor that sk_hlist_del_init_rcu() leaves).
  */
 static inline bool sk__hlist_del_ok(const struct sk_hlist_node *n, const char *op,
 				    const struct sk_callsite *cs)
@@ -1672,6 +1674,8 @@ static inline bool sk__hlist_del_ok(const struct sk_hlist_node *n, const char *o
 			goto bad;
 		if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &n->next))
 			goto bad;
+	} else if (sk_unlikely(next)) {
+		goto bad;
 	}
 	return true;
 bad:
@@ -1901,7 +1905,11 @@ static inline bool sk__hlist_add_behind(struct sk_hlist_node *n, struct sk_hlist
  * @n: the node
  *
  * For code that uses sk_hlist_unhashed() as a flag; sk_hlist_del_init() of
- * a fake node is a no-op apart from reinitialising it.
+ * a fake node is a no-op apart from reinitialising it.  Its next must be
+ * NULL by then (initialised, or deleted with sk_hlist_del_init()): a fake
+ * node whose next still holds a link (poison from sk_hlist_del(), the old
+ * successor from sk_hlist_del_init_rcu()) is refused on delete
+ * (SK_VIOLATION_LIST_CORRUPTION), where the kernel would write through it.
  */
 static inline void sk_hlist_add_fake(struct sk_hlist_node *n)
 {
