@@ -14,6 +14,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <safekern/list.h>
@@ -688,31 +689,42 @@ void sk__hlist_report_del(const struct sk_hlist_node *n, const char *op,
 	report_inconsistent(n, op, cs, ip);
 }
 
-/* One checked hlist step: the node after @pos (or the first, from @head). */
+/*
+ * One checked hlist step: the node after @pos (or the first, from @head).
+ * @index is the step's number from the head (0: the head's first link, so
+ * @pos is node #index-1, numbered from 0 as sk_list_check() numbers
+ * entries), or SIZE_MAX where the caller does not know it (a walk).
+ */
 static bool hlist_step_ok(const struct sk_hlist_head *head, const struct sk_hlist_node *pos,
 			  size_t index, const char *op, const struct sk_callsite *cs,
 			  const void *ip)
 {
 	const struct sk_hlist_node *next = pos ? pos->next : head->first;
 	struct sk_hlist_node *const *expect = pos ? &pos->next : &head->first;
+	char where[64];
 
 	if (!next)
 		return true;
+	if (!pos)
+		snprintf(where, sizeof(where), "the head %p", (const void *)head);
+	else if (index == SIZE_MAX)
+		snprintf(where, sizeof(where), "node %p", (const void *)pos);
+	else
+		snprintf(where, sizeof(where), "node #%zu (%p)", index - 1, (const void *)pos);
 	if (bad(next)) {
 		if (!pos)
 			report_bad_head_link(head, next, op, "head", "first", cs, ip);
 		else
-			REPORT(LIST_CORRUPTION, pos, "%s: node #%zu (%p) has next = %s%s", op, index,
-			       (const void *)pos, bad_name(next),
+			REPORT(LIST_CORRUPTION, pos, "%s: %s has next = %s%s", op, where,
+			       bad_name(next),
 			       is_poison(next) ? " (deleted during the walk? delete only in a _safe walk)"
 					       : "");
 		return false;
 	}
 	if (next->pprev != expect) {
 		REPORT(LIST_CORRUPTION, next,
-		       "%s: the chain breaks %s: %p->pprev should be %p, but was %p", op,
-		       pos ? "after a node" : "at the head", (const void *)next,
-		       (const void *)expect, (const void *)next->pprev);
+		       "%s: the chain breaks after %s: its next %p has pprev %p, not %p", op, where,
+		       (const void *)next, (const void *)next->pprev, (const void *)expect);
 		return false;
 	}
 	return true;
@@ -725,7 +737,7 @@ void sk__hlist_report_step(const struct sk_hlist_head *head, const struct sk_hli
 
 	if (!pos && report_bad_arg(head, "hlist walk", "the head", cs, ip))
 		return;
-	if (hlist_step_ok(head, pos, 0, "hlist walk", cs, ip))
+	if (hlist_step_ok(head, pos, SIZE_MAX, "hlist walk", cs, ip))
 		report_inconsistent(pos ? (const void *)pos : (const void *)head, "hlist walk", cs,
 				    ip);
 }

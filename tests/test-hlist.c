@@ -320,10 +320,34 @@ Test(hlist_misuse, check)
 	n[2].pprev = &n[0].next;
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, ok = sk_hlist_check(&h));
 	cr_assert_not(ok);
+	/* Numbered from 0, as sk_list_check() numbers entries. */
+	cr_assert(strstr(last.detail, "after node #1"), "%s", last.detail);
 	n[2].pprev = &n[1].next;
 	n[3].next = (struct sk_hlist_node *)SK_LIST_POISON1;
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, ok = sk_hlist_check(&h));
 	cr_assert(strstr(last.detail, "LIST_POISON1"), "%s", last.detail);
+	cr_assert(strstr(last.detail, "node #3"), "%s", last.detail);
+}
+
+/* A debug walk does not know the index: it names the node by address only. */
+Test(hlist_misuse, debug_walk_report_names_the_node)
+{
+	struct sk_hlist_head h;
+	struct sk_hlist_node n[4], *pos;
+	char addr[32];
+
+	if (!SK__LIST_DEBUG)
+		cr_skip_test("debug level only");
+	chain(&h, n, 4);
+	n[2].next = (struct sk_hlist_node *)SK_LIST_POISON1;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_for_each(pos, &h) {});
+	snprintf(addr, sizeof(addr), "%p", (void *)&n[2]);
+	cr_assert(strstr(last.detail, addr), "%s", last.detail);
+	cr_assert_null(strstr(last.detail, "#"), "%s", last.detail);
+	n[2].next = &n[3];
+	n[3].pprev = &n[1].next;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_for_each(pos, &h) {});
+	cr_assert(strstr(last.detail, addr), "%s", last.detail);
 }
 
 /*
