@@ -25,6 +25,7 @@
 
 #ifdef SK_HAVE_VALGRIND
 #include <valgrind/helgrind.h>
+#include <valgrind/memcheck.h>
 /*
  * liburcu wrote its queue links into the head (call_rcu() on the queueing
  * thread, the dequeue on the worker) with synchronisation helgrind and drd
@@ -107,9 +108,40 @@ void sk__rcu_report_free(const void *obj, const char *op, const struct sk_callsi
 		      op, op[0] == 'c' ? "free function" : "cache", obj);
 }
 
+/*
+ * Is @h queued already (sk__call_rcu_free() on it, and its callback not
+ * run yet)?  Then report and return true.  The head needs no
+ * initialisation, so it may be read uninitialised here: memcheck is told
+ * the two words are defined (they are overwritten at once if not queued).
+ * A false match needs both our callback's address and a free kind in
+ * memory that never held a queued head, or one whose callback has run:
+ * the callback clears the kind first.
+ */
+bool sk__rcu_free_queued(const void *obj, const struct sk_rcu_head *h, const char *op,
+			 const struct sk_callsite *cs)
+{
+	unsigned int how;
+
+#ifdef SK_HAVE_VALGRIND
+	VALGRIND_MAKE_MEM_DEFINED(&h->rcu.func, sizeof(h->rcu.func));
+	VALGRIND_MAKE_MEM_DEFINED(&h->how, sizeof(h->how));
+#endif
+	if (sk_likely(h->rcu.func != sk__rcu_free_cb))
+		return false;
+	how = __atomic_load_n(&h->how, __ATOMIC_RELAXED);
+	if (how != SK__RCU_FREE_KFREE && how != SK__RCU_FREE_CACHE && how != SK__RCU_FREE_FN)
+		return false;
+	sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, SK__RET_IP,
+		      "%s: object %p is queued for a deferred free already (struct sk_rcu_head %p, "
+		      "its callback not run yet); not queued again",
+		      op, obj, (const void *)h);
+	return true;
+}
+
 void sk__rcu_free_cb(struct rcu_head *rcu)
 {
 	struct sk_rcu_head *h = sk_container_of(rcu, struct sk_rcu_head, rcu);
+	unsigned int how;
 	void *obj;
 
 	/*
@@ -121,7 +153,11 @@ void sk__rcu_free_cb(struct rcu_head *rcu)
 	SK__RCU_EDGE_AFTER(&sk__rcu_gp_edge);
 	HANDED_OVER(rcu, sizeof(*rcu));
 	obj = (char *)h - h->offset;
-	switch (h->how) {
+	/* Not queued any more: sk__rcu_free_queued() must not match it once
+	 * the memory is freed and reused, or when @fn queues it again. */
+	how = h->how;
+	__atomic_store_n(&h->how, 0, __ATOMIC_RELAXED);
+	switch (how) {
 	case SK__RCU_FREE_KFREE:
 		sk_kfree(obj);
 		break;
@@ -136,7 +172,7 @@ void sk__rcu_free_cb(struct rcu_head *rcu)
 		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, h, NULL, NULL,
 			      "deferred free: struct sk_rcu_head %p was overwritten while queued "
 			      "(how = %#x); object leaked",
-			      (const void *)h, h->how);
+			      (const void *)h, how);
 		break;
 	}
 	SK__RCU_EDGE_BEFORE(&sk__rcu_done_edge);

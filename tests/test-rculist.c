@@ -635,6 +635,68 @@ Test(rculist, deferred_free_waits_for_readers)
 	cr_assert_eq(freed_calls, 1);
 }
 
+/* Counts, frees nothing: the object may be queued again afterwards. */
+static int counted_calls;
+
+static void count_only(void *obj)
+{
+	(void)obj;
+	__atomic_fetch_add(&counted_calls, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Queued twice before its callback ran, a head would make liburcu's queue
+ * a cycle: the worker ran the callbacks forever and sk_rcu_barrier() never
+ * returned, with nothing reported.  A reader holds the grace period open,
+ * so the first callback cannot have run at the second call.
+ */
+Test(rculist, deferred_free_of_a_queued_head_is_refused)
+{
+	struct item *it = sk_kmalloc(sizeof(*it)); /* not zeroed: the head needs no init */
+	pthread_t t;
+
+	cr_assert_not_null(it);
+	counted_calls = 0;
+	reader_in = reader_go = 0;
+	cr_assert_eq(pthread_create(&t, NULL, holding_reader, NULL), 0);
+	while (!__atomic_load_n(&reader_in, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	SK_EXPECT_NO_VIOLATION(sk_call_rcu_free(it, rcu, count_only));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_call_rcu_free(it, rcu, count_only));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree_rcu(it, rcu));
+	__atomic_store_n(&reader_go, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	sk_rcu_barrier(); /* returns: the queue holds the head once */
+	cr_assert_eq(counted_calls, 1);
+
+	/* Its callback has run: the head may be queued again, from anywhere. */
+	SK_EXPECT_NO_VIOLATION(sk_call_rcu_free(it, rcu, count_only));
+	sk_rcu_barrier();
+	cr_assert_eq(counted_calls, 2);
+	SK_EXPECT_NO_VIOLATION(sk_kfree_rcu(it, rcu));
+	sk_rcu_barrier();
+}
+
+/* Memory freed after a grace period and reused holds an old head: not queued. */
+Test(rculist, deferred_free_of_reused_memory_is_not_refused)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("rcu-reuse", sizeof(struct item), 0, 0, NULL);
+	struct sk_kmem_cache_stats st;
+
+	cr_assert_not_null(c);
+	for (int i = 0; i < 16; i++) {
+		struct item *it = sk_kmem_cache_alloc(c); /* not zeroed */
+
+		cr_assert_not_null(it);
+		SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free_rcu(c, it, rcu));
+		sk_rcu_barrier();
+	}
+	sk_kmem_cache_stats(c, &st);
+	cr_assert_eq(st.frees, 16);
+	cr_assert_eq(st.live, 0);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
 /* ------------------------------------------------------------------------
  * Reader checks (debug level)
  * ------------------------------------------------------------------------ */

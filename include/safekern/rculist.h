@@ -235,6 +235,9 @@ SK_API SK_COLD SK_NOINLINE void sk__rcu_report_hlist_replace(const struct sk_hli
 SK_API SK_COLD SK_NOINLINE void sk__rcu_report_free(const void *obj, const char *op,
 						   const struct sk_callsite *cs);
 SK_API void sk__rcu_free_cb(struct rcu_head *rcu);
+struct sk_rcu_head;
+SK_API bool sk__rcu_free_queued(const void *obj, const struct sk_rcu_head *h, const char *op,
+				const struct sk_callsite *cs);
 
 #ifdef SK_DEBUG
 #define SK__RCU_DEBUG 1
@@ -1077,7 +1080,10 @@ static inline bool sk__hlist_add_tail_rcu(struct sk_hlist_node *n, struct sk_hli
  *
  * The kernel's struct rcu_head plus what the callback needs to find and
  * free the object.  Embed one per object; its contents are private and
- * need no initialisation.
+ * need no initialisation.  A head still queued (its callback has not run)
+ * is recognised by its contents, and queueing it again is reported
+ * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused; the callback clears the
+ * mark before it frees, so the memory may be reused and queued again.
  */
 struct sk_rcu_head {
 	struct rcu_head rcu;
@@ -1101,6 +1107,10 @@ static inline void sk__call_rcu_free(void *obj, struct sk_rcu_head *h, unsigned 
 		sk__rcu_report_free(obj, op, cs);
 		return;
 	}
+	/* Queued twice, liburcu's queue would turn into a cycle: its worker
+	 * would run the callbacks forever and sk_rcu_barrier() never return. */
+	if (sk_unlikely(sk__rcu_free_queued(obj, h, op, cs)))
+		return;
 	h->offset = (unsigned int)((char *)h - (char *)obj);
 	h->how = how;
 	if (how == SK__RCU_FREE_CACHE)
