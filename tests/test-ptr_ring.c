@@ -407,6 +407,52 @@ Test(ptr_ring, corrupt_stamp_is_refused)
 	sk_ptr_ring_cleanup(&r, NULL);
 }
 
+/*
+ * A stamp ahead of the position that reads it means, in a correct ring,
+ * that another thread moved the position past it meanwhile: reloading the
+ * position gives a new one.  A struct copy of the ring (sharing the slots,
+ * not the positions) or a wild write gives the same position back, for
+ * ever: that is refused, not retried.  The timeout turns the old endless
+ * retry into a failure.
+ */
+Test(ptr_ring, stamp_ahead_of_a_still_position_is_refused, .timeout = 30)
+{
+	struct sk_ptr_ring r, copy;
+	void *buf[2] = { P(0), P(1) };
+	uint64_t before;
+
+	cr_assert_eq(sk_ptr_ring_init(&r, 4), 0);
+	copy = r; /* shares the slots, not the positions */
+	cr_assert_eq(sk_ptr_ring_produce(&r, P(0)), 0);
+	cr_assert_eq(sk_ptr_ring_consume(&r), P(0));
+	cr_assert_eq(sk_ptr_ring_produce(&r, P(1)), 0);
+	/* The copy's tail and head are 0; slot 0 is free for lap 1 already. */
+	before = POS(&copy);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce(&copy, P(2)), -EUCLEAN));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce_bulk(&copy, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce_burst(&copy, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_null(sk_ptr_ring_consume(&copy)));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_consume_bulk(&copy, buf, 1), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_consume_burst(&copy, buf, 2), 0));
+	cr_assert_eq(POS(&copy), before);
+	/* A wild write on the ring itself: slot 2's stamp five laps ahead. */
+	r.slots[2].stamp += 5 * (r.mask + 1);
+	before = POS(&r);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce_burst(&r, buf, 2), 0));
+	cr_assert_eq(POS(&r), before);
+	/* The ring itself still has what it held. */
+	cr_assert_eq(sk_ptr_ring_consume(&r), P(1));
+	cr_assert_null(sk_ptr_ring_consume(&r));
+	r.slots[2].stamp -= 5 * (r.mask + 1);
+	sk_ptr_ring_cleanup(&r, NULL);
+}
+
 Test(ptr_ring, corruption_under_abort_policy_aborts, .signal = SIGABRT)
 {
 	struct sk_ptr_ring r;

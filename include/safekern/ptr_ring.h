@@ -91,8 +91,11 @@
  * Checks and failure behaviour.  Hardened (default), on every operation:
  * the slot index a position decodes to must be below the size (a
  * corrupted or uninitialised ring would otherwise index outside the slot
- * array), and a stamp that says "not ready" must be one of the two values
- * correct use produces; either failure is reported as
+ * array), a stamp that says "not ready" must be one of the two values
+ * correct use produces, and a stamp that is ahead of the position must come
+ * with a position that has moved when it is read again (otherwise the
+ * slots belong to other positions: a struct copy of the ring, a wild write,
+ * and the retry would spin for ever); each failure is reported as
  * SK_VIOLATION_RING_CORRUPTION and the call is refused (-EUCLEAN, NULL or
  * 0: the kernel's error code for a corrupted structure).  Producing NULL is
  * reported as SK_VIOLATION_INVALID_ARGUMENT and refused with -EINVAL (NULL
@@ -230,6 +233,34 @@ static SK_ALWAYS_INLINE uint64_t sk__ptr_ring_next(uint64_t pos, uint64_t idx, u
 	return idx + 1 < size ? pos + 1 : (pos | mask) + 1;
 }
 
+/*
+ * sk__ptr_ring_moved() - internal: the slot at *@pos (index @idx) has a
+ * stamp @d ahead of what that position expects, so another thread moved
+ * the position word @word past it: reload *@pos from @word.  The stamp was
+ * read with acquire and stored with release after that move (directly, or
+ * through the consumer of the slot), so the reload sees the move.  A
+ * position that has not moved is a ring whose slots belong to other
+ * positions (a struct copy of the ring, a wild write): reported as
+ * corruption, false returned, since retrying would spin for ever.
+ */
+static SK_ALWAYS_INLINE bool sk__ptr_ring_moved(struct sk_ptr_ring *r, uint64_t *word,
+						uint64_t *pos, uint64_t idx, int64_t d,
+						const char *name, const struct sk_callsite *cs)
+{
+	uint64_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+
+	if (sk_unlikely(now == *pos)) {
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
+			      "ptr_ring: slot %llu stamp is %lld ahead of %s %#llx, which has "
+			      "not moved (a copy of the ring, or corrupt)",
+			      (unsigned long long)idx, (long long)d, name,
+			      (unsigned long long)now);
+		return false;
+	}
+	*pos = now;
+	return true;
+}
+
 static SK_ALWAYS_INLINE SK_MUST_CHECK int
 sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite *cs)
 {
@@ -277,7 +308,9 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 			}
 			return -ENOSPC;
 		}
-		pos = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE); /* stale: reload */
+		/* Stale: the stamp is ahead because the tail moved on; reload. */
+		if (sk_unlikely(!sk__ptr_ring_moved(r, &r->tail, &pos, idx, d, "tail", cs)))
+			return -EUCLEAN;
 	}
 }
 
@@ -324,7 +357,8 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 			}
 			return NULL;
 		}
-		pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+		if (sk_unlikely(!sk__ptr_ring_moved(r, &r->head, &pos, idx, d, "head", cs)))
+			return NULL;
 	}
 }
 
@@ -371,7 +405,8 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 		}
 		if (k < n) {
 			if (d > 0) { /* stale position: another thread moved it meanwhile */
-				cur = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
+				if (sk_unlikely(!sk__ptr_ring_moved(r, pos, &cur, idx, d, word, cs)))
+					return 0;
 				continue;
 			}
 			if (sk_unlikely(d != -(int64_t)lag && d != -(int64_t)mask - 1)) {
