@@ -246,6 +246,10 @@ Test(kfifo, init_on_caller_buffer_rounds_down)
 	cr_assert_eq(sk_kfifo_init(&f, (int *)0, 64), -EINVAL);
 	cr_assert_eq(sk_kfifo_init(&f, raw + 1, 32), -EINVAL, "misaligned for int");
 	cr_assert(!sk_kfifo_initialized(&f));
+	/* More than 2^31 elements' worth: 2^31 of them are used, not -EINVAL. */
+	cr_assert_eq(sk_kfifo_init(&f, buf, opaque(((size_t)SK_KFIFO_MAX_SIZE + 5) * sizeof(int))), 0);
+	cr_assert_eq(sk_kfifo_size(&f), SK_KFIFO_MAX_SIZE);
+	SK_INIT_KFIFO(f); /* the fifo never touched the buffer: forget it */
 }
 
 Test(kfifo, in_out_partial_and_wrapping)

@@ -26,10 +26,11 @@
  * Kit's ck_ring and DPDK's rte_ring, which hold N - 1 in a ring of N).
  * SK_DECLARE_KFIFO()/SK_DEFINE_KFIFO() reject at compile time a size that is
  * below 2, not a power of two or above 2^31.  sk_kfifo_alloc() rounds the
- * number of elements up to a power of two, sk_kfifo_init() rounds the number
- * of elements that fit in the caller's buffer down; both return -EINVAL
- * when that leaves fewer than 2 (or more than 2^31), and sk_kfifo_alloc()
- * returns -ENOMEM when memory runs out.
+ * number of elements up to a power of two and returns -EINVAL when that
+ * leaves fewer than 2 or more than 2^31 (-ENOMEM when memory runs out);
+ * sk_kfifo_init() rounds the number of elements that fit in the caller's
+ * buffer down to a power of two, uses at most 2^31 of them, and returns
+ * -EINVAL when fewer than 2 fit.
  *
  * Indices.  in and out are unsigned int and run freely, wrapping past
  * UINT_MAX; in - out is the number of elements, slot = index & (size - 1).
@@ -715,7 +716,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
  * @fifo: pointer to the kfifo
  * @buffer: the buffer; it must outlive the kfifo's use
  * @size: the buffer's size in BYTES, as the kernel's kfifo_init(); the
- *	number of elements that fit is rounded down to a power of two
+ *	number of elements that fit is rounded down to a power of two, at
+ *	most 2^31 (a larger buffer is used in part)
  *
  * The buffer stays the caller's: sk_kfifo_free() refuses it (reported).
  *
