@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <safekern/ptr_ring.h>
 
@@ -325,6 +327,34 @@ Test(ptr_ring, bulk_larger_than_the_ring_is_refused)
 	cr_assert(sk_ptr_ring_full(&r));
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_consume_burst(&r, buf, 8), 7));
 	sk_ptr_ring_cleanup(&r, NULL);
+}
+
+/*
+ * A bulk count larger than the ring is refused before the pointers are
+ * looked at: such a count is usually not the array's length either (a
+ * negative number, an unchecked computation), so reading @n pointers first
+ * would run off the caller's array.  Here the array ends at a guard page.
+ */
+Test(ptr_ring, bulk_larger_than_the_ring_reads_no_pointer)
+{
+	struct sk_ptr_ring r;
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void **ptrs;
+
+	cr_assert_neq(map, MAP_FAILED);
+	cr_assert_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+	ptrs = (void **)(void *)(map + page) - 4; /* four pointers, then the guard page */
+	for (int i = 0; i < 4; i++)
+		ptrs[i] = P(i);
+	cr_assert_eq(sk_ptr_ring_init(&r, 8), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, ptrs, (unsigned int)-1), 0));
+	cr_assert(sk_ptr_ring_empty(&r));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce_bulk(&r, ptrs, 4), 4));
+	sk_ptr_ring_cleanup(&r, NULL);
+	munmap(map, (size_t)page * 2);
 }
 
 Test(ptr_ring, uninitialised_ring_is_refused)

@@ -436,6 +436,16 @@ sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n,
 	uint64_t mask = r->mask, size = r->size, p = 0;
 	unsigned int k;
 
+	/*
+	 * The count first: one that can never succeed is rarely the array's
+	 * length either, and the scan below would run off the array.
+	 */
+	if (sk_unlikely(all && n > size && size)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, r, cs, NULL,
+			      "ptr_ring: bulk produce of %u into a ring of %u can never succeed",
+			      n, r->size);
+		return 0;
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		if (sk_unlikely(!ptrs[i])) {
 			sk__violation(SK_VIOLATION_INVALID_ARGUMENT, r, cs, NULL,
@@ -446,12 +456,6 @@ sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n,
 	}
 	if (!n)
 		return 0;
-	if (sk_unlikely(all && n > size && size)) {
-		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, r, cs, NULL,
-			      "ptr_ring: bulk produce of %u into a ring of %u can never succeed",
-			      n, r->size);
-		return 0;
-	}
 	k = sk__ptr_ring_claim_n(r, &r->tail, n, all, 0, mask, "tail", &p, cs);
 	if (!k)
 		return 0;
