@@ -2,7 +2,7 @@
 /*
  * lib/locked_list.c - the out-of-line half of safekern/locked_list.h: the
  * debug-level check that the calling thread holds the list's mutex, and
- * its report.
+ * its report; the report of a delete of an entry on no list.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,4 +38,14 @@ bool sk__locked_list_not_held(const struct sk_locked_list *l, const char *op,
 		      (const void *)l, l->lock.dep_map.name ? l->lock.dep_map.name : "(unnamed)",
 		      (owner & ~OWNER_FLAGS) ? " (another thread holds it)" : "");
 	return true;
+}
+
+void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
+				     const struct sk_list_head *entry, const char *op,
+				     const struct sk_callsite *cs)
+{
+	sk__violation(SK_VIOLATION_LIST_DOUBLE_DEL, entry, cs, SK__RET_IP,
+		      "%s: entry %p is on no list (it points to itself: never added, or deleted "
+		      "with del_init); locked list %p and its count left as they are",
+		      op, (const void *)entry, (const void *)l);
 }

@@ -142,6 +142,30 @@ Test(locked_list, del_init_twice_keeps_the_count)
 }
 
 /*
+ * A delete of an entry on no list (initialised, or del_init'ed) counted it
+ * off the list, with nothing reported: the count wrapped to SIZE_MAX.  It
+ * is refused and reported; the entry and the list are left as they were.
+ */
+Test(locked_list, del_of_an_unlisted_entry_is_refused)
+{
+	sk_init_list_head(&items[0].node);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add_tail(&items[1].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL, sk_locked_list_del(&items[0].node, &list));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+			    sk_locked_list_del_rcu(&items[0].node, &list));
+	cr_assert(sk_list_empty(&items[0].node), "the entry was changed");
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_locked_list_del_init(&items[1].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL, sk_locked_list_del(&items[1].node, &list));
+	cr_assert(sk_list_empty(&items[1].node));
+	cr_assert_eq(sk_locked_list_len(&list), 0);
+	cr_assert(sk_list_empty(sk_locked_list_head(&list)));
+	sk_mutex_unlock(&list.lock);
+	expect_empty();
+}
+
+/*
  * A move of an entry on no list (initialised, or del_init'ed) adds it, as
  * sk_list_move() does: the count must follow (it stayed short of the
  * entries, with nothing reported).

@@ -117,6 +117,19 @@ struct sk_locked_list {
 SK_API bool sk__locked_list_not_held(const struct sk_locked_list *l, const char *op,
 				     const struct sk_callsite *cs) SK_NONNULL(1);
 
+/*
+ * sk__locked_list_report_unlisted() - internal (lib/locked_list.c): a
+ * delete of an entry on no list (it points to itself: initialised, or
+ * deleted with del_init), which would otherwise count it off @l.
+ */
+SK_API SK_COLD SK_NOINLINE void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
+							       const struct sk_list_head *entry,
+							       const char *op,
+							       const struct sk_callsite *cs);
+
+/* An entry that points to itself (NULL and poison are the list's checks). */
+#define SK__LL_UNLISTED(entry) (!(SK__LIST_DEBUG && sk__list_bad(entry)) && (entry)->next == (entry))
+
 #ifdef SK_DEBUG
 #define SK__LL_NOT_HELD(l, op, cs) sk_unlikely(sk__locked_list_not_held((l), (op), (cs)))
 #else
@@ -294,12 +307,19 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 	if (init) {
 		/* Already deleted with del_init (on no list): the kernel's
 		 * harmless no-op; the count is not the entry's to drop. */
-		if (!(SK__LIST_DEBUG && sk__list_bad(entry)) && entry->next == entry)
+		if (SK__LL_UNLISTED(entry))
 			return true;
 		if (sk_unlikely(!sk__list_del_init(entry, cs)))
 			return false;
-	} else if (sk_unlikely(!sk__list_del(entry, cs))) {
-		return false;
+	} else {
+		/* The kernel's list_del() would poison it; here it would
+		 * also be counted off a list it is not on. */
+		if (sk_unlikely(SK__LL_UNLISTED(entry))) {
+			sk__locked_list_report_unlisted(l, entry, "locked_list_del", cs);
+			return false;
+		}
+		if (sk_unlikely(!sk__list_del(entry, cs)))
+			return false;
 	}
 	l->len_--;
 	return true;
@@ -311,7 +331,10 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
  * @l: the list it is on
  *
  * The entry is poisoned, as by sk_list_del().  Checked as sk_list_del()
- * (a second delete is reported); debug: the lock.
+ * (a second delete is reported), and an entry on no list (initialised, or
+ * deleted with sk_locked_list_del_init()) is reported
+ * (SK_VIOLATION_LIST_DOUBLE_DEL) and left as it is, the count too; debug:
+ * the lock.
  *
  * Context: @l->lock held.
  */
@@ -343,7 +366,7 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
 	if (SK__LL_NOT_HELD(l, op, cs))
 		return false;
 	/* An entry on no list (initialised, or del_init'ed) joins @l. */
-	unlisted = !(SK__LIST_DEBUG && sk__list_bad(entry)) && entry->next == entry;
+	unlisted = SK__LL_UNLISTED(entry);
 	if (sk_unlikely(!sk__list_move(entry, &l->head_, tail, op, cs)))
 		return false;
 	l->len_ += unlisted;

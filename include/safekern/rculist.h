@@ -1237,6 +1237,10 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
 {
 	if (SK__LL_NOT_HELD(l, "locked_list_del_rcu", cs))
 		return false;
+	if (sk_unlikely(SK__LL_UNLISTED(entry))) { /* as sk_locked_list_del() */
+		sk__locked_list_report_unlisted(l, entry, "locked_list_del_rcu", cs);
+		return false;
+	}
 	if (sk_unlikely(!sk__list_del_rcu(entry, "locked_list_del_rcu", cs)))
 		return false;
 	l->len_--;
@@ -1249,7 +1253,8 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
  * @l: the list
  *
  * As sk_list_del_rcu(), counted: ->next is left for readers, ->prev
- * poisoned.  Free the entry after a grace period (sk_kfree_rcu()).
+ * poisoned.  An entry on no list is refused as by sk_locked_list_del().
+ * Free the entry after a grace period (sk_kfree_rcu()).
  *
  * Context: @l->lock held; readers may walk the list meanwhile.
  */
