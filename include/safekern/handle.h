@@ -691,7 +691,28 @@ static SK_ALWAYS_INLINE unsigned long sk__handle_top_bit(uint64_t x)
 #endif
 }
 
-/* The lookup; *@sp is the slot whose count it raised (when it returns an object). */
+/*
+ * The slot of @h's index in @t, whose chunk is known to be there: for a
+ * lookup that the cold path completed although the fast path reached no
+ * slot.  Out of line so that the fast path keeps nothing alive across the
+ * cold call for it.
+ */
+static SK_NOINLINE SK_COLD SK_UNUSED struct sk__handle_slot *sk__handle_slot_of(struct sk_handle_table *t,
+									  sk_handle_t h)
+{
+	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
+
+	return sk__handle_slot_at(__atomic_load_n(&t->sk__chunk[sk__handle_top_bit(x)],
+						  __ATOMIC_ACQUIRE), x);
+}
+
+/*
+ * The lookup; *@sp is the slot whose count it raised (when it returns an
+ * object), which the scoped forms' put drops.  The cold path can return the
+ * object too (a correct lookup that waited out a put without a reference,
+ * then counted again at the slot of @h's index), so *@sp is set on that
+ * way as well.
+ */
 static inline SK_MUST_CHECK void *sk__handle_lookup_slot(struct sk_handle_table *t, sk_handle_t h,
 							unsigned int flags,
 							const struct sk_callsite *cs,
@@ -705,13 +726,20 @@ static inline SK_MUST_CHECK void *sk__handle_lookup_slot(struct sk_handle_table 
 
 	/* Equal identity bits mean "live" only if the handle has its tag bit:
 	 * a forged value without it could equal a free slot's word. */
-	if (sk_unlikely(!base || !(h.sk__v & SK__HANDLE_LIVE)))
-		return sk__handle_lookup_slow(t, h, NULL, 0, flags, cs);
+	if (sk_unlikely(!base || !(h.sk__v & SK__HANDLE_LIVE))) {
+		void *obj = sk__handle_lookup_slow(t, h, NULL, 0, flags, cs);
+
+		if (obj)
+			*sp = sk__handle_slot_of(t, h);
+		return obj;
+	}
 	s = sk__handle_slot_at(base, x);
 	/* Count first, then check what was counted: see the theory block. */
 	old = __atomic_fetch_add(&s->sk__word, SK__HANDLE_REF_ONE, __ATOMIC_ACQUIRE);
-	if (sk_unlikely((old ^ h.sk__v) & SK__HANDLE_KEY_MASK))
+	if (sk_unlikely((old ^ h.sk__v) & SK__HANDLE_KEY_MASK)) {
+		*sp = s;
 		return sk__handle_lookup_slow(t, h, s, old, flags, cs);
+	}
 	SK_ANNOTATE_HAPPENS_AFTER(&s->sk__word);
 	*sp = s;
 	return (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
