@@ -1256,6 +1256,63 @@ Test(handle, scoped_reports_name_the_declarations_line)
 	cr_assert_eq(dtor_calls, 1);
 }
 
+/*
+ * The table destroyed inside the scope (reported: the scope's lookup is a
+ * leaked reference).  Its chunks are freed, and the next table's first
+ * chunk is likely the same memory: the scope's put must be refused as
+ * sk_handle_put() refuses it after a destroy, not drop a reference in
+ * whatever took the memory (here: another table's object, held).  Was:
+ * no report, and the other table's object was destroyed while held.
+ */
+Test(handle, scoped_put_after_the_table_was_destroyed)
+{
+	struct sk_handle_table t2, t3;
+	struct obj a = { 1, 0 }, b = { 2, 0 }, c = { 3, 0 };
+	sk_handle_t ha, hb, hc;
+	unsigned long invalid;
+	void *p;
+
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	ha = sk_handle_insert(&t2, &a, &alice);
+	cr_assert(!sk_handle_is_null(ha));
+	{
+		SK_CLASS(handle, ref)(&t2, ha);
+
+		cr_assert_eq(ref.obj, &a);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+		/* Another table in the freed memory, its object held. */
+		sk_handle_table_init(&t3, obj_dtor, &tab);
+		hb = sk_handle_insert(&t3, &b, &alice);
+		cr_assert(!sk_handle_is_null(hb));
+		SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&t3, hb));
+		cr_assert_eq(p, &b);
+		invalid = sk_violation_count(SK_VIOLATION_HANDLE_INVALID);
+	}
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
+		     "the scope's put after the destroy was not refused");
+	cr_assert_eq(sk_handle_release(&t3, hb, &alice), 0);
+	cr_assert_eq(dtor_calls, 0, "t3's object was destroyed while held");
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t3, hb));
+	cr_assert_eq(dtor_calls, 1);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t3));
+
+	/* The same with the table initialised again in its own memory. */
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	hc = sk_handle_insert(&t2, &c, &alice);
+	cr_assert(!sk_handle_is_null(hc));
+	{
+		SK_CLASS(handle, ref)(&t2, hc);
+
+		cr_assert_eq(ref.obj, &c);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+		sk_handle_table_init(&t2, obj_dtor, &tab);
+		invalid = sk_violation_count(SK_VIOLATION_HANDLE_INVALID);
+	}
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
+		     "the scope's put after the re-init was not refused");
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+}
+
 Test(handle, typed_scoped_lookup)
 {
 	struct conn_table conns;

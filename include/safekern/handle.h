@@ -870,10 +870,27 @@ static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t,
 typedef struct sk_handle_ref sk__class_handle_t;
 typedef struct sk_handle_ref sk__class_handle_try_t;
 
+/*
+ * The scoped forms' put: at the slot the lookup counted, unless @t was
+ * destroyed (and perhaps initialised again) within the scope.  Its chunks
+ * are freed then, and the put is refused as sk_handle_put() refuses it
+ * (handle_invalid), instead of writing to freed memory.  The same test of
+ * the table id and tag bit as sk_handle_put()'s.
+ */
+static inline void sk__handle_put_ref(struct sk_handle_table *t, sk_handle_t h,
+				      struct sk__handle_slot *s, const struct sk_callsite *cs)
+{
+	if (sk_unlikely((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE))) {
+		sk__handle_put_slow(t, h, NULL, 0, cs);
+		return;
+	}
+	sk__handle_put_slot(t, h, s, cs);
+}
+
 static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r)
 {
 	if (r->obj)
-		sk__handle_put_slot(r->table, r->handle, r->sk__slot, r->cs);
+		sk__handle_put_ref(r->table, r->handle, r->sk__slot, r->cs);
 }
 
 #define sk__class_handle_try_destructor sk__class_handle_destructor
@@ -897,8 +914,10 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
  * is sk_handle_try_lookup(t, h): a stale handle gives NULL without a
  * report.  When ref.obj is not NULL, the reference is dropped as
  * sk_handle_put(t, h) would drop it, but at the slot the lookup counted
- * (no second decode and check of h: fewer instructions than a lookup and
- * a put), when ref leaves its scope, by any path, with the
+ * (no second decode of h, only the check of its table id: fewer
+ * instructions than a lookup and a put; a table destroyed within the
+ * scope makes the put a reported handle_invalid, as for sk_handle_put()),
+ * when ref leaves its scope, by any path, with the
  * declaration's line as the call site of reports; the object may be
  * released or transferred meanwhile, its destructor then runs at the end
  * of the scope (the last put).  ref.obj must be checked before use (the
@@ -1023,8 +1042,8 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 	static inline SK_UNUSED void name##__ref_put(struct name##_ref *r)    \
 	{                                                                     \
 		if (r->obj)                                                   \
-			sk__handle_put_slot(&r->table->base, r->handle.raw,   \
-					    r->sk__slot, r->cs);              \
+			sk__handle_put_ref(&r->table->base, r->handle.raw,    \
+					   r->sk__slot, r->cs);               \
 	}                                                                     \
 	struct name##__sk_semicolon
 
