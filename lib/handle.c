@@ -123,21 +123,26 @@ static inline bool w_deficit(uint64_t w)
 }
 
 /* ------------------------------------------------------------------------
- * Table and owner ids: bitmaps of live ids, handed out round-robin.
+ * Table and owner ids: how many live tables (owners) hold each id, handed
+ * out round-robin.  Counts, not a bitmap of live ids: beyond the limit an
+ * id is shared, and the destroy of one of its holders must not make it
+ * free while the others live (a bitmap did: the id then went to a new
+ * table or owner while the old holder still used it, so two live tables
+ * or owners shared an id with fewer than the limit live).
  * ------------------------------------------------------------------------ */
 
 #define NR_TIDS (SK_HANDLE_MAX_TABLES + 1)
 #define NR_OIDS (SK_HANDLE_MAX_OWNERS + 1)
 
 static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t tid_used[NR_TIDS / 64];
+static uint32_t tid_users[NR_TIDS];
 static uint32_t tid_next = 1;
-static uint64_t oid_used[NR_OIDS / 64];
+static uint32_t oid_users[NR_OIDS];
 static uint32_t oid_next = 1;
 static const char *owner_names[NR_OIDS];
 static uint64_t oid_name_copied[NR_OIDS / 64]; /* owner_names[id] is our strdup() */
 
-/* Bit @id of the bitmap @map (the id bitmaps above). */
+/* Bit @id of the bitmap @map (oid_name_copied). */
 static bool bit_test(const uint64_t *map, uint32_t id)
 {
 	return map[id / 64] & (UINT64_C(1) << (id % 64));
@@ -154,23 +159,24 @@ static void bit_clear(uint64_t *map, uint32_t id)
 }
 
 /* Next id in 1..nr-1 from *next that is not in use; if all are, share one. */
-static uint32_t id_alloc(uint64_t *used, uint32_t nr, uint32_t *next)
+static uint32_t id_alloc(uint32_t *users, uint32_t nr, uint32_t *next)
 {
 	uint32_t id = *next;
 
 	for (uint32_t n = 0; n < nr - 1; n++) {
-		if (!bit_test(used, id))
+		if (!users[id])
 			break;
 		id = id + 1 < nr ? id + 1 : 1;
 	}
-	bit_set(used, id);
+	users[id]++;
 	*next = id + 1 < nr ? id + 1 : 1;
 	return id;
 }
 
-static void id_free(uint64_t *used, uint32_t id)
+static void id_free(uint32_t *users, uint32_t id)
 {
-	bit_clear(used, id);
+	if (users[id])
+		users[id]--;
 }
 
 void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name)
@@ -178,7 +184,7 @@ void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name)
 	uint32_t id;
 
 	pthread_mutex_lock(&ids_lock);
-	id = id_alloc(oid_used, NR_OIDS, &oid_next);
+	id = id_alloc(oid_users, NR_OIDS, &oid_next);
 	__atomic_store_n(&owner_names[id], name, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ids_lock);
 	owner->name = name;
@@ -204,7 +210,7 @@ static uint32_t owner_id_assign(struct sk_handle_owner *owner)
 	pthread_mutex_lock(&ids_lock);
 	id = __atomic_load_n(&owner->sk__id, __ATOMIC_ACQUIRE);
 	if (!id || id >= NR_OIDS) {
-		id = id_alloc(oid_used, NR_OIDS, &oid_next);
+		id = id_alloc(oid_users, NR_OIDS, &oid_next);
 		__atomic_store_n(&owner_names[id], owner->name, __ATOMIC_RELAXED);
 		__atomic_store_n(&owner->sk__id, id, __ATOMIC_RELEASE);
 	}
@@ -593,7 +599,7 @@ int sk__handle_owner_destroy(struct sk_handle_owner *owner, bool search,
 		return -EBUSY;
 	}
 	pthread_mutex_lock(&ids_lock);
-	id_free(oid_used, id);
+	id_free(oid_users, id);
 	if (bit_test(oid_name_copied, id)) {
 		/* Only a refused destroy copies, and this one succeeded: at the
 		 * debug level the id owns nothing now, so no report reads the
@@ -1283,7 +1289,7 @@ void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, voi
 	cache_check_reinit(t, SK__RET_IP);
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_lock(&ids_lock);
-	tid = id_alloc(tid_used, NR_TIDS, &tid_next);
+	tid = id_alloc(tid_users, NR_TIDS, &tid_next);
 	pthread_mutex_unlock(&ids_lock);
 	t->sk__tid = tid;
 	t->sk__dtor = dtor;
@@ -1378,7 +1384,7 @@ void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsit
 			sk__raw_free(t->sk__chunk_mem[hb]);
 	}
 	pthread_mutex_lock(&ids_lock);
-	id_free(tid_used, t->sk__tid);
+	id_free(tid_users, t->sk__tid);
 	pthread_mutex_unlock(&ids_lock);
 	pthread_mutex_destroy(&t->sk__lock);
 	memset(t, 0, sizeof(*t));

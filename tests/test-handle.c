@@ -915,6 +915,140 @@ Test(handle, a_full_table_refuses_inserts_without_a_violation)
 }
 
 /* ------------------------------------------------------------------------
+ * Table and owner ids beyond the limits (no fixture: the process's first
+ * tables and owners, so the ids are 1, 2, ... in order)
+ * ------------------------------------------------------------------------ */
+
+static void ids_setup(void)
+{
+	sk_test_count_policy();
+}
+
+#define NT (SK_HANDLE_MAX_TABLES + 1)
+
+/*
+ * One table beyond the limit shares an id; destroying the other holder of
+ * that id must not make it free while the sharer lives.  Was (a bitmap of
+ * live ids): the id went to the next table created with only 510 live, so
+ * two of 511 live tables shared an id (a free one existed), and one
+ * accepted the other's handles.
+ */
+Test(handle_ids, a_shared_table_id_stays_in_use_until_its_last_holder_goes, .init = ids_setup)
+{
+	struct sk_handle_table *t = calloc(NT + 2, sizeof(*t));
+	int x = 1, y = 2, shared = -1, live[NT + 2];
+	sk_handle_t hs, hn;
+	void *p;
+
+	cr_assert_not_null(t);
+	for (int i = 0; i < NT; i++) {
+		sk_handle_table_init(&t[i], NULL, NULL);
+		live[i] = 1;
+	}
+	for (int i = 0; i < NT - 1; i++)
+		if (t[i].sk__tid == t[NT - 1].sk__tid)
+			shared = i;
+	cr_assert_geq(shared, 0, "the table beyond the limit shares an id");
+	/* The other holder goes; the sharer (t[NT - 1]) lives on. */
+	sk_handle_table_destroy(&t[shared]);
+	live[shared] = 0;
+	/* Move the round-robin cursor past the shared id: free the id just
+	 * below it (wrapping) and take it again. */
+	for (int i = 0; i < NT - 1; i++) {
+		if (live[i] && t[i].sk__tid == (t[NT - 1].sk__tid + SK_HANDLE_MAX_TABLES - 2) %
+							  SK_HANDLE_MAX_TABLES + 1) {
+			sk_handle_table_destroy(&t[i]);
+			live[i] = 0;
+			break;
+		}
+	}
+	sk_handle_table_init(&t[NT], NULL, NULL);
+	live[NT] = 1;
+	/* One more goes: 510 live, so a free id exists for the next one. */
+	for (int i = 0; i < NT - 1; i++) {
+		if (live[i] && i != shared) {
+			sk_handle_table_destroy(&t[i]);
+			live[i] = 0;
+			break;
+		}
+	}
+	sk_handle_table_init(&t[NT + 1], NULL, NULL);
+	live[NT + 1] = 1;
+	for (int i = 0; i < NT + 1; i++)
+		cr_assert(!live[i] || t[i].sk__tid != t[NT + 1].sk__tid,
+			  "a table created with %d live shares id %u with table %d", SK_HANDLE_MAX_TABLES - 1,
+			  t[NT + 1].sk__tid, i);
+	/* So each refuses the other's handle. */
+	hs = sk_handle_insert(&t[NT - 1], &x, &(struct sk_handle_owner)SK_HANDLE_OWNER_INIT("o"));
+	hn = sk_handle_insert(&t[NT + 1], &y, &(struct sk_handle_owner)SK_HANDLE_OWNER_INIT("o"));
+	cr_assert(!sk_handle_is_null(hs) && !sk_handle_is_null(hn));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, p = sk_handle_lookup(&t[NT + 1], hs));
+	cr_assert_null(p);
+	for (int i = 0; i < NT + 2; i++)
+		if (live[i])
+			sk_handle_table_destroy(&t[i]);
+	free(t);
+}
+
+#define NO (SK_HANDLE_MAX_OWNERS + 1)
+
+/* The same for owners, where a shared id passes the owner check. */
+Test(handle_ids, a_shared_owner_id_stays_in_use_until_its_last_holder_goes, .init = ids_setup)
+{
+	struct sk_handle_owner *o = calloc(NO + 2, sizeof(*o));
+	struct sk_handle_table t;
+	int x = 1, shared = -1, live[NO + 2];
+	sk_handle_t h;
+
+	cr_assert_not_null(o);
+	sk_handle_table_init(&t, NULL, NULL);
+	for (int i = 0; i < NO; i++) {
+		sk_handle_owner_init(&o[i], "o");
+		live[i] = 1;
+	}
+	for (int i = 0; i < NO - 1; i++)
+		if (o[i].sk__id == o[NO - 1].sk__id)
+			shared = i;
+	cr_assert_geq(shared, 0, "the owner beyond the limit shares an id");
+	sk_handle_owner_destroy(&o[shared]);
+	live[shared] = 0;
+	for (int i = 0; i < NO - 1; i++) {
+		if (live[i] && o[i].sk__id == (o[NO - 1].sk__id + SK_HANDLE_MAX_OWNERS - 2) %
+							 SK_HANDLE_MAX_OWNERS + 1) {
+			sk_handle_owner_destroy(&o[i]);
+			live[i] = 0;
+			break;
+		}
+	}
+	sk_handle_owner_init(&o[NO], "o");
+	live[NO] = 1;
+	for (int i = 0; i < NO - 1; i++) {
+		if (live[i] && i != shared) {
+			sk_handle_owner_destroy(&o[i]);
+			live[i] = 0;
+			break;
+		}
+	}
+	sk_handle_owner_init(&o[NO + 1], "thief");
+	live[NO + 1] = 1;
+	for (int i = 0; i < NO + 1; i++)
+		cr_assert(!live[i] || o[i].sk__id != o[NO + 1].sk__id,
+			  "an owner created with %d live shares id %u with owner %d",
+			  SK_HANDLE_MAX_OWNERS - 1, o[NO + 1].sk__id, i);
+	/* So the new owner cannot release the sharer's object. */
+	h = sk_handle_insert(&t, &x, &o[NO - 1]);
+	cr_assert(!sk_handle_is_null(h));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_WRONG_OWNER,
+			    cr_assert_eq(sk_handle_release(&t, h, &o[NO + 1]), -EPERM));
+	cr_assert_eq(sk_handle_release(&t, h, &o[NO - 1]), 0);
+	sk_handle_table_destroy(&t);
+	for (int i = 0; i < NO + 2; i++)
+		if (live[i])
+			sk_handle_owner_destroy(&o[i]);
+	free(o);
+}
+
+/* ------------------------------------------------------------------------
  * Reports
  * ------------------------------------------------------------------------ */
 

@@ -73,8 +73,10 @@
  *     generation moves the object to a fresh slot.  A generation never wraps,
  *     so an old handle never becomes valid again;
  *   - SK_HANDLE_MAX_TABLES (511) live tables have distinct ids (ids are
- *     reused round-robin, skipping live ones; beyond 511 live tables, ids
- *     are shared and a wrong-table handle among them is caught only by its
+ *     reused round-robin, skipping ones in use: a table initialised while
+ *     fewer than 511 others live gets an id no live table has; beyond 511
+ *     live tables, ids are shared, a table keeps its id while it lives, and
+ *     a wrong-table handle among tables sharing one is caught only by its
  *     generation, index and liveness checks);
  *   - SK_HANDLE_MAX_OWNERS (4095) live owners have distinct ids (same rule);
  *   - SK_HANDLE_MAX_REFS (16384) lookup references may be held at once on
@@ -88,7 +90,7 @@
  * the lookup check only if it also carries the tag bit, the table id and
  * that slot's current generation: a chance of 2^-34 (about 6e-11) for a
  * random value; one flipped key bit is always caught; a handle of another
- * live table (while at most 511 are live) is always caught.
+ * live table (while at most 511 have been live at once) is always caught.
  *
  * Stale versus double release
  * ---------------------------
