@@ -103,7 +103,7 @@
  * slot is still free, still draining lookups, or already reused.  Any other
  * older generation is stale (including a double release after the slot went
  * through one more generation).  A generation newer than the slot's, or
- * equal to that of a slot that holds no object, was never issued: invalid.
+ * equal to that of a slot that holds no live object, was never issued: invalid.
  * The checks run in this order: handle structure (invalid), generation
  * (stale, double release, invalid), ownership (wrong owner).
  *
