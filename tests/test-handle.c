@@ -529,6 +529,19 @@ Test(handle, handles_of_another_table)
 	cr_assert_eq(index_of(ha), index_of(hb));
 	expect_refused_everywhere(hb, SK_VIOLATION_HANDLE_INVALID, ha, &a);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, sk_handle_put(&tab, hb));
+	/*
+	 * With a lookup reference held on ha's slot, a put of hb there would
+	 * not take the count below zero: only the inline put's table-id check
+	 * refuses it, before the count is touched.
+	 */
+	cr_assert_eq(sk_handle_lookup(&tab, ha), &a);
+	{
+		uint64_t w = slot_word(ha);
+
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, sk_handle_put(&tab, hb));
+		cr_assert_eq(slot_word(ha), w, "a put of another table's handle changed the count");
+	}
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&tab, ha));
 	cr_assert_eq(sk_handle_release(&other, hb, &alice), 0);
 	sk_handle_table_destroy(&other);
 	cr_assert_eq(sk_handle_release(&tab, ha, &alice), 0);
