@@ -311,6 +311,40 @@ Test(rculist, replace_misuse)
 	}
 }
 
+/*
+ * The old entry's links, each check on its own: the case above trips both
+ * the poison check and the neighbour check, so either alone would pass it.
+ */
+Test(rculist, replace_of_a_poisoned_or_inconsistent_old_entry)
+{
+	SK_LIST_HEAD(head);
+	struct item it[3], nw;
+	struct sk_list_head *saved;
+
+	for (int i = 0; i < 3; i++)
+		sk_list_add_tail_rcu(&it[i].node, &head);
+	/* Both links poisoned (sk_list_del): nothing may be dereferenced. */
+	sk_list_del(&it[0].node);
+	sk_init_list_head(&nw.node);
+	{
+		SNAP(s, &head, &it[0].node, &it[1].node, &it[2].node, &nw.node);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+				    sk_list_replace_rcu(&it[0].node, &nw.node));
+		UNCHANGED(s);
+	}
+	/* Valid pointers, but it[2] no longer points back at it[1]. */
+	saved = it[2].node.prev;
+	it[2].node.prev = &head;
+	{
+		SNAP(s, &head, &it[1].node, &it[2].node, &nw.node);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+				    sk_list_replace_rcu(&it[1].node, &nw.node));
+		UNCHANGED(s);
+	}
+	it[2].node.prev = saved;
+	SK_EXPECT_NO_VIOLATION(sk_list_replace_rcu(&it[1].node, &nw.node));
+}
+
 Test(rculist, splice_into_itself)
 {
 	SK_LIST_HEAD(head);
