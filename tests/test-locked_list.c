@@ -187,6 +187,28 @@ Test(locked_list, move_of_an_unlisted_entry_counts_it)
 	EXPECT_LIST(0, 1);
 }
 
+/*
+ * An entry that points to itself forward but not back is not on no list:
+ * the move's list check refuses it, and it must not be counted onto @list.
+ */
+Test(locked_list, refused_move_of_a_half_unlisted_entry_is_not_counted)
+{
+	struct sk_list_head stray;
+
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add_tail(&items[0].node, &list);
+	items[1].node.next = &items[1].node;
+	items[1].node.prev = &stray;
+	stray.next = stray.prev = &stray;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_locked_list_move_tail(&items[1].node, &list));
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	cr_assert_eq(items[1].node.next, &items[1].node);
+	cr_assert_eq(items[1].node.prev, &stray);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0);
+}
+
 Test(locked_list, del_del_init_move)
 {
 	sk_mutex_lock(&list.lock);
