@@ -224,8 +224,8 @@ Test(ptr_ring, mixed_forms_over_many_laps)
 				cr_assert_eq(buf[i], P(consumed + i));
 			consumed += k;
 		}
+		/* The count is clamped to the size (11): this also bounds the fill. */
 		cr_assert_eq(sk_ptr_ring_count(&r), produced - consumed);
-		cr_assert_leq(produced - consumed, 11);
 	}
 	cr_assert_gt(consumed, 10000);
 	sk_ptr_ring_cleanup(&r, NULL);
