@@ -9,6 +9,8 @@
 #include <safekern/annotate.h>
 #include <safekern/ptr_ring.h>
 
+#include "violation-internal.h"
+
 /* Give memory that was declared racy back to helgrind/drd when it is freed. */
 #ifdef SK__ANNOTATE
 #define ANNOTATE_RACES_END(addr, size) VALGRIND_HG_ENABLE_CHECKING(addr, size)
@@ -60,4 +62,19 @@ void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *))
 		ANNOTATE_RACES_END(&r->head, sizeof(r->head));
 	}
 	memset(r, 0, sizeof(*r));
+}
+
+void sk__ptr_ring_report(const struct sk_ptr_ring *r, const char *side, uint64_t pos,
+			 uint64_t idx, int64_t d, const struct sk_callsite *cs)
+{
+	if (idx >= r->size)
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, SK__RET_IP,
+			      "ptr_ring: %s %#llx decodes to slot %llu of %u (uninitialised or "
+			      "corrupt)", side, (unsigned long long)pos, (unsigned long long)idx,
+			      r->size);
+	else
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, SK__RET_IP,
+			      "ptr_ring: slot %llu stamp is %lld from %s %#llx%s",
+			      (unsigned long long)idx, (long long)d, side, (unsigned long long)pos,
+			      d > 0 ? ", which has not moved (a copy of the ring, or corrupt)" : "");
 }

@@ -185,6 +185,17 @@ SK_API int sk_ptr_ring_init(struct sk_ptr_ring *r, unsigned int size) SK_MUST_CH
  */
 SK_API void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *)) SK_NONNULL(1);
 
+/*
+ * sk__ptr_ring_report() - internal (lib/ptr_ring.c): report a corrupt ring
+ * (SK_VIOLATION_RING_CORRUPTION) seen at position @pos of @side ("head" or
+ * "tail"): @idx beyond the slots, or the slot's stamp @d away from what
+ * @pos expects (@d > 0: ahead, and the position has not moved).  One cold
+ * call with its arguments in registers keeps the inline operations small.
+ */
+SK_API SK_COLD SK_NOINLINE void sk__ptr_ring_report(const struct sk_ptr_ring *r, const char *side,
+						   uint64_t pos, uint64_t idx, int64_t d,
+						   const struct sk_callsite *cs);
+
 /* ------------------------------------------------------------------------
  * Internal helpers (sk__*): called from the macros below, not by programs.
  * ------------------------------------------------------------------------ */
@@ -234,32 +245,17 @@ static SK_ALWAYS_INLINE uint64_t sk__ptr_ring_next(uint64_t pos, uint64_t idx, u
 }
 
 /*
- * sk__ptr_ring_moved() - internal: the slot at *@pos (index @idx) has a
- * stamp @d ahead of what that position expects, so another thread moved
- * the position word @word past it: reload *@pos from @word.  The stamp was
- * read with acquire and stored with release after that move (directly, or
- * through the consumer of the slot), so the reload sees the move.  A
- * position that has not moved is a ring whose slots belong to other
- * positions (a struct copy of the ring, a wild write): reported as
- * corruption, false returned, since retrying would spin for ever.
+ * A stamp ahead of what the position expects means another thread moved
+ * the position word past it: reload it.  The stamp was read with acquire
+ * and stored with release after that move (directly, or through the
+ * consumer of the slot), so the reload sees the move.  A position that has
+ * not moved is a ring whose slots belong to other positions (a struct copy
+ * of the ring, a wild write): reported with the bad stamps, since retrying
+ * would spin for ever.  It shares their report, sk__ptr_ring_report():
+ * a call site of its own made every inline produce and consume bigger, and
+ * the bench's single-item produce+consume fell out of its caller's
+ * inlining (69 -> 107 instructions).
  */
-static SK_ALWAYS_INLINE bool sk__ptr_ring_moved(struct sk_ptr_ring *r, uint64_t *word,
-						uint64_t *pos, uint64_t idx, int64_t d,
-						const char *name, const struct sk_callsite *cs)
-{
-	uint64_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-
-	if (sk_unlikely(now == *pos)) {
-		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-			      "ptr_ring: slot %llu stamp is %lld ahead of %s %#llx, which has "
-			      "not moved (a copy of the ring, or corrupt)",
-			      (unsigned long long)idx, (long long)d, name,
-			      (unsigned long long)now);
-		return false;
-	}
-	*pos = now;
-	return true;
-}
 
 static SK_ALWAYS_INLINE SK_MUST_CHECK int
 sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite *cs)
@@ -279,10 +275,7 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 		int64_t d;
 
 		if (sk_unlikely(idx >= size)) {
-			sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-				      "ptr_ring: tail %#llx decodes to slot %llu of %u "
-				      "(uninitialised or corrupt)", (unsigned long long)pos,
-				      (unsigned long long)idx, r->size);
+			sk__ptr_ring_report(r, "tail", pos, idx, 0, cs);
 			return -EUCLEAN;
 		}
 		d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) - lap);
@@ -299,18 +292,19 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 		}
 		if (d < 0) {
 			/* Last lap's pointer still there, or its producer is in flight. */
-			if (sk_unlikely(d != -(int64_t)mask && d != -(int64_t)mask - 1)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: slot %llu stamp is %lld from tail %#llx",
-					      (unsigned long long)idx, (long long)d,
-					      (unsigned long long)pos);
-				return -EUCLEAN;
+			if (sk_likely(d == -(int64_t)mask || d == -(int64_t)mask - 1))
+				return -ENOSPC;
+		} else {
+			/* Stale: the stamp is ahead because the tail moved on (above). */
+			uint64_t now = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+
+			if (sk_likely(now != pos)) {
+				pos = now;
+				continue;
 			}
-			return -ENOSPC;
 		}
-		/* Stale: the stamp is ahead because the tail moved on; reload. */
-		if (sk_unlikely(!sk__ptr_ring_moved(r, &r->tail, &pos, idx, d, "tail", cs)))
-			return -EUCLEAN;
+		sk__ptr_ring_report(r, "tail", pos, idx, d, cs);
+		return -EUCLEAN;
 	}
 }
 
@@ -327,10 +321,7 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 		int64_t d;
 
 		if (sk_unlikely(idx >= size)) {
-			sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-				      "ptr_ring: head %#llx decodes to slot %llu of %u "
-				      "(uninitialised or corrupt)", (unsigned long long)pos,
-				      (unsigned long long)idx, r->size);
+			sk__ptr_ring_report(r, "head", pos, idx, 0, cs);
 			return NULL;
 		}
 		d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) - (lap + 1));
@@ -349,16 +340,19 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 		}
 		if (d < 0) {
 			/* Not produced yet, or last lap's consumer still in flight. */
-			if (sk_unlikely(d != -1 && d != -(int64_t)mask - 1)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: slot %llu stamp is %lld from head %#llx",
-					      (unsigned long long)idx, (long long)d,
-					      (unsigned long long)pos);
+			if (sk_likely(d == -1 || d == -(int64_t)mask - 1))
+				return NULL;
+		} else {
+			/* Stale: the head moved on (see above sk__ptr_ring_produce()). */
+			uint64_t now = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+
+			if (sk_likely(now != pos)) {
+				pos = now;
+				continue;
 			}
-			return NULL;
 		}
-		if (sk_unlikely(!sk__ptr_ring_moved(r, &r->head, &pos, idx, d, "head", cs)))
-			return NULL;
+		sk__ptr_ring_report(r, "head", pos, idx, d, cs);
+		return NULL;
 	}
 }
 
@@ -390,10 +384,7 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 		while (k < n) {
 			idx = p & mask;
 			if (sk_unlikely(idx >= size)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: %s %#llx decodes to slot %llu of %u "
-					      "(uninitialised or corrupt)", word,
-					      (unsigned long long)p, (unsigned long long)idx, r->size);
+				sk__ptr_ring_report(r, word, p, idx, 0, cs);
 				return 0;
 			}
 			d = (int64_t)(__atomic_load_n(&slots[idx].stamp, __ATOMIC_ACQUIRE) -
@@ -405,15 +396,15 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 		}
 		if (k < n) {
 			if (d > 0) { /* stale position: another thread moved it meanwhile */
-				if (sk_unlikely(!sk__ptr_ring_moved(r, pos, &cur, idx, d, word, cs)))
-					return 0;
-				continue;
+				uint64_t now = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
+
+				if (sk_likely(now != cur)) {
+					cur = now;
+					continue;
+				}
 			}
-			if (sk_unlikely(d != -(int64_t)lag && d != -(int64_t)mask - 1)) {
-				sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, NULL,
-					      "ptr_ring: slot %llu stamp is %lld from %s %#llx",
-					      (unsigned long long)idx, (long long)d, word,
-					      (unsigned long long)p);
+			if (sk_unlikely(d > 0 || (d != -(int64_t)lag && d != -(int64_t)mask - 1))) {
+				sk__ptr_ring_report(r, word, p, idx, d, cs);
 				return 0;
 			}
 			if (!k || all)
