@@ -648,6 +648,22 @@ static void *holding_reader(void *arg)
 	return NULL;
 }
 
+/* Start a holding_reader() and wait until it is inside its critical section. */
+static void start_holding_reader(pthread_t *t)
+{
+	reader_in = reader_go = 0;
+	cr_assert_eq(pthread_create(t, NULL, holding_reader, NULL), 0);
+	while (!__atomic_load_n(&reader_in, __ATOMIC_ACQUIRE))
+		usleep(1000);
+}
+
+/* Let it end its critical section, and join it. */
+static void end_holding_reader(pthread_t t)
+{
+	__atomic_store_n(&reader_go, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+}
+
 Test(rculist, deferred_free_waits_for_readers)
 {
 	struct item *it = sk_kzalloc(sizeof(*it));
@@ -655,16 +671,12 @@ Test(rculist, deferred_free_waits_for_readers)
 
 	cr_assert_not_null(it);
 	freed_calls = 0;
-	reader_in = reader_go = 0;
-	cr_assert_eq(pthread_create(&t, NULL, holding_reader, NULL), 0);
-	while (!__atomic_load_n(&reader_in, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	start_holding_reader(&t);
 	sk_call_rcu_free(it, rcu, count_free);
 	usleep(50 * 1000); /* plenty for a grace period that is not held up */
 	cr_assert_eq(__atomic_load_n(&freed_calls, __ATOMIC_RELAXED), 0,
 		     "freed while a reader was still in its critical section");
-	__atomic_store_n(&reader_go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	end_holding_reader(t);
 	sk_rcu_barrier();
 	cr_assert_eq(freed_calls, 1);
 }
@@ -691,15 +703,11 @@ Test(rculist, deferred_free_of_a_queued_head_is_refused)
 
 	cr_assert_not_null(it);
 	counted_calls = 0;
-	reader_in = reader_go = 0;
-	cr_assert_eq(pthread_create(&t, NULL, holding_reader, NULL), 0);
-	while (!__atomic_load_n(&reader_in, __ATOMIC_ACQUIRE))
-		usleep(1000);
+	start_holding_reader(&t);
 	SK_EXPECT_NO_VIOLATION(sk_call_rcu_free(it, rcu, count_only));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_call_rcu_free(it, rcu, count_only));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree_rcu(it, rcu));
-	__atomic_store_n(&reader_go, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
+	end_holding_reader(t);
 	sk_rcu_barrier(); /* returns: the queue holds the head once */
 	cr_assert_eq(counted_calls, 1);
 
