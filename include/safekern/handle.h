@@ -694,6 +694,27 @@ static SK_ALWAYS_INLINE unsigned long sk__handle_top_bit(uint64_t x)
 }
 
 /*
+ * The decode every inline operation starts with: @h's slot number in *@xp
+ * and the base of its chunk (0 if the chunk is not there yet: a forged
+ * index, or one beyond the table).
+ */
+static SK_ALWAYS_INLINE uintptr_t sk__handle_chunk(struct sk_handle_table *t, sk_handle_t h,
+						   uint64_t *xp)
+{
+	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
+
+	*xp = x;
+	return __atomic_load_n(&t->sk__chunk[sk__handle_top_bit(x)], __ATOMIC_ACQUIRE);
+}
+
+/* @h lacks @t's table id or the tag bit: another table's handle, one used
+ * after @t was destroyed (its key is zero then), or a forged value. */
+static SK_ALWAYS_INLINE bool sk__handle_foreign(const struct sk_handle_table *t, sk_handle_t h)
+{
+	return (h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE);
+}
+
+/*
  * The slot of @h's index in @t, whose chunk is known to be there: for a
  * lookup that the cold path completed although the fast path reached no
  * slot.  Out of line so that the fast path keeps nothing alive across the
@@ -702,10 +723,10 @@ static SK_ALWAYS_INLINE unsigned long sk__handle_top_bit(uint64_t x)
 static SK_NOINLINE SK_COLD SK_UNUSED struct sk__handle_slot *sk__handle_slot_of(struct sk_handle_table *t,
 									  sk_handle_t h)
 {
-	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
+	uint64_t x;
+	uintptr_t base = sk__handle_chunk(t, h, &x);
 
-	return sk__handle_slot_at(__atomic_load_n(&t->sk__chunk[sk__handle_top_bit(x)],
-						  __ATOMIC_ACQUIRE), x);
+	return sk__handle_slot_at(base, x);
 }
 
 /*
@@ -720,9 +741,8 @@ static inline SK_MUST_CHECK void *sk__handle_lookup_slot(struct sk_handle_table 
 							const struct sk_callsite *cs,
 							struct sk__handle_slot **sp)
 {
-	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
-	unsigned long hb = sk__handle_top_bit(x);
-	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
+	uint64_t x;
+	uintptr_t base = sk__handle_chunk(t, h, &x);
 	struct sk__handle_slot *s;
 	uint64_t old;
 
@@ -792,11 +812,10 @@ static inline void sk__handle_put_slot(struct sk_handle_table *t, sk_handle_t h,
 static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
 				  const struct sk_callsite *cs)
 {
-	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
-	unsigned long hb = sk__handle_top_bit(x);
-	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
+	uint64_t x;
+	uintptr_t base = sk__handle_chunk(t, h, &x);
 
-	if (sk_unlikely(!base || ((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE)))) {
+	if (sk_unlikely(!base || sk__handle_foreign(t, h))) {
 		sk__handle_put_slow(t, h, NULL, 0, cs);
 		return;
 	}
@@ -806,9 +825,8 @@ static inline void sk__handle_put(struct sk_handle_table *t, sk_handle_t h,
 static inline SK_MUST_CHECK sk_handle_t sk__handle_borrow(struct sk_handle_table *t, sk_handle_t h,
 							 const struct sk_callsite *cs)
 {
-	uint64_t x = (h.sk__v >> SK__HANDLE_INDEX_SHIFT) + SK__HANDLE_FIRST;
-	unsigned long hb = sk__handle_top_bit(x);
-	uintptr_t base = __atomic_load_n(&t->sk__chunk[hb], __ATOMIC_ACQUIRE);
+	uint64_t x;
+	uintptr_t base = sk__handle_chunk(t, h, &x);
 	struct sk__handle_slot *s;
 	uint64_t w;
 
@@ -882,7 +900,7 @@ typedef struct sk_handle_ref sk__class_handle_try_t;
 static inline void sk__handle_put_ref(struct sk_handle_table *t, sk_handle_t h,
 				      struct sk__handle_slot *s, const struct sk_callsite *cs)
 {
-	if (sk_unlikely((h.sk__v ^ t->sk__key) & (SK__HANDLE_TID_MASK | SK__HANDLE_LIVE))) {
+	if (sk_unlikely(sk__handle_foreign(t, h))) {
 		sk__handle_put_slow(t, h, NULL, 0, cs);
 		return;
 	}
