@@ -49,7 +49,7 @@ static void *nop_thread(void *arg)
 	return arg;
 }
 
-NT static void skn_mutex_nest(unsigned int depth)
+NT static SK_ALWAYS_INLINE void skn_mutex_nest(unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		sk_mutex_lock(&sm[i]);
@@ -57,7 +57,7 @@ NT static void skn_mutex_nest(unsigned int depth)
 		sk_mutex_unlock(&sm[i]);
 }
 
-NT static void skn_spin_nest(unsigned int depth)
+NT static SK_ALWAYS_INLINE void skn_spin_nest(unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		sk_spin_lock(&ss[i]);
@@ -65,7 +65,7 @@ NT static void skn_spin_nest(unsigned int depth)
 		sk_spin_unlock(&ss[i]);
 }
 
-NT static void skn_wrlock_nest(unsigned int depth)
+NT static SK_ALWAYS_INLINE void skn_wrlock_nest(unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		sk_write_lock(&srw[i]);
@@ -73,7 +73,7 @@ NT static void skn_wrlock_nest(unsigned int depth)
 		sk_write_unlock(&srw[i]);
 }
 
-NT static void skn_rdlock_nest(unsigned int depth)
+NT static SK_ALWAYS_INLINE void skn_rdlock_nest(unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		sk_read_lock(&srw[i]);

@@ -26,7 +26,7 @@ static inline void raw_locks_init(struct raw_locks *r)
 	}
 }
 
-static inline void raw_mutex_nest(struct raw_locks *r, unsigned int depth)
+static inline __attribute__((always_inline)) void raw_mutex_nest(struct raw_locks *r, unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_mutex_lock(&r->m[i]);
@@ -34,7 +34,7 @@ static inline void raw_mutex_nest(struct raw_locks *r, unsigned int depth)
 		pthread_mutex_unlock(&r->m[i]);
 }
 
-static inline void raw_spin_nest(struct raw_locks *r, unsigned int depth)
+static inline __attribute__((always_inline)) void raw_spin_nest(struct raw_locks *r, unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_spin_lock(&r->s[i]);
@@ -42,7 +42,7 @@ static inline void raw_spin_nest(struct raw_locks *r, unsigned int depth)
 		pthread_spin_unlock(&r->s[i]);
 }
 
-static inline void raw_wrlock_nest(struct raw_locks *r, unsigned int depth)
+static inline __attribute__((always_inline)) void raw_wrlock_nest(struct raw_locks *r, unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_rwlock_wrlock(&r->rw[i]);
@@ -50,7 +50,7 @@ static inline void raw_wrlock_nest(struct raw_locks *r, unsigned int depth)
 		pthread_rwlock_unlock(&r->rw[i]);
 }
 
-static inline void raw_rdlock_nest(struct raw_locks *r, unsigned int depth)
+static inline __attribute__((always_inline)) void raw_rdlock_nest(struct raw_locks *r, unsigned int depth)
 {
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_rwlock_rdlock(&r->rw[i]);
