@@ -24,6 +24,14 @@
  * spinlock tries the lock first and reads the owner only when that fails,
  * since a spinlock's cost is all in the atomic operation.
  *
+ * lock.h has the same fast paths inline (the owner word's encoding and
+ * SELF() are defined there), and calls the functions here only for what
+ * they filter out: the slow mode, a busy lock, a lock of ours, an unlock
+ * that is not the owner's plain last one.  The functions here still start
+ * with their own fast path: they are complete operations, which a program
+ * built against an older lock.h calls for every lock and unlock
+ * (tests/test-lock-ool.c runs the lock tests through them).
+ *
  * The owner word is read without the lock (relaxed atomics, so TSan
  * agrees): helgrind and drd would call that a race, so under them every
  * operation takes the slow path, which declares the word benign first.
@@ -47,7 +55,7 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
 
 #define OWNER_REFUSED ((uintptr_t)1)
 #define OWNER_TRACKED ((uintptr_t)2)
-#define OWNER_FLAGS ((uintptr_t)3)
+#define OWNER_FLAGS SK__LOCK_OWNER_FLAGS
 
 /*
  * dep_map.refused (only the owner touches it): the refused relocks whose
@@ -68,12 +76,9 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
 #define WR(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* The calling thread's identity: its thread pointer (== pthread_self() on
- * glibc), one register read on x86-64 and arm64. */
-#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__)
-#define SELF() ((uintptr_t)__builtin_thread_pointer())
-#else
-#define SELF() ((uintptr_t)pthread_self())
-#endif
+ * glibc), one register read on x86-64 and arm64; the same as lock.h's
+ * inline fast paths use. */
+#define SELF() sk__lock_self()
 
 static const char *lock_name(const struct sk_lockdep_map *map)
 {

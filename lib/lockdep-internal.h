@@ -12,13 +12,12 @@
 #include <safekern/lock.h>
 
 /*
- * sk__lock_slow: nonzero when every lock operation must take its slow path:
- * the validator is on, or the process runs under helgrind or drd (whose
- * slow path first declares the lock's owner word a benign race).  The one
- * predicted branch of the fast paths reads it.
+ * sk__lock_slow (declared in lock.h, whose inline fast paths read it):
+ * nonzero when every lock operation must take its slow path: the validator
+ * is on, or the process runs under helgrind or drd (whose slow path first
+ * declares the lock's owner word a benign race).
  */
 #define SK__HIDDEN __attribute__((visibility("hidden")))
-extern SK__HIDDEN int sk__lock_slow;
 /* The validator is on. */
 extern SK__HIDDEN int sk__lockdep_on;
 /* Running under helgrind or drd. */

@@ -29,8 +29,9 @@
  *    read lock); what the hardened level checks on the read side: a
  *    read_lock while this thread holds the write lock (recursion), a
  *    read_unlock while any thread holds the write lock.  The uncontended
- *    cost is a few register and L1 operations beside the pthread call
- *    (docs/locking.md has the measurements).
+ *    cost is a few register and L1 operations beside the pthread call,
+ *    which your code makes itself: the plain case is inline (see "The
+ *    fast paths, inline" below; docs/locking.md has the measurements).
  *
  * 3. At run time, when the lock validator is on: a lockdep-style
  *    validator (lib/lockdep.c) tracks the locks each thread holds and
@@ -305,6 +306,207 @@ SK_API int sk__write_trylock(struct sk_rwlock *rw, const struct sk_callsite *cs)
 SK_API void sk__write_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
 	SK_NONNULL(1) SK_RELEASES(rw);
 
+/* ------------------------------------------------------------------------
+ * The fast paths, inline
+ *
+ * sk_mutex_lock() and the other lock, trylock and unlock macros call these.
+ * Each is the uncontended case of the exported function of the same name
+ * without "_fast", filtered to what needs no check beyond the owner word:
+ * the validator is off and not under helgrind or drd (sk__lock_slow is 0),
+ * the lock is free (or, for a mutex, not ours), the unlock is the owner's
+ * plain last one.  Everything else, including every misuse, goes to that
+ * exported function, which checks again from the start.  Inline so that
+ * your code calls pthread itself: a second call layer made the hardened
+ * locks 1.3x to 1.6x slower than raw pthread on one CPU (docs/locking.md).
+ * The owner word's encoding (below) is thus part of the ABI.
+ * ------------------------------------------------------------------------ */
+
+/*
+ * sk__lock_slow - nonzero when every lock operation takes the exported,
+ * out-of-line path: the validator is on, or the process runs under
+ * helgrind or drd.  Written by the library only; read here with one
+ * predicted branch (the validator's off switch).
+ */
+extern SK_API int sk__lock_slow;
+
+/* The owner word: the holder's thread pointer (pthread_self() elsewhere),
+ * with two flag bits below it that only the out-of-line paths set. */
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__)
+#define sk__lock_self() ((uintptr_t)__builtin_thread_pointer())
+#else
+#define sk__lock_self() ((uintptr_t)pthread_self())
+#endif
+#define SK__LOCK_OWNER_FLAGS ((uintptr_t)3)
+
+#define sk__lock_slow_now() sk_unlikely(__atomic_load_n(&sk__lock_slow, __ATOMIC_RELAXED))
+#define sk__lock_owner(l) __atomic_load_n(&(l)->owner, __ATOMIC_RELAXED)
+#define sk__lock_set_owner(l, v) __atomic_store_n(&(l)->owner, (v), __ATOMIC_RELAXED)
+
+/* Not held by this thread (in any owner state): may block on it. */
+#define sk__lock_not_mine(l, self) ((sk__lock_owner(l) ^ (self)) > SK__LOCK_OWNER_FLAGS)
+
+static inline void sk__mutex_lock_fast(struct sk_mutex *m, const struct sk_callsite *cs)
+	SK_ACQUIRES(m);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_lock_fast(struct sk_mutex *m,
+								   const struct sk_callsite *cs)
+{
+	uintptr_t self = sk__lock_self();
+
+	/* Owner compare, then lock: glibc's trylock is the slower call. */
+	if (sk__lock_slow_now() || sk_unlikely(!sk__lock_not_mine(m, self))) {
+		sk__mutex_lock(m, cs);
+		return;
+	}
+	pthread_mutex_lock(&m->m);
+	sk__lock_set_owner(m, self);
+}
+
+static inline SK_MUST_CHECK int sk__mutex_trylock_fast(struct sk_mutex *m,
+							const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES(1, m);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__mutex_trylock_fast(struct sk_mutex *m,
+								     const struct sk_callsite *cs)
+{
+	if (sk__lock_slow_now())
+		return sk__mutex_trylock(m, cs);
+	if (pthread_mutex_trylock(&m->m))
+		return 0;
+	sk__lock_set_owner(m, sk__lock_self());
+	return 1;
+}
+
+static inline void sk__mutex_unlock_fast(struct sk_mutex *m, const struct sk_callsite *cs)
+	SK_RELEASES(m);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_unlock_fast(struct sk_mutex *m,
+								     const struct sk_callsite *cs)
+{
+	/* Exactly ours, no flag: the validator's entry or a refused relock
+	 * (flag bits) and every misuse go out of line. */
+	if (sk_unlikely(sk__lock_owner(m) != sk__lock_self())) {
+		sk__mutex_unlock(m, cs);
+		return;
+	}
+	sk__lock_set_owner(m, 0);
+	pthread_mutex_unlock(&m->m);
+}
+
+static inline void sk__spin_lock_fast(struct sk_spinlock *l, const struct sk_callsite *cs)
+	SK_ACQUIRES(l);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_lock_fast(struct sk_spinlock *l,
+								  const struct sk_callsite *cs)
+{
+	/* Try first: if that fails the lock is busy or ours, and the
+	 * exported function tells which. */
+	if (sk__lock_slow_now() || sk_unlikely(pthread_spin_trylock(&l->l) != 0)) {
+		sk__spin_lock(l, cs);
+		return;
+	}
+	sk__lock_set_owner(l, sk__lock_self());
+}
+
+static inline SK_MUST_CHECK int sk__spin_trylock_fast(struct sk_spinlock *l,
+						       const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES(1, l);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__spin_trylock_fast(struct sk_spinlock *l,
+								    const struct sk_callsite *cs)
+{
+	if (sk__lock_slow_now())
+		return sk__spin_trylock(l, cs);
+	if (pthread_spin_trylock(&l->l))
+		return 0;
+	sk__lock_set_owner(l, sk__lock_self());
+	return 1;
+}
+
+static inline void sk__spin_unlock_fast(struct sk_spinlock *l, const struct sk_callsite *cs)
+	SK_RELEASES(l);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_unlock_fast(struct sk_spinlock *l,
+								    const struct sk_callsite *cs)
+{
+	if (sk_unlikely(sk__lock_owner(l) != sk__lock_self())) {
+		sk__spin_unlock(l, cs);
+		return;
+	}
+	sk__lock_set_owner(l, 0);
+	pthread_spin_unlock(&l->l);
+}
+
+static inline void sk__write_lock_fast(struct sk_rwlock *rw, const struct sk_callsite *cs)
+	SK_ACQUIRES(rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__write_lock_fast(struct sk_rwlock *rw,
+								   const struct sk_callsite *cs)
+{
+	/* Try first (glibc's trywrlock is the faster call); a failure is a
+	 * busy lock, or ours, which the exported function tells apart. */
+	if (sk__lock_slow_now() || sk_unlikely(pthread_rwlock_trywrlock(&rw->rw) != 0)) {
+		sk__write_lock(rw, cs);
+		return;
+	}
+	sk__lock_set_owner(rw, sk__lock_self());
+}
+
+static inline SK_MUST_CHECK int sk__write_trylock_fast(struct sk_rwlock *rw,
+							const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES(1, rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__write_trylock_fast(struct sk_rwlock *rw,
+								     const struct sk_callsite *cs)
+{
+	if (sk__lock_slow_now())
+		return sk__write_trylock(rw, cs);
+	if (pthread_rwlock_trywrlock(&rw->rw))
+		return 0;
+	sk__lock_set_owner(rw, sk__lock_self());
+	return 1;
+}
+
+static inline void sk__write_unlock_fast(struct sk_rwlock *rw, const struct sk_callsite *cs)
+	SK_RELEASES(rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__write_unlock_fast(struct sk_rwlock *rw,
+								     const struct sk_callsite *cs)
+{
+	if (sk_unlikely(sk__lock_owner(rw) != sk__lock_self())) {
+		sk__write_unlock(rw, cs);
+		return;
+	}
+	sk__lock_set_owner(rw, 0);
+	pthread_rwlock_unlock(&rw->rw);
+}
+
+static inline void sk__read_lock_fast(struct sk_rwlock *rw, const struct sk_callsite *cs)
+	SK_ACQUIRES_SHARED(rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__read_lock_fast(struct sk_rwlock *rw,
+								  const struct sk_callsite *cs)
+{
+	/* A try fails while any writer holds it, this thread included. */
+	if (sk__lock_slow_now() || sk_unlikely(pthread_rwlock_tryrdlock(&rw->rw) != 0))
+		sk__read_lock(rw, cs);
+}
+
+static inline SK_MUST_CHECK int sk__read_trylock_fast(struct sk_rwlock *rw,
+						       const struct sk_callsite *cs)
+	SK_TRY_ACQUIRES_SHARED(1, rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__read_trylock_fast(struct sk_rwlock *rw,
+								    const struct sk_callsite *cs)
+{
+	if (sk__lock_slow_now())
+		return sk__read_trylock(rw, cs);
+	return pthread_rwlock_tryrdlock(&rw->rw) == 0;
+}
+
+static inline void sk__read_unlock_fast(struct sk_rwlock *rw, const struct sk_callsite *cs)
+	SK_RELEASES_SHARED(rw);
+SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__read_unlock_fast(struct sk_rwlock *rw,
+								    const struct sk_callsite *cs)
+{
+	/* No writer: readers are not recorded, so that is all there is to
+	 * check without the validator. */
+	if (sk__lock_slow_now() || sk_unlikely(sk__lock_owner(rw) != 0)) {
+		sk__read_unlock(rw, cs);
+		return;
+	}
+	pthread_rwlock_unlock(&rw->rw);
+}
+
 /* What sk__*_assert() checks. */
 enum sk__lock_assert {
 	SK__ASSERT_NOT_HELD,
@@ -362,7 +564,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Context: may sleep.  Returns with @m held.
  */
-#define sk_mutex_lock(m) sk__mutex_lock((m), SK_CALLSITE)
+#define sk_mutex_lock(m) sk__mutex_lock_fast((m), SK_CALLSITE)
 
 /**
  * sk_mutex_lock_nested() - acquire a mutex of a class this thread holds
@@ -386,7 +588,7 @@ SK_API void sk__lockdep_debug_unit(void);
  * Return: 1 if @m was acquired, 0 if it is held (by anyone, including
  * this thread).  The result must be checked.
  */
-#define sk_mutex_trylock(m) sk__mutex_trylock((m), SK_CALLSITE)
+#define sk_mutex_trylock(m) sk__mutex_trylock_fast((m), SK_CALLSITE)
 
 /**
  * sk_mutex_unlock() - release a mutex
@@ -395,7 +597,7 @@ SK_API void sk__lockdep_debug_unit(void);
  * Unlocking a mutex this thread does not hold is reported (lock_not_held)
  * and refused.
  */
-#define sk_mutex_unlock(m) sk__mutex_unlock((m), SK_CALLSITE)
+#define sk_mutex_unlock(m) sk__mutex_unlock_fast((m), SK_CALLSITE)
 
 /* ------------------------------------------------------------------------
  * Spinlock
@@ -430,7 +632,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Context: keep the critical section short; it must not sleep.
  */
-#define sk_spin_lock(l) sk__spin_lock((l), SK_CALLSITE)
+#define sk_spin_lock(l) sk__spin_lock_fast((l), SK_CALLSITE)
 
 /**
  * sk_spin_lock_nested() - acquire a spinlock of a class this thread holds
@@ -445,7 +647,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Return: 1 if acquired, 0 otherwise.  Must be checked.
  */
-#define sk_spin_trylock(l) sk__spin_trylock((l), SK_CALLSITE)
+#define sk_spin_trylock(l) sk__spin_trylock_fast((l), SK_CALLSITE)
 
 /**
  * sk_spin_unlock() - release a spinlock
@@ -453,7 +655,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Unlocking a spinlock this thread does not hold is reported and refused.
  */
-#define sk_spin_unlock(l) sk__spin_unlock((l), SK_CALLSITE)
+#define sk_spin_unlock(l) sk__spin_unlock_fast((l), SK_CALLSITE)
 
 /* ------------------------------------------------------------------------
  * Reader-writer lock
@@ -490,7 +692,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Context: may sleep while a writer holds @rw.
  */
-#define sk_read_lock(rw) sk__read_lock((rw), SK_CALLSITE)
+#define sk_read_lock(rw) sk__read_lock_fast((rw), SK_CALLSITE)
 
 /**
  * sk_read_trylock() - acquire an rwlock for reading if no writer holds it
@@ -498,7 +700,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Return: 1 if acquired, 0 otherwise.  Must be checked.
  */
-#define sk_read_trylock(rw) sk__read_trylock((rw), SK_CALLSITE)
+#define sk_read_trylock(rw) sk__read_trylock_fast((rw), SK_CALLSITE)
 
 /**
  * sk_read_unlock() - release a read lock
@@ -507,7 +709,7 @@ SK_API void sk__lockdep_debug_unit(void);
  * A read_unlock while a writer holds @rw is reported and refused; with the
  * validator on, so is one by a thread that holds no read lock on @rw.
  */
-#define sk_read_unlock(rw) sk__read_unlock((rw), SK_CALLSITE)
+#define sk_read_unlock(rw) sk__read_unlock_fast((rw), SK_CALLSITE)
 
 /**
  * sk_write_lock() - acquire an rwlock for writing
@@ -520,7 +722,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Context: may sleep.
  */
-#define sk_write_lock(rw) sk__write_lock((rw), SK_CALLSITE)
+#define sk_write_lock(rw) sk__write_lock_fast((rw), SK_CALLSITE)
 
 /**
  * sk_write_lock_nested() - acquire for writing an rwlock of a held class
@@ -535,7 +737,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Return: 1 if acquired, 0 otherwise.  Must be checked.
  */
-#define sk_write_trylock(rw) sk__write_trylock((rw), SK_CALLSITE)
+#define sk_write_trylock(rw) sk__write_trylock_fast((rw), SK_CALLSITE)
 
 /**
  * sk_write_unlock() - release a write lock
@@ -543,7 +745,7 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Unlocking a write lock this thread does not hold is reported and refused.
  */
-#define sk_write_unlock(rw) sk__write_unlock((rw), SK_CALLSITE)
+#define sk_write_unlock(rw) sk__write_unlock_fast((rw), SK_CALLSITE)
 
 /* ------------------------------------------------------------------------
  * Classes, the validator switch
@@ -803,14 +1005,14 @@ extern "C" {
 		return (void *)*p;                                            \
 	}
 
-SK__DEFINE_LOCK_GUARD(mutex, struct sk_mutex, SK_ASSERT_HELD, sk__mutex_lock, sk__mutex_trylock,
-		      sk__mutex_unlock)
-SK__DEFINE_LOCK_GUARD(spinlock, struct sk_spinlock, SK_ASSERT_HELD, sk__spin_lock, sk__spin_trylock,
-		      sk__spin_unlock)
-SK__DEFINE_LOCK_GUARD(read_lock, struct sk_rwlock, SK_ASSERT_HELD_SHARED, sk__read_lock,
-		      sk__read_trylock, sk__read_unlock)
-SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lock,
-		      sk__write_trylock, sk__write_unlock)
+SK__DEFINE_LOCK_GUARD(mutex, struct sk_mutex, SK_ASSERT_HELD, sk__mutex_lock_fast,
+		      sk__mutex_trylock_fast, sk__mutex_unlock_fast)
+SK__DEFINE_LOCK_GUARD(spinlock, struct sk_spinlock, SK_ASSERT_HELD, sk__spin_lock_fast,
+		      sk__spin_trylock_fast, sk__spin_unlock_fast)
+SK__DEFINE_LOCK_GUARD(read_lock, struct sk_rwlock, SK_ASSERT_HELD_SHARED, sk__read_lock_fast,
+		      sk__read_trylock_fast, sk__read_unlock_fast)
+SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lock_fast,
+		      sk__write_trylock_fast, sk__write_unlock_fast)
 
 /* The constructors are macros so that the guard's line is the call site. */
 #define sk__class_mutex_constructor(m) sk__guard_mutex_lock(sk__class_mutex_tsa(m), SK_CALLSITE)

@@ -715,10 +715,10 @@ static inline bool sk__refcount_dec_and_mutex_lock(sk_refcount_t *r, struct sk_m
 	/* Not the last reference: drop it without the lock. */
 	if (sk__refcount_dec_not_one(r, cs))
 		return false;
-	sk__mutex_lock(lock, cs);
+	sk__mutex_lock_fast(lock, cs);
 	/* A lookup under the lock may have taken a reference meanwhile. */
 	if (!sk__refcount_dec_and_test(r, cs)) {
-		sk__mutex_unlock(lock, cs);
+		sk__mutex_unlock_fast(lock, cs);
 		return false;
 	}
 	return true;
@@ -733,9 +733,9 @@ static inline bool sk__refcount_dec_and_lock(sk_refcount_t *r, struct sk_spinloc
 {
 	if (sk__refcount_dec_not_one(r, cs))
 		return false;
-	sk__spin_lock(lock, cs);
+	sk__spin_lock_fast(lock, cs);
 	if (!sk__refcount_dec_and_test(r, cs)) {
-		sk__spin_unlock(lock, cs);
+		sk__spin_unlock_fast(lock, cs);
 		return false;
 	}
 	return true;
