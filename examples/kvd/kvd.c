@@ -12,7 +12,8 @@
  *
  * Keys are 1-64 bytes and values 1-256 bytes, neither with spaces.  A line
  * over 326 bytes gets "ERROR line too long" and the connection stays; one
- * with no newline in its first 1,024 bytes gets it and is closed.
+ * with no newline in its first 1,024 bytes gets it and is closed.  Out of
+ * file descriptors, new connections are accepted and closed at once.
  *
  * Threads and what carries work between them (docs in README.md):
  *
@@ -78,6 +79,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -865,6 +867,41 @@ static void worker_destroy(struct worker *w)
  * The acceptor (main thread)
  * ------------------------------------------------------------------------ */
 
+/*
+ * Out of file descriptors (EMFILE, ENFILE): the pending connection stays
+ * in the listen queue, the level-triggered listen socket stays readable,
+ * and a plain "try again later" would spin the acceptor at 100% CPU until
+ * a connection closes.  So the acceptor keeps one descriptor in reserve
+ * (/dev/null): it gives it up, accepts the connection and closes it at
+ * once (the client sees the close), and takes the reserve back.  Should
+ * even that fail, it waits 10 ms before the next try.
+ */
+static int reserve_fd = -1;
+static unsigned long refused;
+
+static void shed_one(int lfd)
+{
+	int fd;
+
+	if (reserve_fd >= 0) {
+		int err;
+
+		close(reserve_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		err = errno;
+		if (fd >= 0) {
+			close(fd);
+			if (refused++ % 1000 == 0)
+				say("out of file descriptors: closing new connections (%lu so far)\n",
+				    refused);
+		}
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || err == EAGAIN || err == ECONNABORTED)
+			return;
+	}
+	nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+}
+
 static void accept_one(int lfd, unsigned long *rr)
 {
 	struct worker *w = &workers[(*rr)++ % nworkers];
@@ -874,8 +911,11 @@ static void accept_one(int lfd, unsigned long *rr)
 	int fd;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return; /* EAGAIN, or the peer gave up already */
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			shed_one(lfd);
+		return; /* or EAGAIN, or the peer gave up already */
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c = sk_kmem_cache_zalloc(conn_cache);
 	if (!c) {
@@ -994,6 +1034,9 @@ int main(int argc, char **argv)
 		if (pthread_create(&executors[i].thread, NULL, executor_main, &executors[i]))
 			die("pthread_create");
 
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (reserve_fd < 0)
+		die("open /dev/null");
 	lfd = listen_on(port, &bound);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = lfd };
@@ -1060,15 +1103,17 @@ int main(int argc, char **argv)
 	rcu_unregister_thread();
 	close(epfd);
 	close(sfd);
+	close(reserve_fd);
 
 	if (__atomic_load_n(&items_live, __ATOMIC_RELAXED) || cs.live || js.live)
 		rc = 1;
 	if (sk_violation_total())
 		rc = 1;
 	fprintf(stderr,
-		"kvd: shutdown: %lu connections, %lu requests, %lu items freed, "
-		"lookaside %lu hits %lu misses; live: conn %lu job %lu item %lu; violations %lu\n",
-		served, requests, items, hits, misses, cs.live, js.live,
+		"kvd: shutdown: %lu connections (%lu refused, out of descriptors), %lu requests, "
+		"%lu items freed, lookaside %lu hits %lu misses; live: conn %lu job %lu item %lu; "
+		"violations %lu\n",
+		served, refused, requests, items, hits, misses, cs.live, js.live,
 		__atomic_load_n(&items_live, __ATOMIC_RELAXED), sk_violation_total());
 	return rc;
 }
