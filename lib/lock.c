@@ -264,7 +264,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 {
 	uintptr_t self = SELF(), tracked = 0;
 
-	if (sk_unlikely((RD(m->owner) ^ self) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(m, self))) {
 		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", REFUSED_WRITE, cs,
 				 ip);
 		return;
@@ -297,7 +297,7 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 {
 	uintptr_t self = SELF();
 
-	if (sk_unlikely((RD(m->owner) ^ self) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(m, self))) {
 		mutex_lock_core(m, 0, cs, ip); /* ours: refused there */
 		return;
 	}
@@ -406,7 +406,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 
 	if (tool)
 		sk__lock_annotate(&l->owner, &l->dep_map);
-	if (sk_unlikely((RD(l->owner) ^ self) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(l, self))) {
 		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", REFUSED_WRITE, cs,
 				 ip);
 		return;
@@ -541,7 +541,7 @@ static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subcl
 {
 	uintptr_t self = SELF(), tracked = 0;
 
-	if (sk_unlikely((RD(rw->owner) ^ self) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(rw, self))) {
 		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", REFUSED_WRITE, cs,
 				 ip);
 		return;
@@ -582,7 +582,7 @@ static SK_NOINLINE void write_lock_plain(struct sk_rwlock *rw, const struct sk_c
 {
 	uintptr_t self = SELF();
 
-	if (sk_unlikely((RD(rw->owner) ^ self) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(rw, self))) {
 		write_lock_core(rw, 0, cs, ip); /* ours: refused there */
 		return;
 	}
@@ -653,7 +653,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_unlock(struct sk_rwlock *rw, const s
 static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_callsite *cs,
 				       const void *ip)
 {
-	if (sk_unlikely((RD(rw->owner) ^ SELF()) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(rw, SELF()))) {
 		/* The write lock is ours: a read lock would deadlock. */
 		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (read after write)",
 				 REFUSED_READ, cs, ip);
@@ -674,7 +674,7 @@ static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, const struc
 static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_callsite *cs,
 					const void *ip)
 {
-	if (sk_unlikely((RD(rw->owner) ^ SELF()) <= OWNER_FLAGS)) {
+	if (sk_unlikely(sk__lock_is_mine(rw, SELF()))) {
 		read_lock_core(rw, cs, ip); /* write-held by us: refused there */
 		return;
 	}

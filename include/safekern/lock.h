@@ -342,8 +342,10 @@ extern SK_API int sk__lock_slow;
 #define sk__lock_owner(l) __atomic_load_n(&(l)->owner, __ATOMIC_RELAXED)
 #define sk__lock_set_owner(l, v) __atomic_store_n(&(l)->owner, (v), __ATOMIC_RELAXED)
 
-/* Not held by this thread (in any owner state): may block on it. */
-#define sk__lock_not_mine(l, self) ((sk__lock_owner(l) ^ (self)) > SK__LOCK_OWNER_FLAGS)
+/* Held exclusively by this thread (@self: sk__lock_self()), whatever its
+ * flag bits: a lock or a read lock now would deadlock.  lib/lock.c's
+ * recursion checks are this test too. */
+#define sk__lock_is_mine(l, self) ((sk__lock_owner(l) ^ (self)) <= SK__LOCK_OWNER_FLAGS)
 
 static inline void sk__mutex_lock_fast(struct sk_mutex *m, const struct sk_callsite *cs)
 	SK_ACQUIRES(m);
@@ -353,7 +355,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_lock_fast(struct sk_mu
 	uintptr_t self = sk__lock_self();
 
 	/* Owner compare, then lock: glibc's trylock is the slower call. */
-	if (sk__lock_slow_now() || sk_unlikely(!sk__lock_not_mine(m, self))) {
+	if (sk__lock_slow_now() || sk_unlikely(sk__lock_is_mine(m, self))) {
 		sk__mutex_lock(m, cs);
 		return;
 	}
