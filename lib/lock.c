@@ -96,10 +96,11 @@ static void annotate(uintptr_t *owner, struct sk_lockdep_map *map)
  * The lock slow paths (every lock while the validator is on) come in three
  * parts: NAME_core() does the work, NAME_tool() declares the owner word a
  * benign race first and then calls it (under helgrind or drd), and
- * NAME_slow() picks one.  With the annotation called from the core itself,
- * the core kept all its arguments in saved registers across that call:
- * with the validator on, a spinlock lock+unlock took 247 instructions
- * instead of 221 (callgrind).
+ * NAME_slow() picks one.  (The spinlock's two instances are one
+ * always-inline body with a "tool" flag, since its wait differs too.)
+ * With the annotation called from the core itself, the core kept all its
+ * arguments in saved registers across that call: with the validator on, a
+ * spinlock lock+unlock took 247 instructions instead of 221 (callgrind).
  */
 
 /* ------------------------------------------------------------------------
@@ -671,6 +672,15 @@ static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, const struc
 	read_lock_core(rw, cs, ip);
 }
 
+static inline void read_lock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
+				  const void *ip)
+{
+	if (sk_unlikely(RD(sk__lock_race_tool)))
+		read_lock_tool(rw, cs, ip);
+	else
+		read_lock_core(rw, cs, ip);
+}
+
 static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_callsite *cs,
 					const void *ip)
 {
@@ -684,12 +694,10 @@ static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_ca
 SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)
 {
 	/* Tail calls only: the slow mode needs no stack frame here. */
-	if (sk_likely(!RD(sk__lock_slow)))
-		read_lock_plain(rw, cs, SK__RET_IP);
-	else if (sk_unlikely(RD(sk__lock_race_tool)))
-		read_lock_tool(rw, cs, SK__RET_IP);
+	if (sk_unlikely(RD(sk__lock_slow)))
+		read_lock_slow(rw, cs, SK__RET_IP);
 	else
-		read_lock_core(rw, cs, SK__RET_IP);
+		read_lock_plain(rw, cs, SK__RET_IP);
 }
 
 static SK_NOINLINE int read_trylock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
