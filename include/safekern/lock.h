@@ -311,8 +311,9 @@ SK_API void sk__write_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
  *
  * sk_mutex_lock() and the other lock, trylock and unlock macros call these.
  * Each is the uncontended case of the exported function of the same name
- * without "_fast", filtered to what needs no check beyond the owner word:
- * the validator is off and not under helgrind or drd (sk__lock_slow is 0),
+ * without "_fast" (a busy spinlock goes to sk__spin_lock_nested() at
+ * subclass 0, see there), filtered to what needs no check beyond the owner
+ * word: the validator is off and not under helgrind or drd (sk__lock_slow is 0),
  * the lock is free (or, for a mutex, not ours), the unlock is the owner's
  * plain last one.  Everything else, including every misuse, goes to that
  * exported function, which checks again from the start.  Inline so that
@@ -397,10 +398,16 @@ static inline void sk__spin_lock_fast(struct sk_spinlock *l, const struct sk_cal
 SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_lock_fast(struct sk_spinlock *l,
 								  const struct sk_callsite *cs)
 {
-	/* Try first: if that fails the lock is busy or ours, and the
-	 * exported function tells which. */
-	if (sk__lock_slow_now() || sk_unlikely(pthread_spin_trylock(&l->l) != 0)) {
+	if (sk__lock_slow_now()) {
 		sk__spin_lock(l, cs);
+		return;
+	}
+	/* Try first: if that fails the lock is busy or ours, and the slow
+	 * path tells which.  That is sk__spin_lock_nested() at subclass 0,
+	 * the path sk__spin_lock() takes after its own trylock: calling
+	 * sk__spin_lock() here would try the busy lock a second time. */
+	if (sk_unlikely(pthread_spin_trylock(&l->l) != 0)) {
+		sk__spin_lock_nested(l, 0, cs);
 		return;
 	}
 	sk__lock_set_owner(l, sk__lock_self());
