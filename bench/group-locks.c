@@ -51,32 +51,40 @@ static void *nop_thread(void *arg)
 
 NT static SK_ALWAYS_INLINE void skn_mutex_nest(unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		sk_mutex_lock(&sm[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		sk_mutex_unlock(&sm[i]);
 }
 
 NT static SK_ALWAYS_INLINE void skn_spin_nest(unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		sk_spin_lock(&ss[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		sk_spin_unlock(&ss[i]);
 }
 
 NT static SK_ALWAYS_INLINE void skn_wrlock_nest(unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		sk_write_lock(&srw[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		sk_write_unlock(&srw[i]);
 }
 
 NT static SK_ALWAYS_INLINE void skn_rdlock_nest(unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		sk_read_lock(&srw[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		sk_read_unlock(&srw[i]);
 }

@@ -28,32 +28,40 @@ static inline void raw_locks_init(struct raw_locks *r)
 
 static inline __attribute__((always_inline)) void raw_mutex_nest(struct raw_locks *r, unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_mutex_lock(&r->m[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		pthread_mutex_unlock(&r->m[i]);
 }
 
 static inline __attribute__((always_inline)) void raw_spin_nest(struct raw_locks *r, unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_spin_lock(&r->s[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		pthread_spin_unlock(&r->s[i]);
 }
 
 static inline __attribute__((always_inline)) void raw_wrlock_nest(struct raw_locks *r, unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_rwlock_wrlock(&r->rw[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		pthread_rwlock_unlock(&r->rw[i]);
 }
 
 static inline __attribute__((always_inline)) void raw_rdlock_nest(struct raw_locks *r, unsigned int depth)
 {
+#pragma GCC unroll 4
 	for (unsigned int i = 0; i < depth; i++)
 		pthread_rwlock_rdlock(&r->rw[i]);
+#pragma GCC unroll 4
 	for (unsigned int i = depth; i-- > 0;)
 		pthread_rwlock_unlock(&r->rw[i]);
 }
