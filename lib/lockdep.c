@@ -733,9 +733,15 @@ static inline struct ld_thread *thread_current(void)
  * The lock operations' entry points
  * ------------------------------------------------------------------------ */
 
-enum sk__ld_result sk__lockdep_acquire(struct sk_lockdep_map *map, const void *lock,
-				       unsigned int subclass, unsigned int flags,
-				       const struct sk_callsite *cs, const void *ip)
+/*
+ * sk__lockdep_acquire()'s every case: a thread's first lock, a new class
+ * or subclass, an untracked lock, a full stack, a write lock of an rwlock
+ * this thread read-holds, a chain not in the cache.  Starts from scratch:
+ * the fast path changed nothing.
+ */
+static SK_NOINLINE enum sk__ld_result acquire_slow(struct sk_lockdep_map *map, const void *lock,
+						   unsigned int subclass, unsigned int flags,
+						   const struct sk_callsite *cs, const void *ip)
 {
 	struct ld_site site = { cs, ip };
 	struct ld_thread *t = ld_self;
@@ -743,8 +749,6 @@ enum sk__ld_result sk__lockdep_acquire(struct sk_lockdep_map *map, const void *l
 	unsigned int id, depth;
 	uint64_t prev, key;
 
-	if (!RD(sk__lockdep_on))
-		return SK__LD_UNTRACKED;
 	if (sk_unlikely(!t || t->gen != RD(ld_gen))) {
 		t = thread_get(site);
 		if (!t)
@@ -788,6 +792,43 @@ enum sk__ld_result sk__lockdep_acquire(struct sk_lockdep_map *map, const void *l
 
 	h = &t->held[depth];
 	*h = (struct ld_held){ key, lock, site, (uint16_t)id, (uint8_t)flags, 0 };
+	t->depth = depth + 1;
+	return SK__LD_TRACKED;
+}
+
+/*
+ * The validator's steady state, a repeated pattern: a known class at
+ * subclass 0 pushed on a stack whose chain is in the cache.  Calls
+ * nothing, so that it saves no registers; anything else is
+ * acquire_slow()'s.
+ */
+enum sk__ld_result sk__lockdep_acquire(struct sk_lockdep_map *map, const void *lock,
+				       unsigned int subclass, unsigned int flags,
+				       const struct sk_callsite *cs, const void *ip)
+{
+	struct ld_thread *t = ld_self;
+	unsigned int id, depth;
+	uint64_t key;
+
+	if (!RD(sk__lockdep_on))
+		return SK__LD_UNTRACKED;
+	if (sk_unlikely(!t || t->gen != RD(ld_gen) || subclass))
+		return acquire_slow(map, lock, subclass, flags, cs, ip);
+	id = __atomic_load_n(&map->class_id, __ATOMIC_ACQUIRE);
+	if (sk_unlikely(id - 1 >= LD_UNTRACKED - 1))
+		return acquire_slow(map, lock, subclass, flags, cs, ip);
+	depth = t->depth;
+	if (sk_unlikely(depth >= LD_DEPTH))
+		return acquire_slow(map, lock, subclass, flags, cs, ip);
+	if ((flags & (SK__LD_RWLOCK | SK__LD_READ | SK__LD_TRY)) == SK__LD_RWLOCK) {
+		for (unsigned int i = depth; i-- > 0;)
+			if (t->held[i].lock == lock && !t->held[i].refused)
+				return acquire_slow(map, lock, subclass, flags, cs, ip);
+	}
+	key = chain_next(depth ? t->held[depth - 1].chain_key : 0, id, flags);
+	if (!(flags & SK__LD_TRY) && !chain_find(key))
+		return acquire_slow(map, lock, subclass, flags, cs, ip);
+	t->held[depth] = (struct ld_held){ key, lock, { cs, ip }, (uint16_t)id, (uint8_t)flags, 0 };
 	t->depth = depth + 1;
 	return SK__LD_TRACKED;
 }
