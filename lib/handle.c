@@ -724,6 +724,27 @@ static void forward_drop(struct sk_handle_table *t, uint64_t from)
  * Finalization
  * ------------------------------------------------------------------------ */
 
+/*
+ * The tables whose destructors this thread is running, innermost first: a
+ * destructor may use its table, but not destroy it, since the release or
+ * put that called it still has the slot to free (see
+ * sk__handle_table_destroy()).
+ */
+struct in_dtor {
+	const struct sk_handle_table *t;
+	struct in_dtor *outer;
+};
+
+static __thread struct in_dtor *in_dtor_top;
+
+static bool in_dtor_of(const struct sk_handle_table *t)
+{
+	for (const struct in_dtor *d = in_dtor_top; d; d = d->outer)
+		if (d->t == t)
+			return true;
+	return false;
+}
+
 /* Runs after a successful claim (OBJ cleared with the count at 0). */
 static void finalize(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx,
 		     uint64_t w)
@@ -731,10 +752,15 @@ static void finalize(struct sk_handle_table *t, struct sk__handle_slot *s, uint6
 	void *obj = (void *)__atomic_load_n(&s->sk__obj, __ATOMIC_RELAXED);
 
 	HA(&s->sk__word);
-	if (w_moved(t, w))
+	if (w_moved(t, w)) {
 		forward_drop(t, idx);
-	else if (t->sk__dtor)
+	} else if (t->sk__dtor) {
+		struct in_dtor d = { t, in_dtor_top };
+
+		in_dtor_top = &d;
 		t->sk__dtor(obj, t->sk__dtor_arg);
+		in_dtor_top = d.outer;
+	}
 	__atomic_store_n(&s->sk__obj, 0, __ATOMIC_RELAXED);
 	if (w_gen(w) < t->sk__gen_limit)
 		free_slot(t, s, idx);
@@ -1354,15 +1380,24 @@ uint64_t sk_handle_table_count(struct sk_handle_table *t)
 	return n;
 }
 
-void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsite *cs)
+/* Destroys @t; false (reported, @t unchanged) if it cannot be. */
+static bool table_destroy(struct sk_handle_table *t, const char *op, const struct sk_callsite *cs,
+			  const void *caller)
 {
-	const void *caller = SK__RET_IP;
 	uint64_t live = 0, held = 0, used;
 	char first[96] = "";
 	size_t flen = 0;
 
-	if (!check_table(t, "sk_handle_table_destroy", cs, caller))
-		return;
+	if (!check_table(t, op, cs, caller))
+		return false;
+	if (sk_unlikely(in_dtor_of(t))) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, cs, caller,
+			      "%s() from the destructor of one of the table's objects: refused (the "
+			      "release or put that runs the destructor still uses the table); "
+			      "destroy it after that call returns",
+			      op);
+		return false;
+	}
 	/* First, so that no exiting thread touches the table from here on. */
 	cache_teardown(t);
 	used = t->sk__next;
@@ -1408,6 +1443,12 @@ void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsit
 	pthread_mutex_unlock(&ids_lock);
 	pthread_mutex_destroy(&t->sk__lock);
 	memset(t, 0, sizeof(*t));
+	return true;
+}
+
+void sk__handle_table_destroy(struct sk_handle_table *t, const struct sk_callsite *cs)
+{
+	(void)table_destroy(t, "sk_handle_table_destroy", cs, SK__RET_IP);
 }
 
 struct sk_handle_table *sk_handle_table_create(sk_handle_dtor_fn dtor, void *arg)
@@ -1426,6 +1467,9 @@ void sk__handle_table_free(struct sk_handle_table *t, const struct sk_callsite *
 {
 	if (!t)
 		return;
-	sk__handle_table_destroy(t, cs);
-	sk_kfree_sized(t, sizeof(*t));
+	/* A table that is not initialised is freed as before; one whose
+	 * destructor is running is not touched. */
+	(void)table_destroy(t, "sk_handle_table_free", cs, SK__RET_IP);
+	if (!in_dtor_of(t))
+		sk_kfree_sized(t, sizeof(*t));
 }

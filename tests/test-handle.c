@@ -1844,3 +1844,96 @@ Test(handle, init_of_a_table_that_was_not_destroyed_is_reported)
 	cr_assert_eq(pthread_join(th, NULL), 0);
 	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t));
 }
+
+/* ------------------------------------------------------------------------
+ * A destructor that destroys its own table
+ * ------------------------------------------------------------------------ */
+
+static struct sk_handle_table *dtor_victim;
+static unsigned int dtor_victim_calls;
+
+/* Destroys (or frees, @arg non-NULL) the table whose object it destroys. */
+static void destroying_dtor(void *p, void *arg)
+{
+	(void)p;
+	dtor_victim_calls++;
+	if (arg)
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_handle_table_free(dtor_victim));
+	else
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    sk_handle_table_destroy(dtor_victim));
+}
+
+Test(handle, destroy_from_its_own_destructor_is_refused)
+{
+	struct sk_handle_table t2;
+	struct obj a = { 1, 0 }, b = { 2, 0 };
+	sk_handle_t ha, hb;
+	void *p;
+
+	/* From a release (the destructor runs at once) and from the last put. */
+	dtor_victim_calls = 0;
+	sk_handle_table_init(&t2, destroying_dtor, NULL);
+	dtor_victim = &t2;
+	ha = sk_handle_insert(&t2, &a, &alice);
+	hb = sk_handle_insert(&t2, &b, &alice);
+	cr_assert(!sk_handle_is_null(ha) && !sk_handle_is_null(hb));
+	cr_assert_eq(sk_handle_release(&t2, ha, &alice), 0);
+	cr_assert_eq(dtor_victim_calls, 1);
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&t2, hb));
+	cr_assert_eq(p, &b);
+	cr_assert_eq(sk_handle_release(&t2, hb, &alice), 0);
+	cr_assert_eq(dtor_victim_calls, 1, "destructor ran while a lookup holds the object");
+	sk_handle_put(&t2, hb); /* the destructor expects its own report */
+	cr_assert_eq(dtor_victim_calls, 2);
+	/* The table is as it was: both slots free again, usable. */
+	cr_assert_eq(sk_handle_table_count(&t2), 0);
+	ha = sk_handle_insert(&t2, &a, &alice);
+	cr_assert(!sk_handle_is_null(ha));
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&t2, ha));
+	cr_assert_eq(p, &a);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t2, ha));
+	/* Destroying it from another table's destructor is fine. */
+	cr_assert_eq(sk_handle_release(&t2, ha, &alice), 0);
+	cr_assert_eq(dtor_victim_calls, 3);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+
+	/* sk_handle_table_free() from the destructor: refused, not freed
+	 * (ASan and memcheck would see the release use freed memory). */
+	{
+		struct sk_handle_table *t3 = sk_handle_table_create(destroying_dtor, &tab);
+
+		cr_assert_not_null(t3);
+		dtor_victim = t3;
+		ha = sk_handle_insert(t3, &a, &alice);
+		cr_assert(!sk_handle_is_null(ha));
+		cr_assert_eq(sk_handle_release(t3, ha, &alice), 0);
+		cr_assert_eq(dtor_victim_calls, 4);
+		ha = sk_handle_insert(t3, &b, &alice);
+		cr_assert(!sk_handle_is_null(ha), "the table is still usable");
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_free(t3));
+	}
+}
+
+/* A destructor that destroys another table: allowed. */
+static void other_table_dtor(void *p, void *arg)
+{
+	(void)p;
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy((struct sk_handle_table *)arg));
+}
+
+Test(handle, destructor_may_destroy_another_table)
+{
+	struct sk_handle_table t2, t3;
+	struct obj a = { 1, 0 };
+	sk_handle_t h;
+
+	sk_handle_table_init(&t3, NULL, NULL);
+	sk_handle_table_init(&t2, other_table_dtor, &t3);
+	h = sk_handle_insert(&t2, &a, &alice);
+	cr_assert(!sk_handle_is_null(h));
+	cr_assert_eq(sk_handle_release(&t2, h, &alice), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, h = sk_handle_insert(&t3, &a, &alice));
+	cr_assert(sk_handle_is_null(h), "t3 was destroyed by the destructor");
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+}

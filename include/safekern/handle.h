@@ -163,7 +163,10 @@
  *   owner init, destroy       nothing using the same owner
  *
  * The destructor runs on the thread whose release or put dropped the last
- * reference, with no library lock held: it may use the table.
+ * reference, with no library lock held: it may use the table, and destroy
+ * other tables, but not destroy its own (that call still uses it): such a
+ * sk_handle_table_destroy() or _free() is reported (invalid_argument) and
+ * refused, the table left as it was.
  *
  * Check levels: every check above is O(1) and on at both levels; the debug
  * level (-DSK_DEBUG) adds Valgrind happens-before annotations to the inline
@@ -473,7 +476,10 @@ SK_API void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dt
  * count; their destructors do not run (the table cannot know whether their
  * owners still use them) and the objects are leaked, as the kernel leaks a
  * cache destroyed with live objects.  Afterwards every operation on @t
- * is refused as invalid until it is initialised again.
+ * is refused as invalid until it is initialised again.  Called from the
+ * destructor of one of @t's objects, it is reported (invalid_argument)
+ * and refused, @t unchanged: destroy @t after the release or put that ran
+ * the destructor has returned.
  *
  * Context: no other operation on @t may run concurrently.
  */
@@ -494,7 +500,8 @@ SK_API struct sk_handle_table *sk_handle_table_create(sk_handle_dtor_fn dtor,
  * sk_handle_table_free() - destroy and free a table from sk_handle_table_create()
  * @t: the table, or NULL
  *
- * As sk_handle_table_destroy(), then frees @t.
+ * As sk_handle_table_destroy(), then frees @t (not when refused because a
+ * destructor of @t's is running).
  *
  * Context: no other operation on @t may run concurrently.
  */
