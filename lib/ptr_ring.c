@@ -18,7 +18,7 @@
 #define ANNOTATE_RACES_END(addr, size) ((void)(addr), (void)(size))
 #endif
 
-int sk_ptr_ring_init(struct sk_ptr_ring *r, unsigned int size)
+int sk_ptr_ring_init(struct sk_ptr_ring *r, size_t size)
 {
 	struct sk__ptr_ring_slot *slots;
 	uint64_t lap = 2;

@@ -852,3 +852,38 @@ Test(kfifo, hardened_does_not_track_threads)
 }
 
 #endif
+
+/*
+ * A count that is negative or wider than 32 bits is refused and reported
+ * in in, out, out_peek and skip_count, the kfifo unchanged: in of -1 from
+ * a 16-byte buffer copied 4096 bytes into the fifo; out of 2^32 took
+ * nothing with 4 queued, skip_count of 2^32 + 2 dropped 2.
+ */
+Test(kfifo, negative_and_64_bit_counts_are_refused)
+{
+	SK_DEFINE_KFIFO(f, unsigned char, 4096);
+	unsigned char chunk[16] = { 1, 2, 3, 4 }, out[16] = { 0 };
+	int minus_one = -1;
+	uint64_t big = UINT64_C(1) << 32, big2 = (UINT64_C(1) << 32) + 2;
+	struct idx before;
+
+	cr_assert_eq(sk_kfifo_in(&f, chunk, 4), 4);
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_kfifo_in(&f, chunk, minus_one), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_kfifo_in(&f, chunk, big2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_kfifo_out(&f, out, big), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_kfifo_out(&f, out, minus_one), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_kfifo_out_peek(&f, out, big2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip_count(&f, big2));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip_count(&f, minus_one));
+	cr_assert(SAME(before, SNAP(&f)));
+	cr_assert_eq(sk_kfifo_len(&f), 4);
+	cr_assert_eq(out[0], 0, "nothing was copied out");
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_out(&f, out, 16), 4));
+	cr_assert_eq(out[3], 4);
+}

@@ -67,6 +67,9 @@ Test(ptr_ring, init_rejects_bad_sizes)
 	cr_assert_eq(sk_ptr_ring_init(&r, 0), -EINVAL);
 	cr_assert_eq(sk_ptr_ring_init(&r, SK_PTR_RING_MAX_SIZE + 1), -EINVAL);
 	cr_assert_eq(sk_ptr_ring_init(&r, UINT32_MAX), -EINVAL);
+	/* Not cut to 32 bits: 2^32 + 8 is not a ring of 8. */
+	cr_assert_eq(sk_ptr_ring_init(&r, (size_t)UINT32_MAX + 9), -EINVAL);
+	cr_assert_eq(sk_ptr_ring_init(&r, (size_t)-1), -EINVAL);
 	cr_assert_eq(sk_ptr_ring_size(&r), 0);
 	sk_ptr_ring_cleanup(&r, NULL); /* on a failed init: nothing */
 }
@@ -499,4 +502,44 @@ Test(ptr_ring, layout_keeps_positions_on_separate_cache_lines)
 	cr_assert_eq(offsetof(struct sk_ptr_ring, head), 2 * SK_CACHELINE_SIZE);
 	cr_assert_eq(sizeof(struct sk_ptr_ring), 3 * SK_CACHELINE_SIZE);
 	cr_assert_eq(sizeof(struct sk__ptr_ring_slot), 16);
+}
+
+/*
+ * A count that is negative (an error return, a subtraction gone below
+ * zero) or wider than 32 bits is refused and reported before the array is
+ * read or written, in every bulk and burst call: it was cut to 32 bits
+ * (2^32 + 2 became 2) and -1 became UINT_MAX, which burst consume clamped
+ * to the queued count and wrote past a 4-slot array.
+ */
+Test(ptr_ring, negative_and_64_bit_counts_are_refused)
+{
+	struct sk_ptr_ring r;
+	void *in[4] = { P(0), P(1), P(2), P(3) }, *out[4] = { NULL };
+	int minus_one = -1;
+	long long minus_two = -2;
+	uint64_t big = (UINT64_C(1) << 32) + 2, before;
+
+	cr_assert_eq(sk_ptr_ring_init(&r, 64), 0);
+	cr_assert_eq(sk_ptr_ring_produce_bulk(&r, in, 4), 4);
+	cr_assert_eq(sk_ptr_ring_produce_bulk(&r, in, 4), 4);
+	before = POS(&r);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, in, big), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_produce_burst(&r, in, minus_one), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_produce_burst(&r, in, minus_two), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_consume_bulk(&r, out, big), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_consume_burst(&r, out, minus_one), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_consume_batched(&r, out, big), 0));
+	cr_assert_eq(POS(&r), before);
+	cr_assert_eq(sk_ptr_ring_count(&r), 8, "the ring is unchanged");
+	for (int i = 0; i < 4; i++)
+		cr_assert_null(out[i], "nothing was written to the array");
+	/* A legal count still works. */
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_consume_burst(&r, out, 4), 4));
+	sk_ptr_ring_cleanup(&r, NULL);
 }

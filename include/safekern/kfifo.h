@@ -502,11 +502,23 @@ sk__kfifo_get(struct sk__kfifo *f, void *val, size_t esize, bool consume,
 	return 1;
 }
 
+/*
+ * A count above the largest kfifo, in in, out or out_peek: a negative
+ * length converted, or a 64-bit one that would have been cut to 32 bits.
+ * Refused before anything is copied.
+ */
+#define sk__kfifo_bad_count(f, count, what, cs)                               \
+	(sk_unlikely((count) > SK_KFIFO_MAX_SIZE) &&                          \
+	 (sk__violation(SK_VIOLATION_INVALID_ARGUMENT, (f), (cs), NULL,       \
+			"kfifo %s of %llu elements, more than any kfifo holds "   \
+			"(a negative or overflowed count?); nothing done", (what), \
+			(unsigned long long)(count)), true))
+
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
+sk__kfifo_in(struct sk__kfifo *f, const void *buf, uint64_t count, size_t esize,
 	     const struct sk_callsite *cs)
 {
-	unsigned int in, size, used, off, l;
+	unsigned int in, size, used, off, l, n;
 
 	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
 		return 0;
@@ -517,6 +529,9 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
 			      SK_READ_ONCE(f->esize), esize);
 		return 0;
 	}
+	if (sk__kfifo_bad_count(f, count, "in", cs))
+		return 0;
+	n = (unsigned int)count;
 	if (!n)
 		return 0;
 	in = f->in;
@@ -549,10 +564,10 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, unsigned int n, size_t esize,
 
 /* out (@consume) or out_peek: up to @n elements. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool consume,
+sk__kfifo_out(struct sk__kfifo *f, void *buf, uint64_t count, size_t esize, bool consume,
 	      const struct sk_callsite *cs)
 {
-	unsigned int out, size, avail, off, l;
+	unsigned int out, size, avail, off, l, n;
 
 	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return 0;
@@ -563,6 +578,9 @@ sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool
 			      consume ? "out" : "out_peek", esize);
 		return 0;
 	}
+	if (sk__kfifo_bad_count(f, count, consume ? "out" : "out_peek", cs))
+		return 0;
+	n = (unsigned int)count;
 	if (!n)
 		return 0;
 	out = f->out;
@@ -596,7 +614,7 @@ sk__kfifo_out(struct sk__kfifo *f, void *buf, unsigned int n, size_t esize, bool
 }
 
 /* skip / skip_count: drop @n elements; refused (and reported) beyond len. */
-static inline unsigned int sk__kfifo_skip(struct sk__kfifo *f, unsigned int n,
+static inline unsigned int sk__kfifo_skip(struct sk__kfifo *f, uint64_t n,
 					  const struct sk_callsite *cs)
 {
 	unsigned int out, in;
@@ -608,14 +626,15 @@ static inline unsigned int sk__kfifo_skip(struct sk__kfifo *f, unsigned int n,
 	f->in_cache = in;
 	if (sk_unlikely(in - out > f->size || n > in - out)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
-			      "kfifo skip of %u with %u element(s) queued (in %u out %u size %u): "
-			      "out would pass in", n, in - out, in, out, f->size);
+			      "kfifo skip of %llu with %u element(s) queued (in %u out %u size %u): "
+			      "out would pass in", (unsigned long long)n, in - out, in, out,
+			      f->size);
 		return 0;
 	}
 	SK__KFIFO_HA(&f->in);
 	SK__KFIFO_HB(&f->out);
-	__atomic_store_n(&f->out, out + n, __ATOMIC_RELEASE);
-	return n;
+	__atomic_store_n(&f->out, out + (unsigned int)n, __ATOMIC_RELEASE);
+	return (unsigned int)n;
 }
 
 static inline void sk__kfifo_reset_out(struct sk__kfifo *f, const struct sk_callsite *cs)

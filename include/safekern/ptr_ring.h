@@ -171,7 +171,7 @@ struct sk_ptr_ring {
  * every operation on it is refused and reported, and sk_ptr_ring_cleanup()
  * on it does nothing.
  */
-SK_API int sk_ptr_ring_init(struct sk_ptr_ring *r, unsigned int size) SK_MUST_CHECK SK_NONNULL(1);
+SK_API int sk_ptr_ring_init(struct sk_ptr_ring *r, size_t size) SK_MUST_CHECK SK_NONNULL(1);
 
 /**
  * sk_ptr_ring_cleanup() - tear a ring down
@@ -418,15 +418,30 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 	}
 }
 
+/*
+ * A count above the largest ring, in any bulk or burst call: a negative
+ * length converted, or a 64-bit one that would have been cut to 32 bits.
+ * Refused before anything is read or written through @ptrs.
+ */
+#define sk__ptr_ring_bad_count(r, count, what, cs)                            \
+	(sk_unlikely((count) > SK_PTR_RING_MAX_SIZE) &&                       \
+	 (sk__violation(SK_VIOLATION_INVALID_ARGUMENT, (r), (cs), NULL,       \
+			"ptr_ring: %s of %llu pointers, more than any ring holds " \
+			"(a negative or overflowed count?); nothing done", (what), \
+			(unsigned long long)(count)), true))
+
 /* produce_bulk (@all) and produce_burst. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n, bool all,
+sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, uint64_t count, bool all,
 		       const struct sk_callsite *cs)
 {
 	struct sk__ptr_ring_slot *slots = r->slots;
 	uint64_t mask = r->mask, size = r->size, p = 0;
-	unsigned int k;
+	unsigned int k, n;
 
+	if (sk__ptr_ring_bad_count(r, count, all ? "bulk produce" : "burst produce", cs))
+		return 0;
+	n = (unsigned int)count;
 	/*
 	 * The count first: one that can never succeed is rarely the array's
 	 * length either, and the scan below would run off the array.
@@ -464,13 +479,16 @@ sk__ptr_ring_produce_n(struct sk_ptr_ring *r, void *const *ptrs, unsigned int n,
 
 /* consume_bulk (@all) and consume_burst. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, unsigned int n, bool all,
+sk__ptr_ring_consume_n(struct sk_ptr_ring *r, void **ptrs, uint64_t count, bool all,
 		       const struct sk_callsite *cs)
 {
 	struct sk__ptr_ring_slot *slots = r->slots;
 	uint64_t mask = r->mask, size = r->size, p = 0;
-	unsigned int k;
+	unsigned int k, n;
 
+	if (sk__ptr_ring_bad_count(r, count, all ? "bulk consume" : "burst consume", cs))
+		return 0;
+	n = (unsigned int)count;
 	if (!n)
 		return 0;
 	if (sk_unlikely(all && n > size && size)) {
