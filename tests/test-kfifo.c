@@ -887,3 +887,41 @@ Test(kfifo, negative_and_64_bit_counts_are_refused)
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_out(&f, out, 16), 4));
 	cr_assert_eq(out[3], 4);
 }
+
+/*
+ * A struct copy of an embedded kfifo still points at the original's
+ * buffer: every data-moving call on the copy is refused and reported, and
+ * the original's queued elements are untouched (a put into the copy
+ * overwrote them).
+ */
+struct with_fifo {
+	int tag;
+	SK_DECLARE_KFIFO(q, int, 4);
+};
+
+Test(kfifo, struct_copy_of_an_embedded_kfifo_is_refused)
+{
+	struct with_fifo a, b;
+	int v = 0, buf[2] = { 0 };
+
+	a.tag = 1;
+	SK_INIT_KFIFO(a.q);
+	cr_assert_eq(sk_kfifo_put(&a.q, 111), 1);
+	b = a;
+	b.tag = 2;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&b.q, 333), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(&b.q, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&b.q, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_peek(&b.q, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_out(&b.q, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_kfifo_out_peek(&b.q, buf, 2), 0));
+	cr_assert_eq(v, 0);
+	/* Initialised again, the copy is a kfifo of its own. */
+	SK_INIT_KFIFO(b.q);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&b.q, 333), 1));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_get(&a.q, &v), 1));
+	cr_assert_eq(v, 111, "the original's element was overwritten");
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_get(&b.q, &v), 1));
+	cr_assert_eq(v, 333);
+}

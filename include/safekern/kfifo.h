@@ -227,6 +227,9 @@ struct sk_kfifo {
 /* True for a kfifo without an embedded buffer (its buf has no elements). */
 #define SK__KFIFO_IS_PTR(fifo) (sizeof((fifo)->buf) == 0)
 
+/* Where an embedded kfifo's data must point: its own buf (NULL: no check). */
+#define SK__KFIFO_HOME(fifo) (SK__KFIFO_IS_PTR(fifo) ? NULL : (const void *)(fifo)->buf)
+
 /**
  * SK_DECLARE_KFIFO_PTR() - declare a kfifo whose buffer comes later
  * @fifo: name of the declared kfifo
@@ -394,6 +397,24 @@ static SK_ALWAYS_INLINE bool sk__kfifo_enter(struct sk__kfifo *f, int side,
 	(void)cs;
 	return true;
 #endif
+}
+
+/*
+ * An embedded kfifo's data pointer is its own buffer (@home; NULL for a
+ * kfifo without one, and the test folds away).  A struct copy of the
+ * kfifo still points at the original's buffer: a put into the copy would
+ * overwrite elements queued in the original, a get would read them.
+ */
+static SK_ALWAYS_INLINE bool sk__kfifo_at_home(const struct sk__kfifo *f, const void *home,
+					       const struct sk_callsite *cs)
+{
+	if (!home || sk_likely(f->data == home))
+		return true;
+	sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
+		      "kfifo with an embedded buffer at %p uses the buffer at %p (a struct copy "
+		      "of the kfifo, not initialised, or a wild write)",
+		      home, SK_READ_ONCE(f->data));
+	return false;
 }
 
 /*
@@ -767,7 +788,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__pkf = (fifo);                      \
 		__typeof__(*sk__pkf->const_type) sk__pval = (val);            \
-		sk__kfifo_put(&sk__pkf->kfifo, &sk__pval, sizeof(sk__pval), SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__pkf->kfifo, SK__KFIFO_HOME(sk__pkf), SK_CALLSITE) \
+			? sk__kfifo_put(&sk__pkf->kfifo, &sk__pval, sizeof(sk__pval), SK_CALLSITE) : 0u; \
 	}))
 
 /**
@@ -784,7 +806,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__gkf = (fifo);                      \
 		__typeof__(sk__gkf->type) sk__gval = (val);                   \
-		sk__kfifo_get(&sk__gkf->kfifo, sk__gval, sizeof(*sk__gval), true, SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__gkf->kfifo, SK__KFIFO_HOME(sk__gkf), SK_CALLSITE) \
+			? sk__kfifo_get(&sk__gkf->kfifo, sk__gval, sizeof(*sk__gval), true, SK_CALLSITE) : 0u; \
 	}))
 
 /**
@@ -800,7 +823,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__kkf = (fifo);                      \
 		__typeof__(sk__kkf->type) sk__kval = (val);                   \
-		sk__kfifo_get(&sk__kkf->kfifo, sk__kval, sizeof(*sk__kval), false, SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__kkf->kfifo, SK__KFIFO_HOME(sk__kkf), SK_CALLSITE) \
+			? sk__kfifo_get(&sk__kkf->kfifo, sk__kval, sizeof(*sk__kval), false, SK_CALLSITE) : 0u; \
 	}))
 
 /**
@@ -818,7 +842,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__ikf = (fifo);                      \
 		__typeof__(sk__ikf->const_type) sk__ibuf = (buf);             \
-		sk__kfifo_in(&sk__ikf->kfifo, sk__ibuf, (n), sizeof(*sk__ibuf), SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__ikf->kfifo, SK__KFIFO_HOME(sk__ikf), SK_CALLSITE) \
+			? sk__kfifo_in(&sk__ikf->kfifo, sk__ibuf, (n), sizeof(*sk__ibuf), SK_CALLSITE) : 0u; \
 	}))
 
 /**
@@ -834,7 +859,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__okf = (fifo);                      \
 		__typeof__(sk__okf->type) sk__obuf = (buf);                   \
-		sk__kfifo_out(&sk__okf->kfifo, sk__obuf, (n), sizeof(*sk__obuf), true, SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__okf->kfifo, SK__KFIFO_HOME(sk__okf), SK_CALLSITE) \
+			? sk__kfifo_out(&sk__okf->kfifo, sk__obuf, (n), sizeof(*sk__obuf), true, SK_CALLSITE) : 0u; \
 	}))
 
 /**
@@ -851,7 +877,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__qkf = (fifo);                      \
 		__typeof__(sk__qkf->type) sk__qbuf = (buf);                   \
-		sk__kfifo_out(&sk__qkf->kfifo, sk__qbuf, (n), sizeof(*sk__qbuf), false, SK_CALLSITE); \
+		sk__kfifo_at_home(&sk__qkf->kfifo, SK__KFIFO_HOME(sk__qkf), SK_CALLSITE) \
+			? sk__kfifo_out(&sk__qkf->kfifo, sk__qbuf, (n), sizeof(*sk__qbuf), false, SK_CALLSITE) : 0u; \
 	}))
 
 /**
