@@ -716,7 +716,10 @@ SK_API void sk__lockdep_debug_unit(void);
  * @rw: the rwlock, read-held by this thread
  *
  * A read_unlock while a writer holds @rw is reported and refused; with the
- * validator on, so is one by a thread that holds no read lock on @rw.
+ * validator on since the start (SAFEKERN_LOCKDEP=1 or -DSK_DEBUG), so is
+ * one by a thread that holds no read lock on @rw.  After a later
+ * sk_lockdep_enable() such an unlock, while another thread read-holds @rw,
+ * is trusted: it may be a read lock taken before the validator was on.
  */
 #define sk_read_unlock(rw) sk__read_unlock_fast((rw), SK_CALLSITE)
 
@@ -796,7 +799,11 @@ static inline void sk__lockdep_set_class(struct sk_lockdep_map *map,
  * sk_lockdep_enable() - turn the lock validator on
  *
  * Locks held at this moment are unknown to the validator: their release is
- * trusted.  Call it early (first thing in main()), or set SAFEKERN_LOCKDEP=1.
+ * trusted.  Call it early (first thing in main()).  It is not the same as
+ * SAFEKERN_LOCKDEP=1 or -DSK_DEBUG, which turn it on before any lock
+ * operation: after sk_lockdep_enable() an unbalanced sk_read_unlock() of
+ * an rwlock another thread read-holds stays unreported (docs/locking.md,
+ * "What it does not see").
  *
  * Return: 0, or -ENOSPC if the validator ran out of capacity earlier in
  * this process (it does not restart).
