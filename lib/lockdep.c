@@ -154,7 +154,7 @@ struct ld_held {
 struct ld_thread {
 	unsigned int gen;
 	unsigned int depth;
-	struct ld_held held[LD_DEPTH];
+	struct ld_held held[LD_DEPTH + 1]; /* the last only for a refused write lock */
 };
 
 static __thread struct ld_thread *ld_self __attribute__((tls_model("initial-exec")));
@@ -758,24 +758,26 @@ static SK_NOINLINE enum sk__ld_result acquire_slow(struct sk_lockdep_map *map, c
 	if (!id)
 		return SK__LD_UNTRACKED;
 	depth = t->depth;
-	if (sk_unlikely(depth >= LD_DEPTH)) {
-		struct ld_reports r;
-
-		report_init(&r);
-		exhaust(&r, "held-lock stack depth", LD_DEPTH, lock, site);
-		reports_emit(&r);
-		return SK__LD_UNTRACKED;
-	}
 	prev = depth ? t->held[depth - 1].chain_key : 0;
 
+	/*
+	 * Before the depth check: a full stack must not turn this refusal
+	 * into a deadlock (the validator, out of capacity, would let the
+	 * write lock through).  A refused entry may take the spare slot
+	 * above LD_DEPTH; with that one taken too (a second refused write
+	 * lock at full depth), the refusal still stands without an entry,
+	 * and its unlock is reported as well.
+	 */
 	if ((flags & (SK__LD_RWLOCK | SK__LD_READ | SK__LD_TRY)) == SK__LD_RWLOCK) {
 		/* A write lock of an rwlock this thread read-holds: self-deadlock. */
 		for (unsigned int i = depth; i-- > 0;) {
 			if (t->held[i].lock != lock || t->held[i].refused)
 				continue;
-			h = &t->held[depth];
-			*h = (struct ld_held){ prev, lock, site, (uint16_t)id, (uint8_t)flags, 1 };
-			t->depth = depth + 1;
+			if (depth <= LD_DEPTH) {
+				h = &t->held[depth];
+				*h = (struct ld_held){ prev, lock, site, (uint16_t)id, (uint8_t)flags, 1 };
+				t->depth = depth + 1;
+			}
 			sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
 				      "write_lock of rwlock \"%s\", which this thread holds for "
 				      "reading (acquired at %s:%u): refused instead of deadlocking",
@@ -784,6 +786,14 @@ static SK_NOINLINE enum sk__ld_result acquire_slow(struct sk_lockdep_map *map, c
 				      t->held[i].site.cs ? t->held[i].site.cs->line : 0);
 			return SK__LD_REFUSED;
 		}
+	}
+	if (sk_unlikely(depth >= LD_DEPTH)) {
+		struct ld_reports r;
+
+		report_init(&r);
+		exhaust(&r, "held-lock stack depth", LD_DEPTH, lock, site);
+		reports_emit(&r);
+		return SK__LD_UNTRACKED;
 	}
 
 	key = chain_next(prev, id, flags);

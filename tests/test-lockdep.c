@@ -954,6 +954,49 @@ Test(lockdep, held_stack_depth_48)
 	cr_assert_eq(sk_lockdep_enable(), -ENOSPC);
 }
 
+/*
+ * A write lock of an rwlock this thread read-holds, with the held-lock
+ * stack full (47 locks and the read lock): refused and reported as a
+ * recursion, not let through by a validator out of capacity into a
+ * self-deadlock; its unlock is absorbed.  Twice in a row takes the spare
+ * slot and then none: still refused, never a hang.
+ */
+NT static void write_over_own_read_at_full_depth(struct sk_mutex *ms, struct sk_rwlock *rw)
+{
+	for (unsigned int i = 0; i < 47; i++)
+		sk_mutex_lock(&ms[i]);
+	sk_read_lock(rw);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(rw));
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(rw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(rw));
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+	/* The second refusal had no entry left: its unlock is a misuse seen. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_write_unlock(rw));
+	SK_EXPECT_NO_VIOLATION({
+		sk_read_unlock(rw);
+		for (unsigned int i = 47; i-- > 0;)
+			sk_mutex_unlock(&ms[i]);
+	});
+}
+
+Test(lockdep, write_lock_of_own_read_lock_at_full_depth_is_refused)
+{
+	static struct sk_mutex ms[47];
+	static struct sk_lock_class_key keys[47];
+	struct sk_rwlock rw;
+
+	for (int i = 0; i < 47; i++) {
+		sk_mutex_init(&ms[i]);
+		sk_lockdep_set_class(&ms[i], &keys[i]);
+	}
+	sk_rwlock_init(&rw);
+	write_over_own_read_at_full_depth(ms, &rw);
+	cr_assert(sk_lockdep_enabled(), "no capacity was exhausted");
+	cr_assert(rw_free(&rw));
+	sk_rwlock_destroy(&rw);
+}
+
 Test(lockdep, out_of_classes_reported_once_then_stops)
 {
 	static struct sk_lock_class_key keys[8200];
