@@ -49,6 +49,8 @@
 #define PREV SK__HANDLE_PREV
 #define GEN_MASK SK__HANDLE_GEN_MASK
 #define GEN_SHIFT SK__HANDLE_GEN_SHIFT
+/* The table key: a new incarnation number above LIVE and the table id. */
+#define KEY_INCARNATION_SHIFT 10
 #define OWNER_MASK SK__HANDLE_OWNER_MASK
 #define OWNER_SHIFT SK__HANDLE_OWNER_SHIFT
 #define REF_ONE SK__HANDLE_REF_ONE
@@ -138,6 +140,18 @@ static inline bool w_deficit(uint64_t w)
 static pthread_mutex_t ids_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t tid_users[NR_TIDS];
 static uint32_t tid_next = 1;
+/*
+ * Per table id, the first generation the next table with that id issues:
+ * one past every generation its earlier tables issued, so that a handle
+ * of a destroyed table is stale in a later table that gets the id back.
+ * Back to 0 once it would pass GEN_FLOOR_MAX (the tables of one id
+ * issued 2^23 generations on one slot between them), so that every
+ * table keeps at least half the generation space per slot.
+ */
+static uint32_t tid_gen_floor[NR_TIDS];
+#define GEN_FLOOR_MAX (SK_HANDLE_GENERATIONS / 2)
+/* Table inits so far: each table's key is new, even with a reused id. */
+static uint64_t table_incarnations;
 static uint32_t oid_users[NR_OIDS];
 static uint32_t oid_next = 1;
 static const char *owner_names[NR_OIDS];
@@ -285,7 +299,7 @@ static int grow_locked(struct sk_handle_table *t)
 	for (uint64_t i = 0; i < slots; i++) {
 		struct sk__handle_slot *s = (struct sk__handle_slot *)mem + i;
 
-		s->sk__word = WORD_FRESH;
+		s->sk__word = WORD_FRESH | ((uint64_t)t->sk__gen_base << GEN_SHIFT);
 		s->sk__obj = 0;
 	}
 	/* Slot words and links are only accessed atomically. */
@@ -1091,7 +1105,7 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		report(t, &verdict, cs, caller);
 		return;
 	}
-	if (!(w & ~COUNT_MASK)) {
+	if (!(w & ~(COUNT_MASK | GEN_MASK))) {
 		/* Never issued (no identity bits, whatever transient counts other
 		 * forged operations add): a fresh slot reserved in a thread's
 		 * cache (take_fresh()), or given back from one to the free list. */
@@ -1330,14 +1344,18 @@ einval:
 
 void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, void *arg)
 {
-	uint32_t tid;
+	uint32_t tid, base;
+	uint64_t incarnation;
 
 	cache_check_reinit(t, SK__RET_IP);
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_lock(&ids_lock);
 	tid = id_alloc(tid_users, NR_TIDS, &tid_next);
+	base = tid_gen_floor[tid];
+	incarnation = ++table_incarnations;
 	pthread_mutex_unlock(&ids_lock);
 	t->sk__tid = tid;
+	t->sk__gen_base = base;
 	t->sk__dtor = dtor;
 	t->sk__dtor_arg = arg;
 	t->sk__gen_limit = SK_HANDLE_GENERATIONS;
@@ -1350,7 +1368,8 @@ void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, voi
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&t->sk__retired, sizeof(t->sk__retired),
 				      "handle retired count");
 	cache_setup(t);
-	__atomic_store_n(&t->sk__key, (uint64_t)tid | LIVE, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->sk__key, incarnation << KEY_INCARNATION_SHIFT | LIVE | tid,
+			 __ATOMIC_RELEASE);
 }
 
 int sk__handle_table_set_limits(struct sk_handle_table *t, uint32_t gen_limit, uint64_t max_slots)
@@ -1360,6 +1379,8 @@ int sk__handle_table_set_limits(struct sk_handle_table *t, uint32_t gen_limit, u
 		return -EINVAL;
 	t->sk__gen_limit = gen_limit;
 	t->sk__max_slots = max_slots;
+	/* A test table's slots start at generation 0 (the fuzz model's). */
+	t->sk__gen_base = 0;
 	return 0;
 }
 
@@ -1385,6 +1406,7 @@ static bool table_destroy(struct sk_handle_table *t, const char *op, const struc
 			  const void *caller)
 {
 	uint64_t live = 0, held = 0, used;
+	uint32_t gen_next = 0;
 	char first[96] = "";
 	size_t flen = 0;
 
@@ -1405,6 +1427,8 @@ static bool table_destroy(struct sk_handle_table *t, const char *op, const struc
 		struct sk__handle_slot *s = slot_at(t, i);
 		uint64_t w = __atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE);
 
+		if (w_gen(w) >= gen_next)
+			gen_next = w_gen(w) + 1;
 		if (!(w & OBJ) || w_moved(t, w))
 			continue;
 		if (w & LIVE)
@@ -1440,6 +1464,8 @@ static bool table_destroy(struct sk_handle_table *t, const char *op, const struc
 	}
 	pthread_mutex_lock(&ids_lock);
 	id_free(tid_users, t->sk__tid);
+	if (gen_next > tid_gen_floor[t->sk__tid])
+		tid_gen_floor[t->sk__tid] = gen_next > GEN_FLOOR_MAX ? 0 : gen_next;
 	pthread_mutex_unlock(&ids_lock);
 	pthread_mutex_destroy(&t->sk__lock);
 	memset(t, 0, sizeof(*t));

@@ -1460,6 +1460,98 @@ Test(handle, scoped_put_after_the_table_was_destroyed)
 	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
 }
 
+/* Initialises @t (in its own memory) until it gets table id @tid back. */
+static void init_until_id(struct sk_handle_table *t, uint32_t tid)
+{
+	for (int i = 0; i <= SK_HANDLE_MAX_TABLES; i++) {
+		sk_handle_table_init(t, obj_dtor, &tab);
+		if (t->sk__tid == tid)
+			return;
+		sk_handle_table_destroy(t);
+	}
+	cr_assert_fail("table id %u did not come back", tid);
+}
+
+/*
+ * Table ids are reused round-robin: the 511th table after a destroyed one
+ * gets its id.  A handle of the destroyed table must still be stale there
+ * (the new table's slots start past every generation the id issued); it
+ * equalled the new table's first handle bit for bit.
+ */
+Test(handle, handle_of_a_destroyed_table_is_stale_when_its_id_comes_back)
+{
+	struct sk_handle_table t2;
+	struct obj a = { 1, 0 }, b = { 2, 0 };
+	sk_handle_t old, old2, h;
+	uint32_t tid;
+	void *p;
+
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	tid = t2.sk__tid;
+	old = sk_handle_insert(&t2, &a, &alice);
+	cr_assert_eq(sk_handle_release(&t2, old, &alice), 0);
+	old2 = sk_handle_insert(&t2, &a, &alice); /* slot 0 again, generation 1 */
+	cr_assert(!sk_handle_is_null(old2));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+	init_until_id(&t2, tid);
+	SK_EXPECT_NO_VIOLATION(h = sk_handle_insert(&t2, &b, &alice));
+	cr_assert(!sk_handle_eq(h, old) && !sk_handle_eq(h, old2),
+		  "the new table issued a handle of the destroyed one");
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, p = sk_handle_lookup(&t2, old));
+	cr_assert_null(p);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE, p = sk_handle_lookup(&t2, old2));
+	cr_assert_null(p);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_STALE,
+			    cr_assert_eq(sk_handle_release(&t2, old2, &alice), -ESTALE));
+	SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&t2, h));
+	cr_assert_eq(p, &b);
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t2, h));
+	cr_assert_eq(dtor_calls, 1, "a, at its first release");
+	cr_assert_eq(sk_handle_release(&t2, h, &alice), 0);
+	cr_assert_eq(dtor_calls, 2);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+}
+
+/*
+ * A scope's put after its table was destroyed and initialised again in
+ * its own memory with the same table id: refused, and the new table's
+ * held object keeps its reference (the put dropped it in the freed chunk,
+ * which the new table's chunk may reuse).
+ */
+Test(handle, scoped_put_after_the_table_came_back_with_its_id)
+{
+	struct sk_handle_table t2;
+	struct obj a = { 1, 0 }, b = { 2, 0 };
+	sk_handle_t ha, hb;
+	unsigned long invalid;
+	uint32_t tid;
+	void *p;
+
+	sk_handle_table_init(&t2, obj_dtor, &tab);
+	tid = t2.sk__tid;
+	ha = sk_handle_insert(&t2, &a, &alice);
+	cr_assert(!sk_handle_is_null(ha));
+	{
+		SK_CLASS(handle, ref)(&t2, ha);
+
+		cr_assert_eq(ref.obj, &a);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_LEAK, sk_handle_table_destroy(&t2));
+		init_until_id(&t2, tid);
+		hb = sk_handle_insert(&t2, &b, &alice);
+		cr_assert(!sk_handle_is_null(hb));
+		SK_EXPECT_NO_VIOLATION(p = sk_handle_lookup(&t2, hb));
+		cr_assert_eq(p, &b);
+		invalid = sk_violation_count(SK_VIOLATION_HANDLE_INVALID);
+	}
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
+		     "the scope's put in the table that came back was not refused");
+	cr_assert_eq(sk_handle_release(&t2, hb, &alice), 0);
+	cr_assert_eq(dtor_calls, 0, "the new table's object was destroyed while held");
+	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t2, hb));
+	cr_assert_eq(dtor_calls, 1);
+	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
+}
+
 Test(handle, typed_scoped_lookup)
 {
 	struct conn_table conns;

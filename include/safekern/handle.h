@@ -71,7 +71,10 @@
  *     and every transfer starts a new one.  A slot that uses its last
  *     generation is retired (never reused); a transfer out of the last
  *     generation moves the object to a fresh slot.  A generation never wraps,
- *     so an old handle never becomes valid again;
+ *     so an old handle never becomes valid again in its table; nor in a
+ *     later table that gets the id back: a table's fresh slots start one
+ *     past every generation the earlier tables with its id issued (until
+ *     those issued 2^23 on one slot between them: then back to 0);
  *   - SK_HANDLE_MAX_TABLES (511) live tables have distinct ids (ids are
  *     reused round-robin, skipping ones in use: a table initialised while
  *     fewer than 511 others live gets an id no live table has; beyond 511
@@ -297,7 +300,7 @@ struct sk__handle_cache;
 struct sk_handle_table {
 	/* Read by every lookup and put. */
 	uintptr_t sk__chunk[SK__HANDLE_NCHUNK]; /* biased chunk bases, 0 = none */
-	uint64_t sk__key; /* table id | LIVE; 0 when not initialised */
+	uint64_t sk__key; /* incarnation << 10 | LIVE | table id; 0 when not initialised */
 	char sk__pad[SK_CACHELINE_SIZE];
 	/* Written by insert and release. */
 	uint64_t sk__free; /* free-list head: version << 32 | (index + 1) */
@@ -309,6 +312,7 @@ struct sk_handle_table {
 	uint64_t sk__max_slots;
 	uint32_t sk__gen_limit;
 	uint32_t sk__tid;
+	uint32_t sk__gen_base; /* fresh slots' first generation */
 	pthread_mutex_t sk__lock; /* growth and forwarding records */
 	struct sk__handle_forward *sk__forward;
 	uint64_t sk__retired;
@@ -876,6 +880,7 @@ struct sk_handle_ref {
 	void *obj;
 	const struct sk_callsite *cs;
 	struct sk__handle_slot *sk__slot;
+	uint64_t sk__key;
 };
 
 static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t, sk_handle_t h,
@@ -888,6 +893,7 @@ static inline struct sk_handle_ref sk__handle_ref_get(struct sk_handle_table *t,
 	r.handle = h;
 	r.cs = cs;
 	r.sk__slot = NULL;
+	r.sk__key = t->sk__key;
 	r.obj = sk__handle_lookup_slot(t, h, flags, cs, &r.sk__slot);
 	return r;
 }
@@ -901,13 +907,15 @@ typedef struct sk_handle_ref sk__class_handle_try_t;
  * The scoped forms' put: at the slot the lookup counted, unless @t was
  * destroyed (and perhaps initialised again) within the scope.  Its chunks
  * are freed then, and the put is refused as sk_handle_put() refuses it
- * (handle_invalid), instead of writing to freed memory.  The same test of
- * the table id and tag bit as sk_handle_put()'s.
+ * (handle_invalid), instead of writing to freed memory.  The table's key
+ * as the lookup saw it (@key) against its key now: every init gives a
+ * table a new key, even one that gets the same table id back.
  */
 static inline void sk__handle_put_ref(struct sk_handle_table *t, sk_handle_t h,
-				      struct sk__handle_slot *s, const struct sk_callsite *cs)
+				      struct sk__handle_slot *s, uint64_t key,
+				      const struct sk_callsite *cs)
 {
-	if (sk_unlikely(sk__handle_foreign(t, h))) {
+	if (sk_unlikely(t->sk__key != key)) {
 		sk__handle_put_slow(t, h, NULL, 0, cs);
 		return;
 	}
@@ -917,7 +925,7 @@ static inline void sk__handle_put_ref(struct sk_handle_table *t, sk_handle_t h,
 static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r)
 {
 	if (r->obj)
-		sk__handle_put_ref(r->table, r->handle, r->sk__slot, r->cs);
+		sk__handle_put_ref(r->table, r->handle, r->sk__slot, r->sk__key, r->cs);
 }
 
 #define sk__class_handle_try_destructor sk__class_handle_destructor
@@ -1052,6 +1060,7 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 		type *obj;                                                    \
 		const struct sk_callsite *cs;                                 \
 		struct sk__handle_slot *sk__slot;                             \
+		uint64_t sk__key;                                             \
 	};                                                                    \
 	static inline SK_UNUSED struct name##_ref name##__ref_get(            \
 		struct name *t, name##_handle_t h, unsigned int flags,        \
@@ -1062,6 +1071,7 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 		r.handle = h;                                                 \
 		r.cs = cs;                                                    \
 		r.sk__slot = NULL;                                            \
+		r.sk__key = t->base.sk__key;                                  \
 		r.obj = (type *)sk__handle_lookup_slot(&t->base, h.raw, flags, cs, \
 						       &r.sk__slot);          \
 		return r;                                                     \
@@ -1070,7 +1080,7 @@ static inline SK_UNUSED void sk__class_handle_destructor(struct sk_handle_ref *r
 	{                                                                     \
 		if (r->obj)                                                   \
 			sk__handle_put_ref(&r->table->base, r->handle.raw,    \
-					   r->sk__slot, r->cs);               \
+					   r->sk__slot, r->sk__key, r->cs);   \
 	}                                                                     \
 	struct name##__sk_semicolon
 
