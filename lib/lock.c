@@ -214,8 +214,9 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 	uintptr_t o = RD(*owner);
 
 	if (sk_unlikely((o & ~OWNER_FLAGS) != SELF())) {
-		/* A write lock the validator refused (read-held by us) is absorbed. */
-		if (rwlock && RD(sk__lockdep_on) && sk__lockdep_release_refused(lock))
+		/* A write lock the validator refused (read-held by us) is absorbed,
+		 * even if the validator went off since: one misuse, one report. */
+		if (rwlock && sk__lockdep_release_refused(lock))
 			return false;
 		report_not_held(o, map, lock, what, rwlock, cs, ip);
 		return false;

@@ -997,6 +997,29 @@ Test(lockdep, write_lock_of_own_read_lock_at_full_depth_is_refused)
 	sk_rwlock_destroy(&rw);
 }
 
+/* The validator going off between a refused write lock and its unlock:
+ * the unlock is still absorbed, not reported a second time. */
+NT static void refused_write_then_off(struct sk_rwlock *rw)
+{
+	sk_read_lock(rw);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(rw));
+	SK_EXPECT_NO_VIOLATION(sk_read_unlock(rw));
+	/* Only the refused entry is left: disabling is allowed. */
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
+}
+
+Test(lockdep, refused_write_lock_unlocked_after_the_validator_went_off)
+{
+	struct sk_rwlock rw;
+
+	sk_rwlock_init(&rw);
+	refused_write_then_off(&rw);
+	cr_assert(rw_free(&rw));
+	sk_rwlock_destroy(&rw);
+	cr_assert_eq(sk_lockdep_enable(), 0);
+}
+
 Test(lockdep, out_of_classes_reported_once_then_stops)
 {
 	static struct sk_lock_class_key keys[8200];
