@@ -267,6 +267,46 @@ Test(wkref, extra_weak_put_is_an_underflow_and_never_double_frees)
 	cr_assert_str_eq(events, "rd");
 }
 
+/*
+ * A put_weak without a weak reference while the object is alive takes the
+ * weak reference the strong ones hold together: the weak count reaches
+ * zero with a strong reference left.  Reported and refused (the reference
+ * given back), nothing freed: the strong holder's object stays usable and
+ * its last put runs release() and dealloc() as usual (dealloc() ran at
+ * once, and the strong holder used freed memory).
+ */
+Test(wkref, extra_weak_put_while_alive_never_frees)
+{
+	struct obj o;
+	int r;
+
+	reset_events();
+	obj_init(&o);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW,
+			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_eq(events, "", "dealloc ran with a strong reference held");
+	cr_assert_eq(sk_refcount_read(&o.ref.weak), 1, "the counts are as before");
+	cr_assert_eq(sk_refcount_read(&o.ref.strong), 1);
+	cr_assert_eq(o.state, ALIVE);
+	SK_EXPECT_NO_VIOLATION(r = sk_wkref_put(&o.ref, obj_release, obj_dealloc_static));
+	cr_assert_eq(r, 1);
+	cr_assert_str_eq(events, "rd");
+
+	/* The same with a weak reference handed out and put twice. */
+	reset_events();
+	obj_init(&o);
+	sk_wkref_get_weak(&o.ref);
+	cr_assert_eq(sk_wkref_put_weak(&o.ref, obj_dealloc_static), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_UNDERFLOW,
+			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_eq(events, "");
+	SK_EXPECT_NO_VIOLATION(r = sk_wkref_put(&o.ref, obj_release, obj_dealloc_static));
+	cr_assert_eq(r, 1);
+	cr_assert_str_eq(events, "rd");
+}
+
 Test(wkref, get_on_dead_is_an_increment_from_zero)
 {
 	struct obj o;

@@ -45,6 +45,10 @@
  * cannot tell a leaked live object from a dead one: sk_wkref_upgrade()).
  * A NULL release or dealloc function is reported as
  * SK_VIOLATION_INVALID_ARGUMENT and the put is refused (counts unchanged).
+ * A put_weak without a weak reference while strong references live (the
+ * weak count would reach zero under them) is reported as an underflow and
+ * refused, the weak count given back: dealloc() is not called.  The same
+ * misuse once the object is dead cannot be told from a correct last put.
  *
  * Memory ordering: as sk_kref.  Gets are relaxed (the reference the caller
  * holds orders them); puts are release; the put that calls release() or
@@ -168,6 +172,29 @@ static inline int sk__wkref_put_weak(struct sk_wkref *ref, void (*dealloc)(struc
 		return 0;
 	}
 	if (sk__refcount_dec_and_test(&ref->weak, cs)) {
+		/*
+		 * The last weak reference goes after the last strong one (the
+		 * strong references hold one weak reference together, dropped
+		 * after release()).  Live strong references here mean a
+		 * put_weak without a weak reference took theirs: the memory
+		 * is in use.  Give the reference back and report, instead of
+		 * freeing it.  (The acquire of the last put orders the read;
+		 * a strong count pinned by an earlier misuse is not "live".)
+		 */
+		int strong = (int)sk_refcount_read(&ref->strong);
+
+		if (sk_unlikely(strong > 0)) {
+			int zero = 0;
+
+			__atomic_compare_exchange_n(&ref->weak.refs, &zero, 1, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+			sk__violation(SK_VIOLATION_REFCOUNT_UNDERFLOW, ref, cs, NULL,
+				      "sk_wkref_put_weak: the weak count reached zero while %d "
+				      "strong reference(s) remain (a put_weak without a weak "
+				      "reference): refused, nothing freed",
+				      strong);
+			return 0;
+		}
 		dealloc(ref);
 		return 1;
 	}
