@@ -695,3 +695,42 @@ Test(locked_list_abort, double_del_aborts, .init = abort_setup, .signal = SIGABR
 	sk_locked_list_del(&items[0].node, &list);
 	sk_mutex_unlock(&list.lock);
 }
+
+/*
+ * An entry of another locked list, moved or deleted through an empty one:
+ * reported and refused, both counts unchanged (the move left list A's
+ * count at 1 and B's at 0, and a later delete through B wrapped B's count
+ * to SIZE_MAX).
+ */
+Test(locked_list, entry_of_another_list_through_an_empty_one_refused)
+{
+	struct sk_locked_list other;
+	struct item x = { .value = 5 };
+
+	sk_locked_list_init(&other);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add(&items[0].node, &list);
+	sk_mutex_unlock(&list.lock);
+	sk_mutex_lock(&other.lock);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_locked_list_move(&items[0].node, &other));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_locked_list_move_tail(&items[0].node, &other));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_locked_list_del(&items[0].node, &other));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_locked_list_del_init(&items[0].node, &other));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_locked_list_del_rcu(&items[0].node, &other));
+	cr_assert_eq(sk_locked_list_len(&other), 0);
+	cr_assert(sk_locked_list_empty(&other));
+	/* An entry on no list still joins an empty list by a move. */
+	sk_init_list_head(&x.node);
+	SK_EXPECT_NO_VIOLATION(sk_locked_list_move(&x.node, &other));
+	cr_assert_eq(sk_locked_list_len(&other), 1);
+	sk_locked_list_del(&x.node, &other);
+	sk_mutex_unlock(&other.lock);
+	sk_mutex_lock(&list.lock);
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0);
+	sk_locked_list_destroy(&other);
+}

@@ -122,6 +122,15 @@ SK_API bool sk__locked_list_not_held(const struct sk_locked_list *l, const char 
  * delete of an entry on no list (it points to itself: initialised, or
  * deleted with del_init), which would otherwise count it off @l.
  */
+/*
+ * sk__locked_list_foreign() - internal (lib/locked_list.c): a listed entry
+ * deleted or moved through an empty list is another list's; reported, true.
+ * False for an entry the list checks will refuse themselves (NULL or
+ * poisoned links).
+ */
+SK_API SK_COLD SK_NOINLINE bool sk__locked_list_foreign(const struct sk_locked_list *l,
+							const struct sk_list_head *entry,
+							const char *op, const struct sk_callsite *cs);
 SK_API SK_COLD SK_NOINLINE void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
 							       const struct sk_list_head *entry,
 							       const char *op,
@@ -309,6 +318,9 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 		 * harmless no-op; the count is not the entry's to drop. */
 		if (SK__LL_UNLISTED(entry))
 			return true;
+		if (sk_unlikely(!l->len_) &&
+		    sk__locked_list_foreign(l, entry, "locked_list_del_init", cs))
+			return false;
 		if (sk_unlikely(!sk__list_del_init(entry, cs)))
 			return false;
 	} else {
@@ -318,6 +330,9 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 			sk__locked_list_report_unlisted(l, entry, "locked_list_del", cs);
 			return false;
 		}
+		/* A listed entry and an empty @l: it is on another list. */
+		if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, "locked_list_del", cs))
+			return false;
 		if (sk_unlikely(!sk__list_del(entry, cs)))
 			return false;
 	}
@@ -367,6 +382,8 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
 		return false;
 	/* An entry on no list (initialised, or del_init'ed) joins @l. */
 	unlisted = SK__LL_UNLISTED(entry);
+	if (sk_unlikely(!unlisted && !l->len_) && sk__locked_list_foreign(l, entry, op, cs))
+		return false;
 	if (sk_unlikely(!sk__list_move(entry, &l->head_, tail, op, cs)))
 		return false;
 	l->len_ += unlisted;
@@ -381,7 +398,11 @@ static inline bool sk__locked_list_move(struct sk_list_head *entry, struct sk_lo
  * Checked as sk_list_move(); the count does not change, unless @entry
  * was on no list (an empty list, as left by sk_init_list_head() or
  * sk_locked_list_del_init()): then, as in the kernel, it is added, and
- * counted.
+ * counted.  Not for an entry of another locked list (neither count would
+ * move): take it off with sk_locked_list_del() and add it, under both
+ * locks.  Such a move into an empty @l is reported
+ * (SK_VIOLATION_INVALID_ARGUMENT) and refused; so is a delete through an
+ * empty @l, so a count gone wrong never wraps.
  *
  * Context: @l->lock held.
  */

@@ -1241,6 +1241,8 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
 		sk__locked_list_report_unlisted(l, entry, "locked_list_del_rcu", cs);
 		return false;
 	}
+	if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, "locked_list_del_rcu", cs))
+			return false;
 	if (sk_unlikely(!sk__list_del_rcu(entry, "locked_list_del_rcu", cs)))
 		return false;
 	l->len_--;
