@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #ifndef SK_ALLOC_LIBC
 #include <jemalloc/jemalloc.h>
@@ -340,6 +342,21 @@ void sk__tool_undefined(const void *p, size_t n)
  * 16-aligned and its whole header no-access; probing each 8-byte granule
  * and the last byte tells a header from memory that is only partly hidden.
  */
+#if !defined(SK__ALLOC_ASAN) && defined(SK_HAVE_VALGRIND)
+/* Whether the pages of [p, p + n) are mapped (mincore() fails with ENOMEM
+ * on a hole). */
+static bool mapped(const void *p, size_t n)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(page - 1);
+	unsigned char vec[4];
+
+	if ((uintptr_t)p + n - start > sizeof(vec) * page)
+		return false;
+	return mincore((void *)start, (uintptr_t)p + n - start, vec) == 0;
+}
+#endif
+
 static bool header_hidden(const void *h, size_t n)
 {
 	const char *b = h;
@@ -354,11 +371,13 @@ static bool header_hidden(const void *h, size_t n)
 #elif defined(SK_HAVE_VALGRIND)
 	char vbits;
 
-	/* GET_VBITS returns 3, reporting nothing, when a byte is not addressable. */
+	/* GET_VBITS returns 3, reporting nothing, when a byte is not
+	 * addressable: a header, or memory that is not mapped at all (the
+	 * start of an mmap()ed buffer), which reading would fault on. */
 	for (size_t i = 0; i < n; i += 8)
 		if (VALGRIND_GET_VBITS(b + i, &vbits, 1) != 3)
 			return false;
-	return VALGRIND_GET_VBITS(b + n - 1, &vbits, 1) == 3;
+	return VALGRIND_GET_VBITS(b + n - 1, &vbits, 1) == 3 && mapped(b, n);
 #else
 	(void)b, (void)n;
 	return true;

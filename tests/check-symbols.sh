@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The shared library exports only sk_* names, carries SONAME
-# libsafekern.so.<soversion>, and the static archive exists.
+# libsafekern.so.<soversion>, is marked NODELETE, and the static archive
+# exists.
 set -eu
 so=$1 archive=$2 soversion=$3
 
@@ -21,6 +22,11 @@ if [ "$soname" != "libsafekern.so.$soversion" ]; then
 	exit 1
 fi
 echo "ok: SONAME $soname"
+
+# Never unloaded by dlclose(): threads run its pthread-key destructors at exit.
+readelf -d "$so" | grep -q 'FLAGS_1.*NODELETE' ||
+	{ echo "FAIL: $so is not marked NODELETE (-z nodelete)"; exit 1; }
+echo "ok: NODELETE"
 
 [ -f "$archive" ] || { echo "FAIL: no static archive at $archive"; exit 1; }
 nm --defined-only "$archive" | grep -q ' T sk_violation_count$' ||

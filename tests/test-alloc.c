@@ -3,6 +3,8 @@
  * tests/test-alloc.c - the kmalloc family.
  */
 #include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <safekern/alloc.h>
 
@@ -205,6 +207,28 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 	r = sk_krealloc_array(r, 100, 1);
 	cr_assert_not_null(r);
 	sk_kfree_sized(r, 100);
+}
+
+/*
+ * A foreign pointer whose preceding bytes are not mapped at all (the
+ * start of an mmap()ed buffer after a hole): refused like any other, not
+ * read.  Under memcheck "not addressable" also means "not mapped", and
+ * the header read faulted (SIGSEGV).
+ */
+Test(kmalloc, tool_mode_refuses_a_pointer_after_an_unmapped_page, .init = sk_test_count_policy)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *m;
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	cr_assert_eq(munmap(m, (size_t)page), 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree(m + page));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_WRONG_CACHE, sk_kfree_sized(m + page, 64));
+	m[page] = 1; /* untouched and still ours */
+	cr_assert_eq(munmap(m + page, (size_t)page), 0);
 }
 
 /* ------------------------------------------------------------------------
