@@ -570,7 +570,11 @@ SK_API uint64_t sk_handle_table_count(struct sk_handle_table *t);
  *
  * Return: the object with a reference held, or NULL; must be checked.
  *
- * Context: any thread; lock-free.
+ * Context: any thread; lock-free.  A lookup that fails can run the
+ * destructor, as either form can: a stale lookup's reference, counted
+ * before the check, may be the last one of an object released meanwhile,
+ * and its undo then destroys it.  Do not look up under a lock that the
+ * destructor takes.
  */
 #define sk_handle_try_lookup(t, h) sk__handle_try_lookup((t), (h), SK_CALLSITE)
 
