@@ -235,6 +235,13 @@ void sk__list_report_step(const struct sk_list_head *head, const struct sk_list_
 	const char *field = reverse ? "prev" : "next";
 	const struct sk_list_head *link = reverse ? pos->prev : pos->next;
 
+	if (link == pos && pos != head) {
+		REPORT(LIST_CORRUPTION, pos,
+		       "%s of %p: entry %p was taken off the list with del_init during the walk "
+		       "(it points to itself); delete the current entry only in a _safe walk; "
+		       "walk stopped", op, (const void *)head, (const void *)pos);
+		return;
+	}
 	if (bad(link)) {
 		if (pos == head)
 			report_bad_head_link(head, link, op, "head", field, cs, ip);
@@ -500,6 +507,20 @@ bool sk__list_debug_contains(const struct sk_list_head *head, const struct sk_li
 		REPORT(INVALID_ARGUMENT, entry, "%s: entry %p is not on the list %p", op,
 		       (const void *)entry, (const void *)head);
 	return found == 1;
+}
+
+bool sk__list_debug_outside(const struct sk_list_head *head, const struct sk_list_head *list,
+			    const char *op, const struct sk_callsite *cs)
+{
+	const void *ip = SK__RET_IP;
+	size_t i;
+	int found = ring_find(head, "the head", list, &i, op, cs, ip);
+
+	if (found == 1)
+		REPORT(INVALID_ARGUMENT, list,
+		       "%s: the receiving list %p is an entry of the list %p being cut; nothing "
+		       "moved", op, (const void *)list, (const void *)head);
+	return found == 0;
 }
 
 bool sk__list_debug_splice(const struct sk_list_head *list, const struct sk_list_head *head,

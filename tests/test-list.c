@@ -727,6 +727,65 @@ Test(list_misuse, debug_deleting_the_cursor_in_a_plain_walk)
 	CHECK_RING(&head, &it[1].node, &it[2].node);
 }
 
+/*
+ * The same with del_init: the entry points to itself, which passed the
+ * step's check (its next's prev is itself), and the walk went round it
+ * for ever; in a _safe walk, the lookahead taken off the list likewise.
+ */
+Test(list_misuse, debug_del_init_of_the_cursor_or_lookahead_in_a_walk)
+{
+	struct sk_list_head head;
+	struct item it[3], *pos, *n;
+	int visits = 0;
+
+	sk_init_list_head(&head);
+	for (int i = 0; i < 3; i++)
+		sk_list_add_tail(&it[i].node, &head);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_for_each_entry(pos, &head, node) {
+		visits++;
+		sk_list_del_init(&pos->node);
+	});
+	cr_assert_eq(visits, 1);
+	cr_assert(strstr(last.detail, "del_init"), "%s", last.detail);
+	CHECK_RING(&head, &it[1].node, &it[2].node);
+	/* The lookahead is checked as it is taken: the entry taken off is
+	 * the last one visited, and the walk ends after it. */
+	visits = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_list_for_each_entry_safe(pos, n, &head, node) {
+				    if (visits++ == 0)
+					    sk_list_del_init(&n->node);
+			    });
+	cr_assert_eq(visits, 2);
+	CHECK_RING(&head, &it[1].node);
+	visits = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_list_for_each_entry_reverse(pos, &head, node) {
+				    visits++;
+				    sk_list_del_init(&pos->node);
+			    });
+	cr_assert_eq(visits, 1);
+	cr_assert(sk_list_empty(&head));
+}
+
+/* A cut whose receiving list is an entry of the list being cut, away from
+ * the cut (the hardened checks see only the nodes next to it). */
+Test(list_misuse, debug_cut_into_an_entry_of_the_list_itself)
+{
+	struct sk_list_head head, e[5];
+
+	fill(&head, e, 5);
+	SNAPSHOT(s, &head, &e[0], &e[1], &e[2], &e[3], &e[4]);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&e[3], &head, &e[1]));
+	cr_assert(strstr(last.detail, "receiving list"), "%s", last.detail);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_list_cut_position(&e[0], &head, &e[2]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[4], &head, &e[2]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[0], &head, &e[3]));
+	CHECK_UNCHANGED(s);
+}
+
 Test(list_misuse, debug_walk_of_a_zeroed_head)
 {
 	struct sk_list_head z, *p;

@@ -228,6 +228,9 @@ SK_API SK_COLD SK_NOINLINE void sk__list_report_bulk(const struct sk_list_head *
 SK_API bool sk__list_debug_contains(const struct sk_list_head *head,
 				    const struct sk_list_head *entry, const char *op,
 				    const struct sk_callsite *cs);
+SK_API bool sk__list_debug_outside(const struct sk_list_head *head,
+				   const struct sk_list_head *list, const char *op,
+				   const struct sk_callsite *cs);
 SK_API bool sk__list_debug_splice(const struct sk_list_head *list,
 				  const struct sk_list_head *head, const char *op,
 				  const struct sk_callsite *cs);
@@ -918,7 +921,8 @@ static inline bool sk__list_cut(struct sk_list_head *list, struct sk_list_head *
 	/* @list is none of the nodes rewritten below (the cut into itself). */
 	if (sk_unlikely(list == head || list == entry || list == first || list == edge))
 		goto bad;
-	if (SK__LIST_DEBUG && !sk__list_debug_contains(head, entry, op, cs))
+	if (SK__LIST_DEBUG && (!sk__list_debug_contains(head, entry, op, cs) ||
+			       !sk__list_debug_outside(head, list, op, cs)))
 		return false;
 	list->next = first;
 	SK_WRITE_ONCE(first->prev, list);
@@ -955,7 +959,8 @@ bad:
  * Checked (hardened): the links at @head and after @entry point back,
  * none of them NULL or poison, and @list is not @head, @entry or the
  * entries next to the cut (also when nothing moves and @list is only
- * initialised).  Debug also checks (O(n)) that @entry is on @head's list.
+ * initialised).  Debug also checks (O(n)) that @entry is on @head's list
+ * and @list is not (a cut into itself at an entry away from the cut).
  *
  * Context: the caller serialises operations on the lists.
  */
@@ -1298,7 +1303,9 @@ static inline struct sk_list_head *sk__list_next(const struct sk_list_head *pos,
 {
 	struct sk_list_head *next = pos->next;
 
-	if (sk_unlikely(sk__list_bad(next) || next->prev != pos)) {
+	/* next == pos: an entry taken off with del_init during the walk (the
+	 * head of an empty list steps to itself, and the walk ends there). */
+	if (sk_unlikely(sk__list_bad(next) || next->prev != pos || (next == pos && pos != head))) {
 		sk__list_report_step(head, pos, false, cs);
 		return (struct sk_list_head *)head;
 	}
@@ -1312,7 +1319,7 @@ static inline struct sk_list_head *sk__list_prev(const struct sk_list_head *pos,
 {
 	struct sk_list_head *prev = pos->prev;
 
-	if (sk_unlikely(sk__list_bad(prev) || prev->next != pos)) {
+	if (sk_unlikely(sk__list_bad(prev) || prev->next != pos || (prev == pos && pos != head))) {
 		sk__list_report_step(head, pos, true, cs);
 		return (struct sk_list_head *)head;
 	}
