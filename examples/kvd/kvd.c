@@ -607,6 +607,12 @@ static bool parse(struct job *j, char *line, size_t len, const char **err)
 	char *sp1, *sp2 = NULL;
 	size_t klen;
 
+	/* The parse below uses C strings: a NUL would cut a key or value
+	 * short, or hide trailing data. */
+	if (memchr(line, '\0', len)) {
+		*err = "ERROR bad request\n";
+		return false;
+	}
 	line[len] = '\0';
 	if (len && line[len - 1] == '\r')
 		line[--len] = '\0';

@@ -121,12 +121,13 @@ static void make_value(char *v, const char *tag, unsigned int a, unsigned int b)
 }
 
 /* Read one reply line synchronously (setup phase). */
-static void roundtrip(int fd, const char *req, const char *want)
+/* Sends @n bytes of @req (which may hold NULs) and expects @want. */
+static void roundtrip_n(int fd, const char *req, size_t n, const char *want)
 {
 	char buf[MAX_VAL + 64];
 	size_t len = 0;
 
-	send_all(fd, req, strlen(req));
+	send_all(fd, req, n);
 	while (!len || buf[len - 1] != '\n') {
 		ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
 
@@ -141,6 +142,11 @@ static void roundtrip(int fd, const char *req, const char *want)
 		fprintf(stderr, "kvload: setup: %s got %s", req, buf);
 		exit(1);
 	}
+}
+
+static void roundtrip(int fd, const char *req, const char *want)
+{
+	roundtrip_n(fd, req, strlen(req), want);
 }
 
 /* Choose and send the next request of @c. */
@@ -345,6 +351,9 @@ usage:
 	roundtrip(fd, "GET hot0 x\n", "ERROR trailing data\n");
 	roundtrip(fd, "SET hot0\n", "ERROR bad value\n");
 	roundtrip(fd, "SET hot0 a b\n", "ERROR bad value\n");
+	/* A NUL would have cut the value (stored "a") or hidden the rest. */
+	roundtrip_n(fd, "SET hot0 a\0b\n", 13, "ERROR bad request\n");
+	roundtrip_n(fd, "GET hot0\0junk\n", 14, "ERROR bad request\n");
 	memcpy(req, "GET ", 4);
 	memset(req + 4, 'k', 65);
 	strcpy(req + 69, "\n");
