@@ -210,6 +210,7 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define SK_DEFINE_GUARD(_name, _type, _lock, _unlock)                         \
 	SK_DEFINE_CLASS(_name, _type, if (_T) { _unlock; }, ({ _lock; _T; }), _type _T) \
+	enum { sk__class_##_name##_unconditional = 1 };                       \
 	static inline SK_UNUSED void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
@@ -235,6 +236,7 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
 	{                                                                     \
 		return _T && (_condlock) ? _T : NULL;                         \
 	}                                                                     \
+	enum { sk__class_##_name##_ext##_unconditional = 0 };                 \
 	static inline SK_UNUSED void *sk__class_##_name##_ext##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
@@ -247,10 +249,14 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  *
  * Followed by the lock in parentheses: ``sk_guard(mutex)(&obj->lock);``.
  * The lock is released on every exit from the scope.  Not for the
- * conditional (_try) guards: use sk_scoped_guard() or
- * sk_scoped_cond_guard() for those.
+ * conditional (_try) guards, whose failed trylock would leave the rest of
+ * the scope unlocked: they do not compile here (a static assertion); use
+ * sk_scoped_guard() or sk_scoped_cond_guard() for those.
  */
 #define sk_guard(_name)                                                       \
+	_Static_assert(sk__class_##_name##_unconditional,                     \
+		       "sk_guard(" #_name "): a conditional guard would leave the scope unlocked " \
+		       "when the trylock fails; use sk_scoped_guard() or sk_scoped_cond_guard()"); \
 	sk__class_##_name##_t SK__UNIQUE_ID(guard)                            \
 		SK__CLEANUP(sk__class_##_name##_destructor) SK_UNUSED =       \
 		sk__class_##_name##_constructor

@@ -1016,6 +1016,8 @@ extern "C" {
 	{                                                                     \
 		return _trylockfn(l, cs) ? l : NULL;                            \
 	}                                                                     \
+	enum { sk__class_##_name##_unconditional = 1,                         \
+	       sk__class_##_name##_try_unconditional = 0 };                   \
 	static inline void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
