@@ -733,6 +733,20 @@ static inline struct ld_thread *thread_current(void)
  * The lock operations' entry points
  * ------------------------------------------------------------------------ */
 
+/* A write lock (not a trylock) of an rwlock: it would deadlock on a read
+ * lock of it that this thread holds (read_held()). */
+#define WRITE_LOCK(flags) (((flags) & (SK__LD_RWLOCK | SK__LD_READ | SK__LD_TRY)) == SK__LD_RWLOCK)
+
+/* The entry of @lock this thread holds below @depth (not refused), or NULL. */
+static SK_ALWAYS_INLINE const struct ld_held *read_held(const struct ld_thread *t,
+							unsigned int depth, const void *lock)
+{
+	for (unsigned int i = depth; i-- > 0;)
+		if (t->held[i].lock == lock && !t->held[i].refused)
+			return &t->held[i];
+	return NULL;
+}
+
 /*
  * sk__lockdep_acquire()'s every case: a thread's first lock, a new class
  * or subclass, an untracked lock, a full stack, a write lock of an rwlock
@@ -745,6 +759,7 @@ static SK_NOINLINE enum sk__ld_result acquire_slow(struct sk_lockdep_map *map, c
 {
 	struct ld_site site = { cs, ip };
 	struct ld_thread *t = ld_self;
+	const struct ld_held *held;
 	struct ld_held *h;
 	unsigned int id, depth;
 	uint64_t prev, key;
@@ -768,24 +783,19 @@ static SK_NOINLINE enum sk__ld_result acquire_slow(struct sk_lockdep_map *map, c
 	 * lock at full depth), the refusal still stands without an entry,
 	 * and its unlock is reported as well.
 	 */
-	if ((flags & (SK__LD_RWLOCK | SK__LD_READ | SK__LD_TRY)) == SK__LD_RWLOCK) {
-		/* A write lock of an rwlock this thread read-holds: self-deadlock. */
-		for (unsigned int i = depth; i-- > 0;) {
-			if (t->held[i].lock != lock || t->held[i].refused)
-				continue;
-			if (depth <= LD_DEPTH) {
-				h = &t->held[depth];
-				*h = (struct ld_held){ prev, lock, site, (uint16_t)id, (uint8_t)flags, 1 };
-				t->depth = depth + 1;
-			}
-			sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
-				      "write_lock of rwlock \"%s\", which this thread holds for "
-				      "reading (acquired at %s:%u): refused instead of deadlocking",
-				      classes[id].name,
-				      t->held[i].site.cs ? t->held[i].site.cs->file : "?",
-				      t->held[i].site.cs ? t->held[i].site.cs->line : 0);
-			return SK__LD_REFUSED;
+	held = WRITE_LOCK(flags) ? read_held(t, depth, lock) : NULL;
+	if (held) {
+		if (depth <= LD_DEPTH) {
+			h = &t->held[depth];
+			*h = (struct ld_held){ prev, lock, site, (uint16_t)id, (uint8_t)flags, 1 };
+			t->depth = depth + 1;
 		}
+		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
+			      "write_lock of rwlock \"%s\", which this thread holds for "
+			      "reading (acquired at %s:%u): refused instead of deadlocking",
+			      classes[id].name, held->site.cs ? held->site.cs->file : "?",
+			      held->site.cs ? held->site.cs->line : 0);
+		return SK__LD_REFUSED;
 	}
 	if (sk_unlikely(depth >= LD_DEPTH)) {
 		struct ld_reports r;
@@ -830,11 +840,8 @@ enum sk__ld_result sk__lockdep_acquire(struct sk_lockdep_map *map, const void *l
 	depth = t->depth;
 	if (sk_unlikely(depth >= LD_DEPTH))
 		return acquire_slow(map, lock, subclass, flags, cs, ip);
-	if ((flags & (SK__LD_RWLOCK | SK__LD_READ | SK__LD_TRY)) == SK__LD_RWLOCK) {
-		for (unsigned int i = depth; i-- > 0;)
-			if (t->held[i].lock == lock && !t->held[i].refused)
-				return acquire_slow(map, lock, subclass, flags, cs, ip);
-	}
+	if (WRITE_LOCK(flags) && sk_unlikely(read_held(t, depth, lock)))
+		return acquire_slow(map, lock, subclass, flags, cs, ip);
 	key = chain_next(depth ? t->held[depth - 1].chain_key : 0, id, flags);
 	if (!(flags & SK__LD_TRY) && !chain_find(key))
 		return acquire_slow(map, lock, subclass, flags, cs, ip);
