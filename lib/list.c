@@ -493,34 +493,36 @@ static int ring_find(const struct sk_list_head *base, const char *label,
 	}
 }
 
-bool sk__list_debug_contains(const struct sk_list_head *head, const struct sk_list_head *entry,
-			     const char *op, const struct sk_callsite *cs)
+bool sk__list_debug_cut(const struct sk_list_head *head, const struct sk_list_head *entry,
+			const struct sk_list_head *list, const char *op,
+			const struct sk_callsite *cs)
 {
 	const void *ip = SK__RET_IP;
-	size_t i;
-	int found;
+	const struct sk_list_head *pos = head;
+	bool has_entry = entry == head, has_list = false;
 
-	if (entry == head)
-		return true;
-	found = ring_find(head, "the head", entry, &i, op, cs, ip);
-	if (found == 0)
+	/* One walk of @head's ring for both: @entry must be on it, @list not. */
+	for (size_t i = 0;; i++) {
+		pos = walk_step(head, "the head", pos, i, op, cs, ip);
+		if (!pos)
+			return false;
+		if (pos == head)
+			break;
+		has_entry |= pos == entry;
+		has_list |= pos == list;
+	}
+	if (!has_entry) {
 		REPORT(INVALID_ARGUMENT, entry, "%s: entry %p is not on the list %p", op,
 		       (const void *)entry, (const void *)head);
-	return found == 1;
-}
-
-bool sk__list_debug_outside(const struct sk_list_head *head, const struct sk_list_head *list,
-			    const char *op, const struct sk_callsite *cs)
-{
-	const void *ip = SK__RET_IP;
-	size_t i;
-	int found = ring_find(head, "the head", list, &i, op, cs, ip);
-
-	if (found == 1)
+		return false;
+	}
+	if (has_list) {
 		REPORT(INVALID_ARGUMENT, list,
 		       "%s: the receiving list %p is an entry of the list %p being cut; nothing "
 		       "moved", op, (const void *)list, (const void *)head);
-	return found == 0;
+		return false;
+	}
+	return true;
 }
 
 bool sk__list_debug_splice(const struct sk_list_head *list, const struct sk_list_head *head,

@@ -225,12 +225,10 @@ SK_API SK_COLD SK_NOINLINE void sk__list_report_bulk(const struct sk_list_head *
 						    const struct sk_list_head *first,
 						    const struct sk_list_head *last,
 						    const struct sk_callsite *cs);
-SK_API bool sk__list_debug_contains(const struct sk_list_head *head,
-				    const struct sk_list_head *entry, const char *op,
-				    const struct sk_callsite *cs);
-SK_API bool sk__list_debug_outside(const struct sk_list_head *head,
-				   const struct sk_list_head *list, const char *op,
-				   const struct sk_callsite *cs);
+SK_API bool sk__list_debug_cut(const struct sk_list_head *head,
+			       const struct sk_list_head *entry,
+			       const struct sk_list_head *list, const char *op,
+			       const struct sk_callsite *cs);
 SK_API bool sk__list_debug_splice(const struct sk_list_head *list,
 				  const struct sk_list_head *head, const char *op,
 				  const struct sk_callsite *cs);
@@ -921,8 +919,7 @@ static inline bool sk__list_cut(struct sk_list_head *list, struct sk_list_head *
 	/* @list is none of the nodes rewritten below (the cut into itself). */
 	if (sk_unlikely(list == head || list == entry || list == first || list == edge))
 		goto bad;
-	if (SK__LIST_DEBUG && (!sk__list_debug_contains(head, entry, op, cs) ||
-			       !sk__list_debug_outside(head, list, op, cs)))
+	if (SK__LIST_DEBUG && !sk__list_debug_cut(head, entry, list, op, cs))
 		return false;
 	list->next = first;
 	SK_WRITE_ONCE(first->prev, list);
