@@ -448,10 +448,13 @@ static SK_ALWAYS_INLINE void sk__kfifo_copy(void *dst, const void *src, size_t n
 }
 
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_put(struct sk__kfifo *f, const void *val, size_t esize, const struct sk_callsite *cs)
+sk__kfifo_put(struct sk__kfifo *f, const void *home, const void *val, size_t esize,
+	      const struct sk_callsite *cs)
 {
 	unsigned int in, size;
 
+	if (!sk__kfifo_at_home(f, home, cs))
+		return 0;
 	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
 		return 0;
 	if (sk_unlikely(f->esize != esize)) {
@@ -485,11 +488,13 @@ sk__kfifo_put(struct sk__kfifo *f, const void *val, size_t esize, const struct s
 
 /* get (@consume) or peek: one element. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_get(struct sk__kfifo *f, void *val, size_t esize, bool consume,
+sk__kfifo_get(struct sk__kfifo *f, const void *home, void *val, size_t esize, bool consume,
 	      const struct sk_callsite *cs)
 {
 	unsigned int out, size;
 
+	if (!sk__kfifo_at_home(f, home, cs))
+		return 0;
 	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return 0;
 	if (sk_unlikely(f->esize != esize)) {
@@ -536,11 +541,13 @@ sk__kfifo_get(struct sk__kfifo *f, void *val, size_t esize, bool consume,
 			(unsigned long long)(count)), true))
 
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_in(struct sk__kfifo *f, const void *buf, uint64_t count, size_t esize,
-	     const struct sk_callsite *cs)
+sk__kfifo_in(struct sk__kfifo *f, const void *home, const void *buf, uint64_t count,
+	     size_t esize, const struct sk_callsite *cs)
 {
 	unsigned int in, size, used, off, l, n;
 
+	if (!sk__kfifo_at_home(f, home, cs))
+		return 0;
 	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
 		return 0;
 	if (sk_unlikely(f->esize != esize)) {
@@ -585,11 +592,13 @@ sk__kfifo_in(struct sk__kfifo *f, const void *buf, uint64_t count, size_t esize,
 
 /* out (@consume) or out_peek: up to @n elements. */
 static SK_ALWAYS_INLINE SK_MUST_CHECK unsigned int
-sk__kfifo_out(struct sk__kfifo *f, void *buf, uint64_t count, size_t esize, bool consume,
-	      const struct sk_callsite *cs)
+sk__kfifo_out(struct sk__kfifo *f, const void *home, void *buf, uint64_t count, size_t esize,
+	      bool consume, const struct sk_callsite *cs)
 {
 	unsigned int out, size, avail, off, l, n;
 
+	if (!sk__kfifo_at_home(f, home, cs))
+		return 0;
 	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return 0;
 	if (sk_unlikely(f->esize != esize)) {
@@ -788,8 +797,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__pkf = (fifo);                      \
 		__typeof__(*sk__pkf->const_type) sk__pval = (val);            \
-		sk__kfifo_at_home(&sk__pkf->kfifo, SK__KFIFO_HOME(sk__pkf), SK_CALLSITE) \
-			? sk__kfifo_put(&sk__pkf->kfifo, &sk__pval, sizeof(sk__pval), SK_CALLSITE) : 0u; \
+		sk__kfifo_put(&sk__pkf->kfifo, SK__KFIFO_HOME(sk__pkf),       \
+			&sk__pval, sizeof(sk__pval), SK_CALLSITE);            \
 	}))
 
 /**
@@ -806,8 +815,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__gkf = (fifo);                      \
 		__typeof__(sk__gkf->type) sk__gval = (val);                   \
-		sk__kfifo_at_home(&sk__gkf->kfifo, SK__KFIFO_HOME(sk__gkf), SK_CALLSITE) \
-			? sk__kfifo_get(&sk__gkf->kfifo, sk__gval, sizeof(*sk__gval), true, SK_CALLSITE) : 0u; \
+		sk__kfifo_get(&sk__gkf->kfifo, SK__KFIFO_HOME(sk__gkf),       \
+			sk__gval, sizeof(*sk__gval), true, SK_CALLSITE);      \
 	}))
 
 /**
@@ -823,8 +832,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__kkf = (fifo);                      \
 		__typeof__(sk__kkf->type) sk__kval = (val);                   \
-		sk__kfifo_at_home(&sk__kkf->kfifo, SK__KFIFO_HOME(sk__kkf), SK_CALLSITE) \
-			? sk__kfifo_get(&sk__kkf->kfifo, sk__kval, sizeof(*sk__kval), false, SK_CALLSITE) : 0u; \
+		sk__kfifo_get(&sk__kkf->kfifo, SK__KFIFO_HOME(sk__kkf),       \
+			sk__kval, sizeof(*sk__kval), false, SK_CALLSITE);     \
 	}))
 
 /**
@@ -842,8 +851,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__ikf = (fifo);                      \
 		__typeof__(sk__ikf->const_type) sk__ibuf = (buf);             \
-		sk__kfifo_at_home(&sk__ikf->kfifo, SK__KFIFO_HOME(sk__ikf), SK_CALLSITE) \
-			? sk__kfifo_in(&sk__ikf->kfifo, sk__ibuf, (n), sizeof(*sk__ibuf), SK_CALLSITE) : 0u; \
+		sk__kfifo_in(&sk__ikf->kfifo, SK__KFIFO_HOME(sk__ikf),        \
+			sk__ibuf, (n), sizeof(*sk__ibuf), SK_CALLSITE);       \
 	}))
 
 /**
@@ -859,8 +868,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__okf = (fifo);                      \
 		__typeof__(sk__okf->type) sk__obuf = (buf);                   \
-		sk__kfifo_at_home(&sk__okf->kfifo, SK__KFIFO_HOME(sk__okf), SK_CALLSITE) \
-			? sk__kfifo_out(&sk__okf->kfifo, sk__obuf, (n), sizeof(*sk__obuf), true, SK_CALLSITE) : 0u; \
+		sk__kfifo_out(&sk__okf->kfifo, SK__KFIFO_HOME(sk__okf),       \
+			sk__obuf, (n), sizeof(*sk__obuf), true, SK_CALLSITE); \
 	}))
 
 /**
@@ -877,8 +886,8 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
 	sk__kfifo_uint_must_check(__extension__({                             \
 		__typeof__((fifo) + 1) sk__qkf = (fifo);                      \
 		__typeof__(sk__qkf->type) sk__qbuf = (buf);                   \
-		sk__kfifo_at_home(&sk__qkf->kfifo, SK__KFIFO_HOME(sk__qkf), SK_CALLSITE) \
-			? sk__kfifo_out(&sk__qkf->kfifo, sk__qbuf, (n), sizeof(*sk__qbuf), false, SK_CALLSITE) : 0u; \
+		sk__kfifo_out(&sk__qkf->kfifo, SK__KFIFO_HOME(sk__qkf),       \
+			sk__qbuf, (n), sizeof(*sk__qbuf), false, SK_CALLSITE); \
 	}))
 
 /**
