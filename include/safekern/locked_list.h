@@ -122,6 +122,11 @@ SK_API bool sk__locked_list_not_held(const struct sk_locked_list *l, const char 
  * delete of an entry on no list (it points to itself: initialised, or
  * deleted with del_init), which would otherwise count it off @l.
  */
+SK_API SK_COLD SK_NOINLINE void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
+							       const struct sk_list_head *entry,
+							       const char *op,
+							       const struct sk_callsite *cs);
+
 /*
  * sk__locked_list_foreign() - internal (lib/locked_list.c): a listed entry
  * deleted or moved through an empty list is another list's; reported, true.
@@ -131,10 +136,6 @@ SK_API bool sk__locked_list_not_held(const struct sk_locked_list *l, const char 
 SK_API SK_COLD SK_NOINLINE bool sk__locked_list_foreign(const struct sk_locked_list *l,
 							const struct sk_list_head *entry,
 							const char *op, const struct sk_callsite *cs);
-SK_API SK_COLD SK_NOINLINE void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
-							       const struct sk_list_head *entry,
-							       const char *op,
-							       const struct sk_callsite *cs);
 
 /* An entry that points to itself (NULL and poison are the list's checks). */
 #define SK__LL_UNLISTED(entry) (!(SK__LIST_DEBUG && sk__list_bad(entry)) && (entry)->next == (entry))

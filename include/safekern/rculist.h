@@ -1242,7 +1242,7 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
 		return false;
 	}
 	if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, "locked_list_del_rcu", cs))
-			return false;
+		return false;
 	if (sk_unlikely(!sk__list_del_rcu(entry, "locked_list_del_rcu", cs)))
 		return false;
 	l->len_--;
