@@ -593,13 +593,17 @@ void sk__hlist_report_add(struct sk_hlist_node *n, const void *where, int how,
 {
 	const void *ip = SK__RET_IP;
 	static const char *const ops[] = { "hlist_add_head", "hlist_add_before",
-					   "hlist_add_behind" };
+					   "hlist_add_behind", "hlist_add_tail_rcu" };
 	const char *op = ops[how];
+	bool head = how == SK__HLIST_ADD_HEAD || how == SK__HLIST_ADD_TAIL;
 
 	if (report_bad_arg(n, op, "the new node", cs, ip) ||
-	    report_bad_arg(where, op, how == SK__HLIST_ADD_HEAD ? "the head" : "the node", cs, ip))
+	    report_bad_arg(where, op, head ? "the head" : "the node", cs, ip))
 		return;
-	if (how == SK__HLIST_ADD_HEAD) {
+	if (how == SK__HLIST_ADD_TAIL) {
+		REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is already on %p", op,
+		       (const void *)n, where);
+	} else if (how == SK__HLIST_ADD_HEAD) {
 		const struct sk_hlist_head *h = (const struct sk_hlist_head *)where;
 		const struct sk_hlist_node *first = h->first;
 
@@ -641,6 +645,12 @@ void sk__hlist_report_add(struct sk_hlist_node *n, const void *where, int how,
 
 		if (next && bad(next))
 			report_bad_head_link(prev, next, op, "node", "next", cs, ip);
+		else if (!prev->pprev)
+			REPORT(LIST_UNINITIALIZED, prev,
+			       "%s: the node %p to add behind is not hashed (pprev is NULL)", op,
+			       (const void *)prev);
+		else if (bad(prev->pprev))
+			report_bad_head_link(prev, prev->pprev, op, "node", "pprev", cs, ip);
 		else if (n == prev || n == next)
 			REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is %p or already after it", op,
 			       (const void *)n, (const void *)prev);

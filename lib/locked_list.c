@@ -43,7 +43,10 @@ bool sk__locked_list_not_held(const struct sk_locked_list *l, const char *op,
 bool sk__locked_list_foreign(const struct sk_locked_list *l, const struct sk_list_head *entry,
 			     const char *op, const struct sk_callsite *cs)
 {
-	if (sk__list_bad(SK_READ_ONCE(entry->next)) || sk__list_bad(SK_READ_ONCE(entry->prev)))
+	/* A NULL or poisoned entry, or one with bad links: the list's own
+	 * checks report it. */
+	if (sk__list_bad(entry) || sk__list_bad(SK_READ_ONCE(entry->next)) ||
+	    sk__list_bad(SK_READ_ONCE(entry->prev)))
 		return false;
 	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, entry, cs, SK__RET_IP,
 		      "%s: entry %p is on a list, and locked list %p is empty: the entry is on "

@@ -59,7 +59,13 @@ void sk__rcu_report_step(const void *head, const void *pos, const void *next, bo
 {
 	const char *what = hlist ? "hlist walk (RCU)" : "list walk (RCU)";
 
-	if (next == POISON1 || next == POISON2)
+	if (next == pos && pos != head)
+		sk__violation(SK_VIOLATION_LIST_CORRUPTION, pos, cs, SK__RET_IP,
+			      "%s of %p: entry %p points to itself: it was taken off the list "
+			      "with sk_list_del_init(), which RCU readers cannot survive (use "
+			      "sk_list_del_rcu()); walk stopped",
+			      what, head, pos);
+	else if (next == POISON1 || next == POISON2)
 		sk__violation(SK_VIOLATION_LIST_CORRUPTION, pos ? pos : head, cs, SK__RET_IP,
 			      "%s of %p: %s %p has a poisoned next (%s): it was deleted with "
 			      "%s, which RCU readers cannot survive (use %s); walk stopped",

@@ -734,3 +734,29 @@ Test(locked_list, entry_of_another_list_through_an_empty_one_refused)
 	EXPECT_LIST(0);
 	sk_locked_list_destroy(&other);
 }
+
+/*
+ * Debug: a NULL or poisoned entry pointer given to a delete or move through
+ * an empty locked list is the list's report, as through a non-empty one
+ * (the foreign-entry test read its links first, and crashed).
+ */
+Test(locked_list, bad_entry_pointer_through_an_empty_list_reported)
+{
+	static const enum sk_violation_kind kind[2] = { SK_VIOLATION_INVALID_ARGUMENT,
+							SK_VIOLATION_LIST_CORRUPTION };
+	struct sk_list_head *bad[2] = { NULL, (struct sk_list_head *)SK_LIST_POISON1 };
+
+	if (!DEBUG_LEVEL)
+		cr_skip_test("debug level only (hardened does not check the entry pointer itself)");
+	sk_mutex_lock(&list.lock);
+	for (int i = 0; i < 2; i++) {
+		SK_EXPECT_VIOLATION(kind[i], sk_locked_list_del(bad[i], &list));
+		SK_EXPECT_VIOLATION(kind[i], sk_locked_list_del_init(bad[i], &list));
+		SK_EXPECT_VIOLATION(kind[i], sk_locked_list_del_rcu(bad[i], &list));
+		SK_EXPECT_VIOLATION(kind[i], sk_locked_list_move(bad[i], &list));
+		SK_EXPECT_VIOLATION(kind[i], sk_locked_list_move_tail(bad[i], &list));
+		cr_assert_eq(sk_locked_list_len(&list), 0);
+		cr_assert(sk_list_empty(sk_locked_list_head(&list)));
+	}
+	sk_mutex_unlock(&list.lock);
+}

@@ -39,9 +39,12 @@ struct item {
 	struct sk_rcu_head rcu;
 };
 
+static struct sk_test_report last;
+
 static void setup(void)
 {
 	sk_test_count_policy();
+	sk_test_record_start(&last);
 	rcu_register_thread();
 }
 
@@ -541,6 +544,69 @@ Test(rculist, hlist_misuse)
 	it[0].hnode.next = NULL;
 }
 
+/*
+ * Misuse the writers used to accept:
+ * - add_tail of a node already in the middle of the chain (it cut off the
+ *   nodes after it);
+ * - add_behind a node deleted with hlist_del_rcu while it was last (its
+ *   next stays NULL for readers): the new node hung off no chain;
+ * - replace of a fake node: the new node's pprev pointed into the old one,
+ *   to be freed after the grace period.
+ */
+Test(rculist, hlist_writers_refuse_what_would_unhook_nodes)
+{
+	SK_HLIST_HEAD(h);
+	struct item it[4];
+	struct sk_hlist_node *first;
+
+	for (int i = 0; i < 4; i++)
+		sk_init_hlist_node(&it[i].hnode);
+	for (int i = 2; i >= 0; i--)
+		sk_hlist_add_head_rcu(&it[i].hnode, &h); /* 0 1 2 */
+	first = h.first;
+	{
+		struct sk_hlist_node c[3] = { it[0].hnode, it[1].hnode, it[2].hnode };
+
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+				    sk_hlist_add_tail_rcu(&it[1].hnode, &h));
+		cr_assert(strstr(last.detail, "already on"), "%s", last.detail);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+				    sk_hlist_add_tail_rcu(&it[0].hnode, &h));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD,
+				    sk_hlist_add_tail_rcu(&it[2].hnode, &h));
+		cr_assert(h.first == first && !memcmp(c, (struct sk_hlist_node[3]){ it[0].hnode,
+			  it[1].hnode, it[2].hnode }, sizeof(c)), "the chain changed");
+	}
+
+	sk_hlist_del_rcu(&it[2].hnode); /* last: its next stays NULL */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_hlist_add_behind_rcu(&it[3].hnode, &it[2].hnode));
+	cr_assert(strstr(last.detail, "deleted entry"), "%s", last.detail);
+	cr_assert(sk_hlist_unhashed(&it[3].hnode));
+	cr_assert_null(it[1].hnode.next);
+	sk_init_hlist_node(&it[2].hnode); /* unhashed: pprev NULL */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED,
+			    sk_hlist_add_behind_rcu(&it[3].hnode, &it[2].hnode));
+	cr_assert(sk_hlist_unhashed(&it[3].hnode));
+	SK_EXPECT_NO_VIOLATION(sk_hlist_add_behind_rcu(&it[3].hnode, &it[1].hnode));
+	cr_assert(it[1].hnode.next == &it[3].hnode && it[3].hnode.pprev == &it[1].hnode.next);
+
+	/* replace of a fake node: the new node becomes fake itself */
+	{
+		struct sk_hlist_node fake, n;
+
+		sk_init_hlist_node(&fake);
+		sk_init_hlist_node(&n);
+		sk_hlist_add_fake(&fake);
+		SK_EXPECT_NO_VIOLATION(sk_hlist_replace_rcu(&fake, &n));
+		cr_assert(sk_hlist_fake(&n));
+		cr_assert_null(n.next);
+		cr_assert(n.pprev == &n.next, "the new node points into the old one");
+		SK_EXPECT_NO_VIOLATION(sk_hlist_del_init_rcu(&n));
+		cr_assert(sk_hlist_unhashed(&n));
+	}
+}
+
 /* ------------------------------------------------------------------------
  * Publication helpers
  * ------------------------------------------------------------------------ */
@@ -884,6 +950,34 @@ Test(rculist, reader_on_entry_deleted_without_rcu)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
 			    sk_hlist_for_each_entry_continue_rcu(pos, hnode) n++);
 	cr_assert_eq(n, 0);
+	sk_rcu_read_unlock();
+}
+
+/*
+ * The non-RCU del_init under a reader leaves the entry pointing to itself:
+ * the reader's next step is reported, and the walk stops (it spun on the
+ * entry for ever, unreported).
+ */
+Test(rculist, reader_on_entry_deleted_with_del_init)
+{
+	SK_LIST_HEAD(head);
+	struct item it[3] = { { .value = 1 }, { .value = 2 }, { .value = 3 } };
+	struct item *pos;
+	int n = 0;
+
+	for (int i = 0; i < 3; i++)
+		sk_list_add_tail_rcu(&it[i].node, &head);
+	sk_rcu_read_lock();
+	pos = sk_list_first_or_null_rcu(&head, struct item, node);
+	cr_assert_eq(pos, &it[0]);
+	sk_list_del_init(&it[0].node);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    sk_list_for_each_entry_continue_rcu(pos, &head, node) {
+				    if (++n > 3)
+					    break;
+			    });
+	cr_assert_eq(n, 0, "the walk went on from a self-pointing entry (%d steps)", n);
+	cr_assert(strstr(last.detail, "points to itself"), "%s", last.detail);
 	sk_rcu_read_unlock();
 }
 #endif

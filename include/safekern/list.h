@@ -258,6 +258,7 @@ SK_API bool sk__hlist_check(const struct sk_hlist_head *head, const struct sk_ca
 #define SK__HLIST_ADD_HEAD 0
 #define SK__HLIST_ADD_BEFORE 1
 #define SK__HLIST_ADD_BEHIND 2
+#define SK__HLIST_ADD_TAIL 3 /* sk_hlist_add_tail_rcu(): @n already on the chain */
 
 /*
  * sk__list_link() - internal: insert @entry between @prev and @next.
@@ -1811,6 +1812,10 @@ static SK_ALWAYS_INLINE bool sk__hlist_add_behind_ok(struct sk_hlist_node *n,
 		goto bad;
 	next = prev->next;
 	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
+		goto bad;
+	/* @prev unhashed or deleted (hlist_del_rcu keeps a last node's NULL
+	 * next): @n would hang off no chain. */
+	if (sk_unlikely(sk__list_bad(prev->pprev)))
 		goto bad;
 	if (sk_unlikely(n == prev || n == next))
 		goto bad;

@@ -63,9 +63,13 @@
  * hardened list check) makes one report through the violation channel and
  * writes nothing: neither the list nor the count change.  Under the
  * default abort policy the process stops.  The count moves only when the
- * list operation succeeded, so it always equals the number of entries.
- * Deleting an entry through a list it is not on is not detected (that
- * would cost a walk); the count of both lists is then wrong.
+ * list operation succeeded, so it equals the number of entries as long as
+ * no misuse went undetected.  Two go undetected, as in the kernel,
+ * because catching them would cost a walk: adding an entry that is
+ * already on the list away from the insertion point, and deleting or
+ * moving an entry through a locked list it is not on while that list is
+ * not empty (when it is empty, the count shows it: reported and refused).
+ * The counts are then wrong.
  *
  * Who may call what concurrently
  * ------------------------------

@@ -133,7 +133,8 @@
  *   | operation                                | needs                              | concurrent with |
  *   |------------------------------------------|------------------------------------|-----------------|
  *   | _rcu writers (add, add_tail, del, replace, splice, the hlist forms) | the list's update-side lock | any number of readers; no other writer |
- *   | _for_each_entry_rcu, first_or_null_rcu, next_or_null_rcu, entry_rcu, hlist_first/next_rcu | a read-side critical section, or the update-side lock | one writer, any readers |
+ *   | _for_each_entry_rcu, entry_rcu, hlist_first/next_rcu | a read-side critical section, or the update-side lock (the walks: given as their optional condition) | one writer, any readers |
+ *   | first_or_null_rcu, next_or_null_rcu      | a read-side critical section (checked at debug level) | one writer, any readers |
  *   | sk_kfree_rcu, sk_kmem_cache_free_rcu, sk_call_rcu_free | a registered thread; the object already unreachable for new readers | anything |
  *   | sk_rcu_read_lock / unlock                | a registered thread                | anything |
  *   | sk_synchronize_rcu, sk_rcu_barrier       | a registered thread outside any read-side section | anything |
@@ -274,7 +275,9 @@ static inline struct sk_list_head *sk__list_next_rcu(const struct sk_list_head *
 {
 	struct sk_list_head *next = SK__RCU_DEREF(pos->next);
 
-	if (sk_unlikely(sk__list_bad(next))) {
+	/* next == pos: an entry taken off with the non-RCU del_init, on
+	 * which the walk would spin for ever. */
+	if (sk_unlikely(sk__list_bad(next) || (next == pos && pos != head))) {
 		sk__rcu_report_step(head, pos, next, false, cs);
 		return (struct sk_list_head *)head;
 	}
@@ -858,6 +861,14 @@ static inline bool sk__hlist_replace_rcu(struct sk_hlist_node *old, struct sk_hl
 		sk__rcu_report_hlist_replace(old, n, cs);
 		return false;
 	}
+	if (sk_unlikely(pprev == &old->next)) {
+		/* A fake node (sk_hlist_add_fake()), on no chain: @n becomes a
+		 * fake node in its place, instead of pointing into @old. */
+		n->next = NULL;
+		n->pprev = &n->next;
+		SK_WRITE_ONCE(old->pprev, (struct sk_hlist_node **)SK_LIST_POISON2);
+		return true;
+	}
 	n->next = next;
 	if (next)
 		SK_WRITE_ONCE(next->pprev, &n->next);
@@ -875,7 +886,8 @@ static inline bool sk__hlist_replace_rcu(struct sk_hlist_node *old, struct sk_hl
  * A reader sees either @old or @new.  @old->next is left for readers,
  * @old->pprev is poisoned; free @old after a grace period.  Checked as
  * sk_hlist_del() for @old; @new may not be @old or already next to it
- * (SK_VIOLATION_LIST_DOUBLE_ADD).
+ * (SK_VIOLATION_LIST_DOUBLE_ADD).  A fake @old (sk_hlist_add_fake()) is
+ * on no chain: @new becomes a fake node, with next NULL.
  *
  * Context: the update-side lock; readers may walk the list meanwhile.
  */
@@ -976,6 +988,12 @@ static inline bool sk__hlist_add_tail_rcu(struct sk_hlist_node *n, struct sk_hli
 			sk__hlist_report_step(last ? NULL : h, last, cs);
 			return false;
 		}
+		if (sk_unlikely(i == n)) {
+			/* Already on it: adding it again would cut off the
+			 * nodes after it. */
+			sk__hlist_report_add(n, h, SK__HLIST_ADD_TAIL, cs);
+			return false;
+		}
 		last = i;
 	}
 	if (!last)
@@ -988,7 +1006,8 @@ static inline bool sk__hlist_add_tail_rcu(struct sk_hlist_node *n, struct sk_hli
  * @n: the node to add (not hashed)
  * @h: the head
  *
- * O(n): walks to the last node (checking each link for NULL and poison),
+ * O(n): walks to the last node (checking each link for NULL and poison,
+ * and that @n is not on the chain already: SK_VIOLATION_LIST_DOUBLE_ADD),
  * then adds as sk_hlist_add_behind_rcu() (or sk_hlist_add_head_rcu() on an
  * empty list).
  *
