@@ -268,19 +268,33 @@ struct knode_put {
  * start at it, and the klist can no longer be destroyed).
  */
 static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist_node *n,
-					     struct knode_put *put) SK_MUST_HOLD(k->k_lock);
+					     struct knode_put *put, const char *op,
+					     const struct sk_callsite *cs) SK_MUST_HOLD(k->k_lock);
 static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist_node *n,
-					     struct knode_put *put)
+					     struct knode_put *put, const char *op,
+					     const struct sk_callsite *cs)
 {
 	bool waited = knode_word(n) & KNODE_WAITED;
+	struct sk_list_head *e = &n->n_node, *prev = e->prev, *next = e->next;
 
 	/* Decided by the unlink, not by reading the word back: once it is
 	 * cleared, another thread may add @n to another klist (whose lock it
-	 * takes, not ours) and set the word before it is read. */
-	if (sk_likely(sk__list_del(&n->n_node, NULL))) {
+	 * takes, not ours) and set the word before it is read.  @n is linked
+	 * (its word says so), so a link that fails the check is corruption,
+	 * whatever it holds: reported as such, at the caller's line. */
+	if (sk_likely(!sk__list_bad(prev) && !sk__list_bad(next) && prev->next == e &&
+		      next->prev == e)) {
+		sk__list_unlink(prev, next);
+		e->next = (struct sk_list_head *)SK_LIST_POISON1;
+		e->prev = (struct sk_list_head *)SK_LIST_POISON2;
 		knode_set_word(n, 0);
 		put->how = KNODE_RELEASED;
 	} else {
+		sk__violation(SK_VIOLATION_LIST_CORRUPTION, n, cs, SK__RET_IP,
+			      "%s: node %p of klist %p cannot be unlinked at its release (prev "
+			      "%p, next %p do not point back to it); left linked and dead, "
+			      "put() not called",
+			      op, (void *)n, (void *)k, (void *)prev, (void *)next);
 		put->how = KNODE_LEAKED;
 	}
 	if (sk_unlikely(waited))
@@ -297,15 +311,15 @@ static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist
  * at once.
  */
 static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-			     struct knode_put *put, const struct sk_callsite *cs)
+			     struct knode_put *put, const char *op, const struct sk_callsite *cs)
 	SK_MUST_HOLD(k->k_lock);
 static void knode_put_locked(struct sk_klist *k, struct sk_klist_node *n, bool kill,
-			     struct knode_put *put, const struct sk_callsite *cs)
+			     struct knode_put *put, const char *op, const struct sk_callsite *cs)
 {
 	if (kill)
 		knode_set_word(n, knode_word(n) | KNODE_DEAD);
 	if (sk__refcount_dec_and_test(&n->n_ref.refcount, cs)) {
-		knode_release_locked(k, n, put);
+		knode_release_locked(k, n, put, op, cs);
 		return;
 	}
 	put->how = KNODE_KEPT;
@@ -447,8 +461,8 @@ void sk__klist_add(struct sk_klist_node *n, struct sk_klist *k, bool tail,
 	sk__mutex_lock(&k->k_lock, cs);
 	added = add_locked(k, n, klist_head(k), tail, op, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
-	if (sk_unlikely(!added) && k->put)
-		k->put(n); /* refused by the list checks: balance get() */
+	if (sk_unlikely(!added) && k->get && k->put)
+		k->put(n); /* refused by the list checks: undo get() */
 }
 
 void sk__klist_add_pos(struct sk_klist_node *n, struct sk_klist_node *pos, bool before,
@@ -478,8 +492,8 @@ void sk__klist_add_pos(struct sk_klist_node *n, struct sk_klist_node *pos, bool 
 		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, pos, cs, SK__RET_IP,
 			      "%s: position %p left its klist %p; node %p not added", op,
 			      (void *)pos, (void *)k, (void *)n);
-	if (sk_unlikely(!added) && k->put)
-		k->put(n);
+	if (sk_unlikely(!added) && k->get && k->put)
+		k->put(n); /* refused: undo get() (none without a get()) */
 }
 
 /* ------------------------------------------------------------------------
@@ -535,7 +549,7 @@ static int klist_del(struct sk_klist_node *n, struct klist_waiter *w, const char
 		}
 	}
 	if (sk_likely(!err))
-		knode_put_locked(k, n, true, &put, cs);
+		knode_put_locked(k, n, true, &put, op, cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	if (sk_unlikely(err == -ENOENT))
 		report_double_del(n, cur, op, cs, ip);
@@ -627,7 +641,12 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 		}
 		/* Read the link before the put: it may unlink @last. */
 		pos = reverse ? last->n_node.prev : last->n_node.next;
-		knode_put_locked(k, last, false, &put, cs);
+		knode_put_locked(k, last, false, &put, reverse ? "klist_prev" : "klist_next", cs);
+		/* Reported there: the links next to @last are not to be
+		 * followed, so the walk ends (one report, not a second one from
+		 * the step). */
+		if (sk_unlikely(put.how == KNODE_LEAKED))
+			pos = head;
 	} else {
 		pos = reverse ? head->prev : head->next;
 	}
@@ -668,7 +687,7 @@ void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
 	sk__mutex_lock(&k->k_lock, cs);
 	ok = iter_put_ok(k, n, cs, SK__RET_IP);
 	if (sk_likely(ok))
-		knode_put_locked(k, n, false, &put, cs);
+		knode_put_locked(k, n, false, &put, "klist_iter_exit", cs);
 	sk__mutex_unlock(&k->k_lock, cs);
 	i->i_cur = NULL;
 	hold_put(n);

@@ -404,6 +404,92 @@ Test(klist, release_with_a_corrupted_neighbour_leaks_the_node)
 	cr_assert_eq(err, -EBUSY);
 }
 
+/*
+ * An add that the list checks refuse undoes get() with put(), and only
+ * that: with no get(), put() is not called (it freed the caller's node,
+ * which had never been added).
+ */
+Test(klist, refused_add_calls_put_only_to_undo_get)
+{
+	struct sk_klist k, kp;
+	struct item it[2], a = { .id = 6 }, b = { .id = 7 }, c = { .id = 8 }, d = { .id = 9 };
+	SK_LIST_HEAD(other);
+
+	setup_items(&k, it, 2);
+	it[0].node.n_node.prev = &other; /* the head's next does not point back */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_klist_add_head(&a.node, &k));
+	cr_assert_eq(a.gets, 1);
+	cr_assert_eq(a.puts, 1, "get() not undone");
+	cr_assert(!sk_klist_node_attached(&a.node));
+	it[0].node.n_node.prev = &k.k_list;
+	teardown(&k, it, 2);
+
+	sk_klist_init(&kp, NULL, item_put);
+	SK_EXPECT_NO_VIOLATION(sk_klist_add_tail(&d.node, &kp));
+	d.node.n_node.next = &other; /* the tail's next does not point back */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_klist_add_tail(&b.node, &kp));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_klist_add_behind(&c.node, &d.node));
+	cr_assert_eq(b.puts, 0, "put() of a node that was never added, with no get()");
+	cr_assert_eq(c.puts, 0, "put() of a node that was never added, with no get()");
+	cr_assert(!sk_klist_node_attached(&b.node) && !sk_klist_node_attached(&c.node));
+	d.node.n_node.next = &kp.k_list;
+	sk_klist_del(&d.node);
+	cr_assert_eq(d.puts, 1);
+	cr_assert_eq(sk_klist_destroy(&kp), 0);
+}
+
+/*
+ * A node whose own link was overwritten when its last reference goes: the
+ * report is list_corruption at the caller's line (it was the generic
+ * list_del's, with no call site and a kind taken from the link: NULL read
+ * as never initialised, a poison as a double delete).  When an iterator's
+ * step drops that reference, the walk ends there, with that one report.
+ */
+Test(klist, unlinkable_node_at_release_is_corruption_at_the_callers_line)
+{
+	static struct sk_list_head *const links[] = {
+		NULL, (struct sk_list_head *)SK_LIST_POISON1, (struct sk_list_head *)SK_LIST_POISON2
+	};
+	struct sk_test_report rep;
+
+	for (size_t l = 0; l < SK_ARRAY_SIZE(links); l++) {
+		struct sk_klist k;
+		struct sk_klist_iter i;
+		struct item it[3];
+		int err = 0, line;
+
+		setup_items(&k, it, 3);
+		sk_test_record_start(&rep);
+		it[1].node.n_node.next = links[l];
+		line = __LINE__ + 1;
+		err = sk_klist_remove(&it[1].node);
+		cr_assert_eq(rep.calls, 1, "link %zu: %lu reports", l, rep.calls);
+		cr_assert_eq(rep.kind, SK_VIOLATION_LIST_CORRUPTION, "link %zu: %s", l,
+			     sk_violation_kind_name(rep.kind));
+		cr_assert_eq(rep.line, (unsigned int)line, "link %zu: reported at line %u", l,
+			     rep.line);
+		cr_assert(strstr(rep.file, "test-klist.c"), "%s", rep.file);
+		cr_assert(strstr(rep.detail, "klist_remove"), "%s", rep.detail);
+		cr_assert_eq(err, -EUCLEAN);
+		cr_assert_eq(it[1].puts, 0);
+
+		/* The same through an iterator's step: one report, walk over. */
+		sk_test_record_start(&rep);
+		sk_klist_iter_init(&k, &i);
+		cr_assert_eq(to_item(sk_klist_next(&i)), &it[0]);
+		sk_klist_del(&it[0].node); /* the iterator holds it: released at the step */
+		it[0].node.n_node.next = links[l];
+		cr_assert_null(sk_klist_next(&i), "link %zu: the walk went on", l);
+		sk_klist_iter_exit(&i);
+		cr_assert_eq(rep.calls, 1, "link %zu: %lu reports from the step", l, rep.calls);
+		cr_assert_eq(rep.kind, SK_VIOLATION_LIST_CORRUPTION);
+		cr_assert(strstr(rep.detail, "klist_next"), "%s", rep.detail);
+		cr_assert_eq(it[0].puts, 0);
+		sk_test_record_stop();
+		sk_test_count_policy();
+	}
+}
+
 struct remover {
 	struct sk_klist_node *node;
 	int err;

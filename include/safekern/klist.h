@@ -70,11 +70,15 @@
  *   dropping an iterator reference the iterator does   refcount_underflow
  *     not own (a copied iterator exited twice): the     (the walk ends)
  *     node would be released twice, or while on
- *     the list
+ *     the list.  Caught only when the count shows it:
+ *     with another iterator on the same node, the
+ *     second drop goes unreported and uses up that
+ *     iterator's reference
  *   the hardened list checks on the links              list_corruption, ...
  *   a node whose neighbour's link is corrupted when    list_corruption
  *     it is released: it stays linked, put() is not    (leaked; remove
- *     called                                            returns -EUCLEAN)
+ *     called; a next/prev that released it ends the    returns -EUCLEAN)
+ *     walk
  *
  * Who may call what concurrently
  * ------------------------------
@@ -189,7 +193,8 @@ struct sk_klist_iter {
  * @get: called with each node when it is added, before the lock is taken
  *	(the kernel's use: take a reference on the embedding object); or NULL
  * @put: called with each node when it is released, after the lock is
- *	dropped: once per add; or NULL
+ *	dropped: once per add; or NULL.  An add that the list checks refuse
+ *	after get() was called calls put() to undo it (never without a get())
  *
  * The locks of all klists initialised here form one lock class.
  *
@@ -329,9 +334,10 @@ SK_API void sk__klist_iter_init_node(struct sk_klist *k, struct sk_klist_iter *i
 				     struct sk_klist_node *n, const struct sk_callsite *cs)
 	SK_NONNULL(1, 2) SK_EXCLUDES(k->k_lock);
 SK_API struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
-					    const struct sk_callsite *cs) SK_NONNULL(1);
+					    const struct sk_callsite *cs) SK_NONNULL(1)
+	SK_EXCLUDES(i->i_klist->k_lock);
 SK_API void sk__klist_iter_exit(struct sk_klist_iter *i, const struct sk_callsite *cs)
-	SK_NONNULL(1);
+	SK_NONNULL(1) SK_EXCLUDES(i->i_klist->k_lock);
 
 /**
  * sk_klist_iter_init() - start an iterator at the head of a klist
