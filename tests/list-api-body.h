@@ -604,6 +604,18 @@ LIST_TEST(first_entry_or_null)
 	cr_assert_eq(&test_struct1, LN(list_first_entry_or_null)(&list, struct lt, list));
 }
 
+LIST_TEST(last_entry_or_null)
+{
+	struct lt test_struct1, test_struct2;
+	UN(LIST_HEAD)(list);
+
+	cr_assert_null(LN(list_last_entry_or_null)(&list, struct lt, list));
+	LN(list_add_tail)(&test_struct1.list, &list);
+	cr_assert_eq(&test_struct1, LN(list_last_entry_or_null)(&list, struct lt, list));
+	LN(list_add_tail)(&test_struct2.list, &list);
+	cr_assert_eq(&test_struct2, LN(list_last_entry_or_null)(&list, struct lt, list));
+}
+
 LIST_TEST(next_entry)
 {
 	struct lt test_struct1, test_struct2;

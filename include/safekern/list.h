@@ -38,8 +38,8 @@
  *
  *   - the argument pointers themselves (NULL, poison) on every operation;
  *   - the queries that read a head (empty, empty_careful, is_singular,
- *     first_entry_or_null, count_nodes) check it was initialised and not
- *     deleted;
+ *     first_entry_or_null, last_entry_or_null, count_nodes) check it was
+ *     initialised and not deleted;
  *   - every for_each form checks at each step that pos->next->prev == pos
  *     (pos->prev->next == pos for the reverse forms; for hlist that
  *     pos->next->pprev == &pos->next), before moving on: a broken ring is
@@ -1158,18 +1158,24 @@ static inline bool sk__list_splice(struct sk_list_head *list, struct sk_list_hea
  */
 #define sk_list_last_entry(ptr, type, member) sk_list_entry((ptr)->prev, type, member)
 
-/* sk__list_first_or_null() - internal: the first node, or NULL if empty. */
-static inline struct sk_list_head *sk__list_first_or_null(const struct sk_list_head *head,
-							  const struct sk_callsite *cs)
+/* sk__list_end_or_null() - internal: the first (@last: the last) node, or
+ * NULL if empty. */
+static inline struct sk_list_head *sk__list_end_or_null(const struct sk_list_head *head, bool last,
+							const struct sk_callsite *cs)
 {
 	struct sk_list_head *pos;
 
-	if (SK__LIST_DEBUG && sk__list_empty_op(head, "list_first_entry_or_null", cs))
+	if (SK__LIST_DEBUG &&
+	    sk__list_empty_op(head, last ? "list_last_entry_or_null" : "list_first_entry_or_null",
+			      cs))
 		return NULL;
 	(void)cs;
-	pos = SK_READ_ONCE(head->next);
+	pos = last ? SK_READ_ONCE(head->prev) : SK_READ_ONCE(head->next);
 	return pos != head ? pos : NULL;
 }
+
+/* sk__list_first_or_null() - internal: the first node, or NULL if empty. */
+#define sk__list_first_or_null(head, cs) sk__list_end_or_null((head), false, (cs))
 
 /**
  * sk_list_first_entry_or_null() - the first entry of a list, or NULL
@@ -1185,6 +1191,22 @@ static inline struct sk_list_head *sk__list_first_or_null(const struct sk_list_h
 	__extension__({                                                       \
 		struct sk_list_head *sk__fpos = sk__list_first_or_null((ptr), SK_CALLSITE); \
 		sk__fpos ? sk_list_entry(sk__fpos, type, member) : (type *)NULL; \
+	})
+
+/**
+ * sk_list_last_entry_or_null() - the last entry of a list, or NULL
+ * @ptr: the head
+ * @type: the type of the entries
+ * @member: the &struct sk_list_head within @type
+ *
+ * Debug: an uninitialised or deleted head is reported and gives NULL.
+ *
+ * Return: the last entry, or NULL if the list is empty.
+ */
+#define sk_list_last_entry_or_null(ptr, type, member)                         \
+	__extension__({                                                       \
+		struct sk_list_head *sk__lpos = sk__list_end_or_null((ptr), true, SK_CALLSITE); \
+		sk__lpos ? sk_list_entry(sk__lpos, type, member) : (type *)NULL; \
 	})
 
 /**

@@ -194,6 +194,8 @@
 
 /** list_first_entry_or_null() - the kernel's name for sk_list_first_entry_or_null() */
 #define list_first_entry_or_null(ptr, type, member) sk_list_first_entry_or_null(ptr, type, member)
+/** list_last_entry_or_null() - the kernel's name for sk_list_last_entry_or_null() */
+#define list_last_entry_or_null(ptr, type, member) sk_list_last_entry_or_null(ptr, type, member)
 
 /** list_next_entry() - the kernel's name for sk_list_next_entry() */
 #define list_next_entry(pos, member) sk_list_next_entry(pos, member)
