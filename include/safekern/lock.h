@@ -486,9 +486,21 @@ static inline void sk__read_lock_fast(struct sk_rwlock *rw, const struct sk_call
 SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__read_lock_fast(struct sk_rwlock *rw,
 								  const struct sk_callsite *cs)
 {
+#ifdef __GLIBC__
+	/*
+	 * glibc's rdlock refuses (EDEADLK) when this thread holds the write
+	 * lock, the one self-deadlock a read lock can meet, and the exported
+	 * function then reports it.  Not the try that other C libraries need
+	 * (below): glibc's tryrdlock is a compare-and-swap loop where rdlock
+	 * is one fetch-and-add, 0.55 ns (9%) dearer per pair on an AMD EPYC.
+	 */
+	if (sk__lock_slow_now() || sk_unlikely(pthread_rwlock_rdlock(&rw->rw) != 0))
+		sk__read_lock(rw, cs);
+#else
 	/* A try fails while any writer holds it, this thread included. */
 	if (sk__lock_slow_now() || sk_unlikely(pthread_rwlock_tryrdlock(&rw->rw) != 0))
 		sk__read_lock(rw, cs);
+#endif
 }
 
 static inline SK_MUST_CHECK int sk__read_trylock_fast(struct sk_rwlock *rw,
