@@ -99,7 +99,7 @@ static inline bool sk_bench_expired(const struct sk_bench_thread *t)
  * @threads: threads (0 or 1: single-threaded, on the main thread)
  * @ops_per_iter: operations per iteration across all threads; 0 means
  *	@threads (each thread's iterations are operations)
- * @callgrind_iters: iterations for the callgrind mode (0: 100000)
+ * @callgrind_iters: iterations for the callgrind mode (0: 20000)
  * @setup: optional, before each sample; returns the state
  * @teardown: optional, after each sample
  * @run: the measured loop

@@ -20,21 +20,26 @@ import tempfile
 
 
 def run_case(bench, case, iters, tmp):
+    """Runs @case for @iters iterations (None: the case's own default);
+    returns (instructions, ops, iterations run)."""
     out = os.path.join(tmp, "cg.out")
     r = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                        f"--callgrind-out-file={out}", bench, "--callgrind", case,
-                        "--iters", str(iters)], capture_output=True, text=True)
+                        f"--callgrind-out-file={out}", bench, "--callgrind", case]
+                       + (["--iters", str(iters)] if iters else []),
+                       capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{case}: {r.stderr[-2000:]}")
-    m = re.search(r"ops=(\d+)", r.stdout)
-    ops = int(m.group(1)) if m else iters
+    m = re.search(r"iters=(\d+) ops=(\d+)", r.stdout)
+    if not m:
+        raise RuntimeError(f"{case}: no 'iters= ops=' line in {r.stdout!r}")
+    iters, ops = int(m.group(1)), int(m.group(2))
     ir = None
     with open(out) as f:
         for line in f:
             if line.startswith("summary:") or line.startswith("totals:"):
                 ir = int(line.split()[1])
     os.unlink(out)
-    return ir, ops
+    return ir, ops, iters
 
 
 def main():
@@ -43,7 +48,7 @@ def main():
     ap.add_argument("--filter")
     ap.add_argument("--csv")
     ap.add_argument("--iters", type=int, default=0,
-                    help="N (default: the case's own callgrind_iters, or 100000)")
+                    help="N (default: the case's own callgrind_iters, or 20000)")
     a = ap.parse_args()
 
     args = [a.bench, "--list"] + (["--filter", a.filter] if a.filter else [])
@@ -57,9 +62,8 @@ def main():
     base = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, is_base in cases:
-            n = a.iters or 20000
-            ir1, ops1 = run_case(a.bench, name, n, tmp)
-            ir2, ops2 = run_case(a.bench, name, 2 * n, tmp)
+            ir1, ops1, n = run_case(a.bench, name, a.iters or None, tmp)
+            ir2, ops2, _ = run_case(a.bench, name, 2 * n, tmp)
             per = (ir2 - ir1) / (ops2 - ops1)
             group = name.split("/")[0]
             if is_base and group not in base:

@@ -33,6 +33,7 @@
  * bench/group-locks.c does.  Measured in a multi-threaded process (a
  * thread is started and joined first), as a program that needs locks is.
  */
+#define _LGPL_SOURCE /* liburcu's inline read side and rcu_dereference, as a user would build */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -87,21 +88,12 @@ static SK_UNUSED pthread_mutex_t rawmtx = PTHREAD_MUTEX_INITIALIZER;
 static CDS_LIST_HEAD(cdshead);
 #endif
 
-static void *nop_thread(void *arg)
-{
-	return arg;
-}
-
 NT static void build(void)
 {
-	pthread_t t;
 
 	if (st.built)
 		return;
 	st.built = 1;
-	/* glibc elides the lock prefix while a process has one thread */
-	if (!pthread_create(&t, NULL, nop_thread, NULL))
-		pthread_join(t, NULL);
 	sk_locked_list_init(&sklist);
 	raw_init_list_head(&rawhead);
 	sk_mutex_lock(&sklist.lock);

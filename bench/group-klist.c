@@ -54,22 +54,13 @@ static struct sk_mutex list_lock;
 static struct sk_list_head list;
 static struct sk_lnode l_nodes[NODES];
 
-static void *nop_thread(void *arg)
-{
-	return arg;
-}
-
 static void prepare(void)
 {
 	static int done;
-	pthread_t t;
 
 	if (done)
 		return;
 	done = 1;
-	/* A multi-threaded process: glibc's mutexes take the atomic path. */
-	if (pthread_create(&t, NULL, nop_thread, NULL) == 0)
-		pthread_join(t, NULL);
 	raw_klist_init(&raw);
 	sk_klist_init(&klist, NULL, NULL);
 	sk_mutex_init(&list_lock);

@@ -17,9 +17,8 @@
  *
  * Measured in a multi-threaded process: glibc drops the lock prefix of its
  * mutexes while a process has one thread (2.4 ns instead of 12 here),
- * which no program that needs a lock sees; the first setup starts and
- * joins a thread, so everything measured after it in the same run does
- * too.
+ * which no program that needs a lock sees; sk_bench_main() starts and
+ * joins a thread before any case runs.
  *
  * The validator is process-wide and a -DSK_DEBUG unit turns it on at load
  * (this program links both levels of every group): sk-bench turns it off
@@ -43,11 +42,6 @@ static struct sk_spinlock ss[RAW_LOCKS_MAX];
 static struct sk_rwlock srw[RAW_LOCKS_MAX];
 static struct sk_lock_class_key keys[3][RAW_LOCKS_MAX];
 static SK_UNUSED unsigned long counter;
-
-static void *nop_thread(void *arg)
-{
-	return arg;
-}
 
 NT static SK_ALWAYS_INLINE void skn_mutex_nest(unsigned int depth)
 {
@@ -92,14 +86,10 @@ NT static SK_ALWAYS_INLINE void skn_rdlock_nest(unsigned int depth)
 static void prepare(void)
 {
 	static int done;
-	pthread_t t;
 
 	if (done)
 		return;
 	done = 1;
-	/* A multi-threaded process (see the top of the file). */
-	if (pthread_create(&t, NULL, nop_thread, NULL) == 0)
-		pthread_join(t, NULL);
 	raw_locks_init(&raw);
 	for (int i = 0; i < RAW_LOCKS_MAX; i++) {
 		sk_mutex_init(&sm[i]);

@@ -6,11 +6,22 @@
  * liburcu's wfcqueue (MPMC), on the loops of ring-bench.h:
  *
  *   ring.1t            one thread, push one + pop one (callgrind-able)
- *   ring.spsc          1 producer + 1 consumer thread, single items
+ *   ring.spsc          1 producer + 1 consumer thread, single items (the
+ *                      SPSC groups' baseline: raw_cached, Lamport's ring
+ *                      with index caching as sk_kfifo has; raw is the
+ *                      same without the caching)
  *   ring.spsc.bulk8    the same, batches of 8 (kfifo_in/out, bursts)
  *   ring.spsc.bulk32   batches of 32
- *   ring.mpmc.2p2c     2 producers + 2 consumers
- *   ring.mpmc.4p4c     4 + 4 (oversubscribed on 2 cores)
+ *   ring.mpmc.1p1c     the MPMC rings' multi-producer/consumer entry
+ *                      points with 1 producer + 1 consumer: one thread per
+ *                      core on a 2-core machine, so no ring waits on a
+ *                      preempted thread
+ *   ring.mpmc.2p2c     2 producers + 2 consumers (oversubscribed on 2
+ *                      cores: rings that publish in order, rte_ring's
+ *                      classic MP/MC and ck_ring_mpmc, then spin on a
+ *                      preempted predecessor; rte_ring_rts is the DPDK
+ *                      mode meant for preemptible threads)
+ *   ring.mpmc.4p4c     4 + 4 (oversubscribed likewise)
  *
  * Items are pointers (8 bytes); ops = items moved.  DPDK's rte_ring is in
  * its own program, sk-bench-dpdk (group-ring-dpdk.c), which registers
@@ -195,8 +206,60 @@ static inline unsigned int raw_pop_n(struct raw_state *s, void **p, unsigned int
 }
 
 RING_RUNNERS(raw)
-RING_CASES_1T(raw, "raw", true)
-RING_CASES_SPSC(raw, "raw", true)
+RING_CASES_1T(raw, "raw", false)
+RING_CASES_SPSC(raw, "raw", false)
+
+/* The baseline: the same ring with index caching, as sk_kfifo has. */
+struct rawc_state {
+	struct raw_cring r;
+};
+
+static void *rawc_setup(const struct sk_bench_case *c)
+{
+	struct rawc_state *s = aligned_alloc(64, sizeof(*s));
+
+	(void)c;
+	if (s && !raw_cring_init(&s->r, RING_SIZE)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void rawc_teardown(void *p)
+{
+	struct rawc_state *s = p;
+
+	raw_cring_destroy(&s->r);
+	free(s);
+}
+
+static inline bool rawc_push(struct rawc_state *s, unsigned int tid, void *p)
+{
+	(void)tid;
+	return raw_cring_push(&s->r, p);
+}
+
+static inline bool rawc_pop(struct rawc_state *s, void **p)
+{
+	return raw_cring_pop(&s->r, p);
+}
+
+static inline unsigned int rawc_push_n(struct rawc_state *s, unsigned int tid, void **p,
+				       unsigned int n)
+{
+	(void)tid;
+	return raw_cring_push_n(&s->r, p, n);
+}
+
+static inline unsigned int rawc_pop_n(struct rawc_state *s, void **p, unsigned int n)
+{
+	return raw_cring_pop_n(&s->r, p, n);
+}
+
+RING_RUNNERS(rawc)
+RING_CASES_1T(rawc, "raw_cached", true)
+RING_CASES_SPSC(rawc, "raw_cached", true)
 
 struct mutex_state {
 	struct raw_locked_ring r;

@@ -77,6 +77,8 @@ def main(argv):
                 order.append(key)
             groups[key].append(r)
 
+    # callgrind.py counts sk-bench's cases only: its counts go to sk-bench's
+    # tables, never to another program's cases of the same name.
     instr = {}
     if cg_path and os.path.exists(cg_path):
         _, rows = read_csv(cg_path)
@@ -97,7 +99,7 @@ def main(argv):
         lines.append("| case | threads | ns/op median | min–max | Mops/s | ratio | instr/op | instr ratio |")
         lines.append("|---|---|---|---|---|---|---|---|")
         for r in rows:
-            ir = instr.get((r["group"], r["case"]))
+            ir = instr.get((r["group"], r["case"])) if g == r["group"] else None
             lines.append("| %s%s | %s | %s | %s–%s | %s | %.2fx | %s | %s |" % (
                 r["case"], " (baseline)" if r.get("baseline") == "1" else "",
                 r["threads"], fmt_ns(r["ns_per_op_median"]), fmt_ns(r["ns_per_op_min"]),

@@ -192,6 +192,9 @@ static inline unsigned int ring_producers(const struct sk_bench_case *c)
 		      .baseline = base, .threads = 2, .ops_per_iter = 1,      \
 		      .setup = X##_setup, .teardown = X##_teardown, .run = X##_run_b32)
 #define RING_CASES_MPMC(X, label, base)                                        \
+	SK_BENCH_CASE(X##_c11, .group = "ring.mpmc.1p1c", .name = label, .baseline = base, \
+		      .threads = 2, .ops_per_iter = 1, .setup = X##_setup,    \
+		      .teardown = X##_teardown, .run = X##_run_pc)            \
 	SK_BENCH_CASE(X##_c22, .group = "ring.mpmc.2p2c", .name = label, .baseline = base, \
 		      .threads = 4, .ops_per_iter = 2, .setup = X##_setup,    \
 		      .teardown = X##_teardown, .run = X##_run_pc)            \

@@ -5,11 +5,12 @@
  * stores, the low 0x100/0x122 poisons of the copies).
  *
  * raw_list_add() stores in the same order as sk_list_add(), the new
- * entry's two pointers apart, so that the ratio to it measures the checks
- * and nothing else.  raw_list_add_kernel_order() is the kernel's verbatim
- * order (next->prev, new->next, new->prev, prev->next), which gcc 12 -O2
- * vectorises into one 16-byte store of new->next/new->prev: its own case
- * shows what that costs the delete that follows.
+ * entry's two pointers apart.  raw_list_add_kernel_order() is the kernel's
+ * verbatim order (next->prev, new->next, new->prev, prev->next), which
+ * gcc 12 -O2 vectorises into one 16-byte store of new->next/new->prev: one
+ * store fewer, but a delete (or a checked add next to it) that reads the
+ * entry back at once stalls on store forwarding.  Each list group takes
+ * the faster of the two as its baseline (bench/group-list.c).
  */
 #ifndef SK_BENCH_RAW_LIST_H
 #define SK_BENCH_RAW_LIST_H
