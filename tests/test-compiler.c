@@ -108,6 +108,9 @@ Test(compiler, size_arithmetic_saturates)
 	cr_assert_eq(sk_struct_size(p, tail, SIZE_MAX / 4), SIZE_MAX);
 	cr_assert_eq(sk_struct_size(p, tail, SIZE_MAX / 8), SIZE_MAX,
 		     "a product that fits but whose sum does not must saturate too");
+	/* A product that wraps to a small number (8 * (2^61 + 1) = 2^64 + 8). */
+	cr_assert_eq(sk_struct_size(p, tail, ((size_t)1 << 61) + 1), SIZE_MAX);
+	cr_assert_eq(sk_size_mul(8, ((size_t)1 << 61) + 1), SIZE_MAX);
 }
 
 Test(compiler, array_size)

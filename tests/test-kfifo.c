@@ -925,3 +925,53 @@ Test(kfifo, struct_copy_of_an_embedded_kfifo_is_refused)
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_get(&b.q, &v), 1));
 	cr_assert_eq(v, 333);
 }
+
+/*
+ * The edges of the checks (each moved by one had passed every test): an in
+ * or put on a full fifo and a skip of the last elements are plain calls,
+ * unreported; indices one past full are corruption; a count of exactly
+ * SK_KFIFO_MAX_SIZE is a count, not a negative one.
+ */
+Test(kfifo, the_checks_stop_exactly_at_their_edges)
+{
+	SK_DEFINE_KFIFO(f, int, 8);
+	int buf[8] = { 0 }, v;
+	struct idx before;
+
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(sk_kfifo_put(&f, i), 1);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&f, buf, 1), 0));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&f, 8), 0));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&f, buf, SK_KFIFO_MAX_SIZE), 0));
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_skip_count(&f, 7));
+	cr_assert_eq(sk_kfifo_len(&f), 1);
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_skip(&f));
+	cr_assert(sk_kfifo_is_empty(&f));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&f, buf, SK_KFIFO_MAX_SIZE), 8));
+	SK_EXPECT_NO_VIOLATION(sk_kfifo_skip_count(&f, 8));
+	cr_assert(sk_kfifo_is_empty(&f));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&f, buf, 3), 3));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_out(&f, buf, SK_KFIFO_MAX_SIZE), 3));
+
+	/* One past full, as the consumer sees it. */
+	cr_assert_eq(sk_kfifo_put(&f, 1), 1);
+	f.kfifo.in = f.kfifo.in_cache = f.kfifo.out + 8 + 1;
+	before = SNAP(&f);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+	cr_assert(SAME(before, SNAP(&f)));
+}
+
+/* A caller buffer of 2^32 or 2^33 elements: the fifo uses 2^31 of them
+ * (a 32-bit size would have been 0). */
+Test(kfifo, init_on_a_huge_caller_buffer_uses_the_largest_size)
+{
+	SK_DECLARE_KFIFO_PTR(f, int);
+	int buf[4];
+
+	cr_assert_eq(sk_kfifo_init(&f, buf, opaque(((size_t)1 << 32) * sizeof(int))), 0);
+	cr_assert_eq(sk_kfifo_size(&f), SK_KFIFO_MAX_SIZE);
+	SK_INIT_KFIFO(f);
+	cr_assert_eq(sk_kfifo_init(&f, buf, opaque(((size_t)1 << 33) * sizeof(int))), 0);
+	cr_assert_eq(sk_kfifo_size(&f), SK_KFIFO_MAX_SIZE);
+	SK_INIT_KFIFO(f); /* the fifo never touched the buffer: forget it */
+}

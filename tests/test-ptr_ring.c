@@ -312,6 +312,18 @@ Test(ptr_ring, null_is_refused)
 	cr_assert_eq(POS(&r), before);
 	cr_assert(sk_ptr_ring_empty(&r));
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce_burst(&r, in, 2), 2));
+	/* NULL in the last position too (the scan once stopped one short). */
+	{
+		void *last[3] = { P(5), P(6), NULL };
+
+		before = POS(&r);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, last, 3), 0));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    cr_assert_eq(sk_ptr_ring_produce_burst(&r, last, 3), 0));
+		cr_assert_eq(POS(&r), before);
+		cr_assert_eq(sk_ptr_ring_count(&r), 2);
+	}
 	sk_ptr_ring_cleanup(&r, NULL);
 }
 
@@ -388,6 +400,14 @@ Test(ptr_ring, cleaned_up_ring_is_refused)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
 			    cr_assert_eq(sk_ptr_ring_produce(&r, P(1)), -EUCLEAN));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_null(sk_ptr_ring_consume(&r)));
+	{
+		void *buf[2] = { P(1), P(2) };
+
+		SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+				    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, buf, 2), 0));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+				    cr_assert_eq(sk_ptr_ring_produce_burst(&r, buf, 2), 0));
+	}
 }
 
 Test(ptr_ring, corrupt_position_is_refused)
@@ -541,5 +561,43 @@ Test(ptr_ring, negative_and_64_bit_counts_are_refused)
 		cr_assert_null(out[i], "nothing was written to the array");
 	/* A legal count still works. */
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_consume_burst(&r, out, 4), 4));
+	sk_ptr_ring_cleanup(&r, NULL);
+}
+
+/*
+ * A full ring whose next slot a producer of the previous lap has claimed
+ * but not yet published: the producer of this lap is told "full"
+ * (-ENOSPC), as for any full ring, not corruption.  Set up by hand: four
+ * items produced, slot 0's stamp put back to before its publication.
+ */
+Test(ptr_ring, full_ring_with_an_unpublished_slot_is_just_full)
+{
+	struct sk_ptr_ring r;
+	uint64_t before;
+
+	cr_assert_eq(sk_ptr_ring_init(&r, 4), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(sk_ptr_ring_produce(&r, P(i)), 0);
+	r.slots[0].stamp = 0;
+	before = POS(&r);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce(&r, P(4)), -ENOSPC));
+	cr_assert_eq(POS(&r), before);
+	r.slots[0].stamp = 1;
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(sk_ptr_ring_consume(&r), P(i));
+	sk_ptr_ring_cleanup(&r, NULL);
+}
+
+/* The largest count is a count: a burst of SK_PTR_RING_MAX_SIZE takes what there is. */
+Test(ptr_ring, largest_count_is_accepted)
+{
+	struct sk_ptr_ring r;
+	void *in[2] = { P(0), P(1) }, *out[2] = { NULL };
+
+	cr_assert_eq(sk_ptr_ring_init(&r, 4), 0);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce_burst(&r, in, 2), 2));
+	SK_EXPECT_NO_VIOLATION(
+		cr_assert_eq(sk_ptr_ring_consume_burst(&r, out, SK_PTR_RING_MAX_SIZE), 2));
+	cr_assert(out[0] == P(0) && out[1] == P(1));
 	sk_ptr_ring_cleanup(&r, NULL);
 }

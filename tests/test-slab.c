@@ -468,6 +468,25 @@ Test(slab, immediate_double_free_is_refused)
 	cr_assert_eq(sk_violation_total(), 1);
 }
 
+/* The same with p the only object in the magazine. */
+Test(slab, immediate_double_free_of_the_only_cached_object_is_refused)
+{
+	struct sk_kmem_cache *c = mag_cache("dfree1");
+	void *p = sk_kmem_cache_alloc(c), *a, *b;
+
+	cr_assert_not_null(p);
+	sk_kmem_cache_free(c, p);
+	cr_assert_eq(cached_of(c), 1);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, p));
+	cr_assert_eq(cached_of(c), 1);
+	a = sk_kmem_cache_alloc(c);
+	b = sk_kmem_cache_alloc(c);
+	cr_assert(a == p && b != p, "the refused free must not have queued p again");
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
 Test(slab, magazines_and_depot_are_bounded)
 {
 	struct sk_kmem_cache *c = mag_cache("cap");
@@ -925,6 +944,23 @@ static void overflow_at(size_t size, size_t off)
 	sk_kmem_cache_free(c, b);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 	cr_assert_eq(sk_violation_total(), total + 1);
+}
+
+/* A write after free anywhere in a quarantined object, its padding and
+ * red zone included (13 bytes, 3 of padding, 16 of red zone), is caught. */
+Test(slab_debug, use_after_free_at_every_offset_is_caught)
+{
+	for (size_t off = 0; off < 13 + 3 + 16; off++) {
+		struct sk_kmem_cache *c = sk_kmem_cache_create("uaf3", 13, 0, SK_SLAB_DEBUG, NULL);
+		char *a = sk_kmem_cache_alloc(c);
+		int rc = -1;
+
+		sk_kmem_cache_free(c, a);
+		poke(a, off, 'Z');
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE,
+				    rc = sk_kmem_cache_destroy(c));
+		cr_assert_eq(rc, 0, "offset %zu", off);
+	}
 }
 
 Test(slab_debug, overflow_is_caught_on_free)

@@ -168,10 +168,16 @@ static void *consumer(void *arg)
 
 static void *querier(void *arg)
 {
+	uint64_t size = sk_ptr_ring_size(&ring);
+
 	(void)arg;
-	/* For the race detectors: the values are snapshots clamped to 0..size. */
+	/* For the race detectors, and the snapshots' bounds: a count is
+	 * clamped to 0..size whatever the positions do meanwhile. */
 	while (!__atomic_load_n(&stop_querier, __ATOMIC_RELAXED)) {
-		(void)sk_ptr_ring_count(&ring);
+		uint64_t n = sk_ptr_ring_count(&ring);
+
+		sk_check(n <= size, "count %llu in a ring of %llu", (unsigned long long)n,
+			 (unsigned long long)size);
 		(void)sk_ptr_ring_empty(&ring);
 		(void)sk_ptr_ring_full(&ring);
 		sched_yield();
