@@ -66,18 +66,34 @@ static inline bool raw_ring_pop(struct raw_ring *r, void **p)
 	return true;
 }
 
+/* Both rings' bulk moves: @n of @p into @buf at @t, published by *@tail;
+ * @n from @buf at @h into @p, handed back by *@head. */
+static inline unsigned int raw_ring_copy_in(void **buf, unsigned int mask, unsigned int *tail,
+					    unsigned int t, void *const *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		buf[(t + i) & mask] = p[i];
+	__atomic_store_n(tail, t + n, __ATOMIC_RELEASE);
+	return n;
+}
+
+static inline unsigned int raw_ring_copy_out(void *const *buf, unsigned int mask,
+					     unsigned int *head, unsigned int h, void **p,
+					     unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = buf[(h + i) & mask];
+	__atomic_store_n(head, h + n, __ATOMIC_RELEASE);
+	return n;
+}
+
 /* As many of @n as fit, published at once. */
 static inline unsigned int raw_ring_push_n(struct raw_ring *r, void *const *p, unsigned int n)
 {
 	unsigned int t = r->tail;
 	unsigned int room = r->mask + 1 - (t - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE));
 
-	if (n > room)
-		n = room;
-	for (unsigned int i = 0; i < n; i++)
-		r->buf[(t + i) & r->mask] = p[i];
-	__atomic_store_n(&r->tail, t + n, __ATOMIC_RELEASE);
-	return n;
+	return raw_ring_copy_in(r->buf, r->mask, &r->tail, t, p, n > room ? room : n);
 }
 
 static inline unsigned int raw_ring_pop_n(struct raw_ring *r, void **p, unsigned int n)
@@ -85,12 +101,7 @@ static inline unsigned int raw_ring_pop_n(struct raw_ring *r, void **p, unsigned
 	unsigned int h = r->head;
 	unsigned int avail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) - h;
 
-	if (n > avail)
-		n = avail;
-	for (unsigned int i = 0; i < n; i++)
-		p[i] = r->buf[(h + i) & r->mask];
-	__atomic_store_n(&r->head, h + n, __ATOMIC_RELEASE);
-	return n;
+	return raw_ring_copy_out(r->buf, r->mask, &r->head, h, p, n > avail ? avail : n);
 }
 
 struct raw_cring {
@@ -168,24 +179,14 @@ static inline unsigned int raw_cring_push_n(struct raw_cring *r, void *const *p,
 {
 	unsigned int t = r->tail, room = raw_cring_room(r, t, n);
 
-	if (n > room)
-		n = room;
-	for (unsigned int i = 0; i < n; i++)
-		r->buf[(t + i) & r->mask] = p[i];
-	__atomic_store_n(&r->tail, t + n, __ATOMIC_RELEASE);
-	return n;
+	return raw_ring_copy_in(r->buf, r->mask, &r->tail, t, p, n > room ? room : n);
 }
 
 static inline unsigned int raw_cring_pop_n(struct raw_cring *r, void **p, unsigned int n)
 {
 	unsigned int h = r->head, avail = raw_cring_avail(r, h, n);
 
-	if (n > avail)
-		n = avail;
-	for (unsigned int i = 0; i < n; i++)
-		p[i] = r->buf[(h + i) & r->mask];
-	__atomic_store_n(&r->head, h + n, __ATOMIC_RELEASE);
-	return n;
+	return raw_ring_copy_out(r->buf, r->mask, &r->head, h, p, n > avail ? avail : n);
 }
 
 struct raw_locked_ring {
