@@ -578,6 +578,13 @@ Test(rculist, hlist_writers_refuse_what_would_unhook_nodes)
 			  it[1].hnode, it[2].hnode }, sizeof(c)), "the chain changed");
 	}
 
+	if (DEBUG_LEVEL) {
+		/* A bad argument is named with the operation it was given to. */
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    sk_hlist_add_tail_rcu((struct sk_hlist_node *)NULL, &h));
+		cr_assert(strstr(last.detail, "hlist_add_tail_rcu"), "%s", last.detail);
+	}
+
 	sk_hlist_del_rcu(&it[2].hnode); /* last: its next stays NULL */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
 			    sk_hlist_add_behind_rcu(&it[3].hnode, &it[2].hnode));

@@ -258,7 +258,7 @@ SK_API bool sk__hlist_check(const struct sk_hlist_head *head, const struct sk_ca
 #define SK__HLIST_ADD_HEAD 0
 #define SK__HLIST_ADD_BEFORE 1
 #define SK__HLIST_ADD_BEHIND 2
-#define SK__HLIST_ADD_TAIL 3 /* sk_hlist_add_tail_rcu(): @n already on the chain */
+#define SK__HLIST_ADD_TAIL 3 /* sk_hlist_add_tail_rcu(): a bad argument, or @n already on the chain */
 
 /*
  * sk__list_link() - internal: insert @entry between @prev and @next.
@@ -1924,8 +1924,9 @@ static inline bool sk__hlist_add_behind(struct sk_hlist_node *n, struct sk_hlist
  * @n: the node to add (not on a list)
  * @prev: the node to add it after
  *
- * Checked (hardened): @prev's next is not poison and points back; @n is
- * not @prev or its successor.
+ * Checked (hardened): @prev is hashed (its pprev is not NULL or poison:
+ * behind an unhashed or deleted node @n would hang off no chain), its
+ * next is not poison and points back; @n is not @prev or its successor.
  *
  * Context: the caller serialises operations on the list.
  */

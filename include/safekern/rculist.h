@@ -980,7 +980,7 @@ static inline bool sk__hlist_add_tail_rcu(struct sk_hlist_node *n, struct sk_hli
 	struct sk_hlist_node *last = NULL, *i;
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(n) || sk__list_bad(h))) {
-		sk__hlist_report_add(n, h, SK__HLIST_ADD_HEAD, cs);
+		sk__hlist_report_add(n, h, SK__HLIST_ADD_TAIL, cs); /* names the bad argument */
 		return false;
 	}
 	for (i = h->first; i; i = i->next) {
