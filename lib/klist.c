@@ -275,18 +275,14 @@ static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist
 					     const struct sk_callsite *cs)
 {
 	bool waited = knode_word(n) & KNODE_WAITED;
-	struct sk_list_head *e = &n->n_node, *prev = e->prev, *next = e->next;
 
 	/* Decided by the unlink, not by reading the word back: once it is
 	 * cleared, another thread may add @n to another klist (whose lock it
 	 * takes, not ours) and set the word before it is read.  @n is linked
 	 * (its word says so), so a link that fails the check is corruption,
 	 * whatever it holds: reported as such, at the caller's line. */
-	if (sk_likely(!sk__list_bad(prev) && !sk__list_bad(next) && prev->next == e &&
-		      next->prev == e)) {
-		sk__list_unlink(prev, next);
-		e->next = (struct sk_list_head *)SK_LIST_POISON1;
-		e->prev = (struct sk_list_head *)SK_LIST_POISON2;
+	if (sk_likely(sk__list_linked(&n->n_node))) {
+		sk__list_unlink_poison(&n->n_node);
 		knode_set_word(n, 0);
 		put->how = KNODE_RELEASED;
 	} else {
@@ -294,7 +290,8 @@ static SK_NOINLINE void knode_release_locked(struct sk_klist *k, struct sk_klist
 			      "%s: node %p of klist %p cannot be unlinked at its release (prev "
 			      "%p, next %p do not point back to it); left linked and dead, "
 			      "put() not called",
-			      op, (void *)n, (void *)k, (void *)prev, (void *)next);
+			      op, (void *)n, (void *)k, (void *)n->n_node.prev,
+			      (void *)n->n_node.next);
 		put->how = KNODE_LEAKED;
 	}
 	if (sk_unlikely(waited))

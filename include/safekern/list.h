@@ -288,27 +288,41 @@ static inline void sk__list_unlink(struct sk_list_head *prev, struct sk_list_hea
 }
 
 /*
- * sk__list_del_ok() - internal: may @entry be unlinked?  Its pointers are
+ * sk__list_linked() - internal: may @entry be unlinked?  Its pointers are
  * checked for NULL and poison before either is followed, then both
- * neighbours must point back.  Reports and returns false if not.
+ * neighbours must point back.  No report: sk__list_del_ok() makes it, and
+ * the klist's release (lib/klist.c) makes its own.
  */
-static inline bool sk__list_del_ok(const struct sk_list_head *entry, const char *op,
-				   const struct sk_callsite *cs)
+static inline bool sk__list_linked(const struct sk_list_head *entry)
 {
 	const struct sk_list_head *next, *prev;
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(entry)))
-		goto bad;
+		return false;
 	next = entry->next;
 	prev = entry->prev;
 	if (sk_unlikely(sk__list_bad(next) || sk__list_bad(prev)))
-		goto bad;
-	if (sk_unlikely(next->prev != entry || prev->next != entry))
-		goto bad;
-	return true;
-bad:
+		return false;
+	return sk_likely(next->prev == entry && prev->next == entry);
+}
+
+/* sk__list_del_ok() - internal: sk__list_linked(), reported if not. */
+static inline bool sk__list_del_ok(const struct sk_list_head *entry, const char *op,
+				   const struct sk_callsite *cs)
+{
+	if (sk_likely(sk__list_linked(entry)))
+		return true;
 	sk__list_report_del(entry, op, cs);
 	return false;
+}
+
+/* sk__list_unlink_poison() - internal: unlink @entry (checked already) and
+ * poison its links, as list_del() leaves it. */
+static inline void sk__list_unlink_poison(struct sk_list_head *entry)
+{
+	sk__list_unlink(entry->prev, entry->next);
+	entry->next = (struct sk_list_head *)SK_LIST_POISON1;
+	entry->prev = (struct sk_list_head *)SK_LIST_POISON2;
 }
 
 /*
@@ -440,9 +454,7 @@ static inline bool sk__list_del(struct sk_list_head *entry, const struct sk_call
 {
 	if (sk_unlikely(!sk__list_del_ok(entry, "list_del", cs)))
 		return false;
-	sk__list_unlink(entry->prev, entry->next);
-	entry->next = (struct sk_list_head *)SK_LIST_POISON1;
-	entry->prev = (struct sk_list_head *)SK_LIST_POISON2;
+	sk__list_unlink_poison(entry);
 	return true;
 }
 
