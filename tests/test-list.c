@@ -709,22 +709,38 @@ Test(list_misuse, walk_stops_where_the_ring_breaks_and_reports_once)
 }
 
 #ifdef SK_DEBUG
+/*
+ * A plain walk of @head -> it[0..2] whose body takes the cursor off the
+ * list (with del_init if @init): reported at the step after the first
+ * visit (@detail names the report), and the ring left as it[1], it[2].
+ */
+static void check_cursor_taken_off_in_a_walk(struct sk_list_head *head, struct item *it,
+					     bool init, const char *detail)
+{
+	struct item *pos;
+	int visits = 0;
+
+	sk_init_list_head(head);
+	for (int i = 0; i < 3; i++)
+		sk_list_add_tail(&it[i].node, head);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_for_each_entry(pos, head, node) {
+		visits++;
+		if (init)
+			sk_list_del_init(&pos->node);
+		else
+			sk_list_del(&pos->node);
+	});
+	cr_assert_eq(visits, 1);
+	cr_assert(strstr(last.detail, detail), "%s", last.detail);
+	CHECK_RING(head, &it[1].node, &it[2].node);
+}
+
 Test(list_misuse, debug_deleting_the_cursor_in_a_plain_walk)
 {
 	struct sk_list_head head;
-	struct item it[3], *pos;
-	int visits = 0;
+	struct item it[3];
 
-	sk_init_list_head(&head);
-	for (int i = 0; i < 3; i++)
-		sk_list_add_tail(&it[i].node, &head);
-	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_for_each_entry(pos, &head, node) {
-		visits++;
-		sk_list_del(&pos->node);
-	});
-	cr_assert_eq(visits, 1);
-	cr_assert(strstr(last.detail, "deleted during the walk"), "%s", last.detail);
-	CHECK_RING(&head, &it[1].node, &it[2].node);
+	check_cursor_taken_off_in_a_walk(&head, it, false, "deleted during the walk");
 }
 
 /*
@@ -738,16 +754,7 @@ Test(list_misuse, debug_del_init_of_the_cursor_or_lookahead_in_a_walk)
 	struct item it[3], *pos, *n;
 	int visits = 0;
 
-	sk_init_list_head(&head);
-	for (int i = 0; i < 3; i++)
-		sk_list_add_tail(&it[i].node, &head);
-	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_for_each_entry(pos, &head, node) {
-		visits++;
-		sk_list_del_init(&pos->node);
-	});
-	cr_assert_eq(visits, 1);
-	cr_assert(strstr(last.detail, "del_init"), "%s", last.detail);
-	CHECK_RING(&head, &it[1].node, &it[2].node);
+	check_cursor_taken_off_in_a_walk(&head, it, true, "del_init");
 	/* The lookahead is checked as it is taken: the entry taken off is
 	 * the last one visited, and the walk ends after it. */
 	visits = 0;
