@@ -366,6 +366,34 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_unlock(struct sk_mutex *m, const str
 	pthread_mutex_unlock(&m->m);
 }
 
+/*
+ * lock.h's spinlock fast paths take and release glibc's x86 spinlock word
+ * inline (SK__SPIN_WORD_INLINE: 1 free, a compare-and-swap to 0 takes it,
+ * a store of 1 releases it).  Checked here against the pthread calls,
+ * once at load: on a mismatch every lock operation goes out of line
+ * (sk__lock_slow), where only the pthread calls touch the word.
+ */
+int sk__spin_word_foreign(void)
+{
+#ifdef SK__SPIN_WORD_INLINE
+	pthread_spinlock_t w;
+	int bad;
+
+	if (pthread_spin_init(&w, PTHREAD_PROCESS_PRIVATE))
+		return 1;
+	bad = w != SK__SPIN_UNLOCKED || pthread_spin_trylock(&w) != 0;
+	if (!bad) {
+		bad = w != 0;
+		pthread_spin_unlock(&w);
+		bad |= w != SK__SPIN_UNLOCKED;
+	}
+	pthread_spin_destroy(&w);
+	return bad;
+#else
+	return 0;
+#endif
+}
+
 /* ------------------------------------------------------------------------
  * Spinlock
  * ------------------------------------------------------------------------ */

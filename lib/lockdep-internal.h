@@ -23,6 +23,10 @@ extern SK__HIDDEN int sk__lockdep_on;
 /* Running under helgrind or drd. */
 extern SK__HIDDEN int sk__lock_race_tool;
 
+/* Nonzero if glibc's pthread spinlock is not the lock word lock.h's inline
+ * fast paths assume (SK__SPIN_WORD_INLINE); checked once, at load. */
+SK__HIDDEN int sk__spin_word_foreign(void);
+
 /* Acquisition flags for sk__lockdep_acquire(). */
 #define SK__LD_READ 1U	/* a read (shared, recursive) acquisition */
 #define SK__LD_TRY 2U	/* a successful trylock: no dependency, no validation */

@@ -82,6 +82,7 @@
 int sk__lock_slow;
 int sk__lockdep_on;
 int sk__lock_race_tool;
+static int ld_spin_foreign;	/* lock.h's inline spinlock word would be wrong */
 
 static int ld_complete;		/* on since load, never turned off */
 static int ld_exhausted;	/* ran out of capacity: never on again */
@@ -270,7 +271,7 @@ static void append_held(struct ld_report *rep, const struct ld_thread *t)
 
 static void set_slow(void)
 {
-	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_race_tool));
+	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_spin_foreign));
 }
 
 /* Turns the validator off for good and prepares the one capacity report. */
@@ -1079,6 +1080,7 @@ static void ld_init(void)
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&ld_complete, sizeof(ld_complete), "validator state");
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
+	WR(ld_spin_foreign, sk__spin_word_foreign());
 	set_slow();
 
 	if (env && env[0]) {

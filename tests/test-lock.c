@@ -7,6 +7,7 @@
  * would (rightly) refuse to compile it otherwise.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -525,6 +526,45 @@ Test(spinlock, waiter_gets_the_lock_after_a_long_hold)
 		cr_assert_eq(w.got, 1);
 		sk_spin_lock_destroy(&l);
 	});
+}
+
+/* On glibc x86 lock.h takes and releases the pthread spinlock word inline
+ * (SK__SPIN_WORD_INLINE) while a busy lock waits in pthread_spin_lock():
+ * the two must agree, both ways, on which value is free and which taken. */
+NT static void spin_word_agrees(struct sk_spinlock *l)
+{
+	sk_spin_lock(l);
+	cr_assert_eq(pthread_spin_trylock(&l->l), EBUSY);
+	sk_spin_unlock(l);
+	cr_assert_eq(pthread_spin_trylock(&l->l), 0);
+	cr_assert_eq(sk_spin_trylock(l), 0, "taken by pthread, yet sk_spin_trylock took it");
+	cr_assert_eq(pthread_spin_unlock(&l->l), 0);
+	cr_assert_eq(sk_spin_trylock(l), 1);
+	cr_assert_eq(pthread_spin_trylock(&l->l), EBUSY);
+	sk_spin_unlock(l);
+	pthread_spin_lock(&l->l);
+	cr_assert_eq(pthread_spin_unlock(&l->l), 0);
+}
+
+Test(spinlock, inline_word_and_pthread_calls_agree)
+{
+	struct sk_spinlock l;
+
+	sk_spin_lock_init(&l);
+	SK_EXPECT_NO_VIOLATION(spin_word_agrees(&l));
+	SK_EXPECT_NO_VIOLATION(sk_spin_lock_destroy(&l));
+}
+
+/* With the validator off and no helgrind or drd, every lock operation
+ * takes the inline fast path (sk__lock_slow is 0): among other things, the
+ * library's load-time check found glibc's spinlock word as lock.h has it. */
+Test(spinlock, fast_paths_run_with_the_validator_off)
+{
+	if (sk_test_under_valgrind())
+		return; /* helgrind and drd keep every operation out of line */
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	cr_assert_eq(__atomic_load_n(&sk__lock_slow, __ATOMIC_RELAXED), 0,
+		     "lock operations go out of line with the validator off");
 }
 
 Test(spinlock, semantics_and_misuse)

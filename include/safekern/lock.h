@@ -393,6 +393,34 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_unlock_fast(struct sk_
 	pthread_mutex_unlock(&m->m);
 }
 
+/*
+ * The spinlock's lock word, inline.  glibc's x86 pthread spinlock is an
+ * int that is 1 when free: pthread_spin_trylock() is one compare-and-swap
+ * of 1 to 0 and pthread_spin_unlock() one release store of 1, the same
+ * encoding SK_SPINLOCK_INITIALIZER() already bakes in.  The fast paths
+ * below do those two accesses themselves instead of calling glibc for
+ * them (a call each way, which is most of what the owner checks cost
+ * beside a bare pthread spinlock: docs/locking.md); everything else, the
+ * busy-wait included, stays with pthread.  The library checks the
+ * encoding against the pthread calls once at load and, should a glibc
+ * ever differ, sends every lock operation out of line (sk__lock_slow).
+ * Elsewhere, and under TSan (which models pthread spinlocks through its
+ * interceptors), they are the pthread calls.
+ */
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(SK__TSAN)
+#define SK__SPIN_WORD_INLINE 1
+#define sk__spin_word_trylock(l)                                              \
+	({                                                                    \
+		int sk__free = SK__SPIN_UNLOCKED;                             \
+		__atomic_compare_exchange_n(&(l)->l, &sk__free, 0, 0, __ATOMIC_ACQUIRE, \
+					    __ATOMIC_RELAXED);                \
+	})
+#define sk__spin_word_unlock(l) __atomic_store_n(&(l)->l, SK__SPIN_UNLOCKED, __ATOMIC_RELEASE)
+#else
+#define sk__spin_word_trylock(l) (pthread_spin_trylock(&(l)->l) == 0)
+#define sk__spin_word_unlock(l) ((void)pthread_spin_unlock(&(l)->l))
+#endif
+
 static inline void sk__spin_lock_fast(struct sk_spinlock *l, const struct sk_callsite *cs)
 	SK_ACQUIRES(l);
 SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_lock_fast(struct sk_spinlock *l,
@@ -406,7 +434,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_lock_fast(struct sk_spi
 	 * path tells which.  That is sk__spin_lock_nested() at subclass 0,
 	 * the path sk__spin_lock() takes after its own trylock: calling
 	 * sk__spin_lock() here would try the busy lock a second time. */
-	if (sk_unlikely(pthread_spin_trylock(&l->l) != 0)) {
+	if (sk_unlikely(!sk__spin_word_trylock(l))) {
 		sk__spin_lock_nested(l, 0, cs);
 		return;
 	}
@@ -421,7 +449,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__spin_trylock_fast(struct sk_s
 {
 	if (sk__lock_slow_now())
 		return sk__spin_trylock(l, cs);
-	if (pthread_spin_trylock(&l->l))
+	if (!sk__spin_word_trylock(l))
 		return 0;
 	sk__lock_set_owner(l, sk__lock_self());
 	return 1;
@@ -437,7 +465,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_unlock_fast(struct sk_s
 		return;
 	}
 	sk__lock_set_owner(l, 0);
-	pthread_spin_unlock(&l->l);
+	sk__spin_word_unlock(l);
 }
 
 static inline void sk__write_lock_fast(struct sk_rwlock *rw, const struct sk_callsite *cs)
