@@ -398,6 +398,28 @@ int sk__spin_word_foreign(void)
  * Spinlock
  * ------------------------------------------------------------------------ */
 
+/* The lock word as lock.h's inline fast paths take it, unless
+ * sk__spin_calls_only (then the pthread calls).  1 if taken. */
+static SK_ALWAYS_INLINE int spin_word_trylock(struct sk_spinlock *l)
+{
+#ifdef SK__SPIN_WORD_INLINE
+	if (sk_likely(!RD(sk__spin_calls_only)))
+		return sk__spin_word_trylock(l);
+#endif
+	return pthread_spin_trylock(&l->l) == 0;
+}
+
+static SK_ALWAYS_INLINE void spin_word_unlock(struct sk_spinlock *l)
+{
+#ifdef SK__SPIN_WORD_INLINE
+	if (sk_likely(!RD(sk__spin_calls_only))) {
+		sk__spin_word_unlock(l);
+		return;
+	}
+#endif
+	pthread_spin_unlock(&l->l);
+}
+
 void sk__spin_lock_init(struct sk_spinlock *l, const char *name, const struct sk_lock_class_key *key)
 {
 	pthread_spin_init(&l->l, PTHREAD_PROCESS_PRIVATE);
@@ -447,7 +469,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	if (tool) {
 		while (pthread_spin_trylock(&l->l))
 			sched_yield();
-	} else {
+	} else if (!spin_word_trylock(l)) {
 		pthread_spin_lock(&l->l);
 	}
 	WR(l->owner, self | tracked);
@@ -472,7 +494,7 @@ static SK_NOINLINE void spin_lock_slow(struct sk_spinlock *l, unsigned int subcl
 static SK_NOINLINE void spin_lock_try(struct sk_spinlock *l, const struct sk_callsite *cs,
 				      const void *ip)
 {
-	if (sk_unlikely(pthread_spin_trylock(&l->l))) {
+	if (sk_unlikely(!spin_word_trylock(l))) {
 		/* Busy (or ours: the slow path tells which). */
 		spin_lock_slow(l, 0, cs, ip);
 		return;
@@ -504,7 +526,7 @@ static SK_NOINLINE int spin_trylock_slow(struct sk_spinlock *l, const struct sk_
 	uintptr_t tracked = 0;
 
 	annotate(&l->owner, &l->dep_map);
-	if (pthread_spin_trylock(&l->l))
+	if (!spin_word_trylock(l))
 		return 0;
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&l->dep_map, l, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
@@ -517,7 +539,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS int sk__spin_trylock(struct sk_spinlock *l, const s
 {
 	if (sk_unlikely(RD(sk__lock_slow)))
 		return spin_trylock_slow(l, cs, SK__RET_IP);
-	if (pthread_spin_trylock(&l->l))
+	if (!spin_word_trylock(l))
 		return 0;
 	WR(l->owner, SELF());
 	return 1;
@@ -527,7 +549,7 @@ static SK_NOINLINE void spin_unlock_slow(struct sk_spinlock *l, const struct sk_
 					 const void *ip)
 {
 	if (unlock_slow(&l->owner, &l->dep_map, l, "unlock", false, cs, ip))
-		pthread_spin_unlock(&l->l);
+		spin_word_unlock(l);
 }
 
 SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_unlock(struct sk_spinlock *l, const struct sk_callsite *cs)
@@ -537,7 +559,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_unlock(struct sk_spinlock *l, const s
 		return;
 	}
 	WR(l->owner, 0);
-	pthread_spin_unlock(&l->l);
+	spin_word_unlock(l);
 }
 
 /* ------------------------------------------------------------------------

@@ -82,6 +82,7 @@
 int sk__lock_slow;
 int sk__lockdep_on;
 int sk__lock_race_tool;
+int sk__spin_calls_only;
 static int ld_spin_foreign;	/* lock.h's inline spinlock word would be wrong */
 
 static int ld_complete;		/* on since load, never turned off */
@@ -1081,6 +1082,7 @@ static void ld_init(void)
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
 	WR(ld_spin_foreign, sk__spin_word_foreign());
+	WR(sk__spin_calls_only, RD(ld_spin_foreign) | RD(sk__lock_race_tool));
 	set_slow();
 
 	if (env && env[0]) {
