@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <safekern/violation.h>
 
@@ -93,6 +94,21 @@ static inline int sk_test_under_valgrind(void)
 #endif
 
 /*
+ * Every report a test process makes must be one the test expected: the
+ * SK_EXPECT_VIOLATION() statements count theirs, so does sk_test_record()
+ * (a recording test checks its calls), a test that checks counts itself
+ * says how many it has checked with SK_TEST_ACCOUNT(), and
+ * at exit (registered by sk_test_count_policy() in Criterion suites; the
+ * plain stress programs keep their own accounts) the process aborts if
+ * sk_violation_total() says otherwise, so that a false report on a path
+ * that still returns the right value fails the test (Criterion counts a
+ * worker that crashes after its test as a failed run).
+ */
+static unsigned long sk_test_accounted;
+
+#define SK_TEST_ACCOUNT(n) __atomic_fetch_add(&sk_test_accounted, (unsigned long)(n), __ATOMIC_RELAXED)
+
+/*
  * SK_EXPECT_VIOLATION() - run @stmt and check that it made exactly one
  * report, of @kind.  The policy must be one that recovers (tests set
  * SK_VIOLATION_COUNT in their fixture; see sk_test_count_policy()).
@@ -101,6 +117,7 @@ static inline int sk_test_under_valgrind(void)
 	do {                                                                  \
 		unsigned long sk_t_before = sk_violation_count(kind);         \
 		unsigned long sk_t_total = sk_violation_total();              \
+		unsigned long sk_t_acc = __atomic_load_n(&sk_test_accounted, __ATOMIC_RELAXED); \
 		stmt;                                                         \
 		sk_check(sk_violation_count(kind) - sk_t_before == 1,         \
 			 "expected one %s violation from `%s`, got %lu",      \
@@ -109,6 +126,8 @@ static inline int sk_test_under_valgrind(void)
 		sk_check(sk_violation_total() - sk_t_total == 1,              \
 			 "expected exactly one violation in all from `%s`, got %lu", \
 			 #stmt, sk_violation_total() - sk_t_total);           \
+		/* one, even if sk_test_record() counted it too */            \
+		__atomic_store_n(&sk_test_accounted, sk_t_acc + 1, __ATOMIC_RELAXED); \
 	} while (0)
 
 /* SK_EXPECT_NO_VIOLATION() - run @stmt and check that it reported nothing. */
@@ -120,10 +139,38 @@ static inline int sk_test_under_valgrind(void)
 			 "unexpected violation from `%s`", #stmt);            \
 	} while (0)
 
-/* A fixture body: recover from violations and count them, silently. */
+#ifndef SK_TEST_PLAIN /* the stress programs keep their own accounts */
+static pid_t sk_test_pid;
+
+static void sk_test_check_accounted(void)
+{
+	unsigned long total = sk_violation_total();
+	unsigned long accounted = __atomic_load_n(&sk_test_accounted, __ATOMIC_RELAXED);
+
+	if (getpid() != sk_test_pid || total == accounted)
+		return;
+	fprintf(stderr, "%lu violation report(s) in this test process, %lu expected by the test\n",
+		total, accounted);
+	for (int k = 0; k < SK_VIOLATION_NR; k++)
+		if (sk_violation_count((enum sk_violation_kind)k))
+			fprintf(stderr, "  %s: %lu\n",
+				sk_violation_kind_name((enum sk_violation_kind)k),
+				sk_violation_count((enum sk_violation_kind)k));
+	abort();
+}
+#endif
+
+/* A fixture body: recover from violations and count them, silently; at
+ * exit, check that every report was expected (see SK_TEST_ACCOUNT()). */
 static inline void sk_test_count_policy(void)
 {
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
+#ifndef SK_TEST_PLAIN
+	if (sk_test_pid != getpid()) {
+		sk_test_pid = getpid();
+		atexit(sk_test_check_accounted);
+	}
+#endif
 }
 
 /**
@@ -157,6 +204,7 @@ static inline void sk_test_record(const struct sk_violation *v, void *arg)
 	r->line = v->line;
 	snprintf(r->detail, sizeof(r->detail), "%s", v->detail);
 	r->calls++;
+	SK_TEST_ACCOUNT(1); /* a recording test checks r->calls itself */
 }
 
 /* Clear @r and record every report into it, instead of printing. */

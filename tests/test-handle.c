@@ -568,6 +568,7 @@ Test(handle, random_garbage_is_refused)
 		sk_handle_put(&tab, sk_handle_from_bits(v));
 		(void)sk_handle_release(&tab, sk_handle_from_bits(v), &alice);
 		cr_assert_eq(sk_violation_total() - before, 3);
+		SK_TEST_ACCOUNT(3);
 	}
 	expect_live(h, &o);
 	cr_assert_eq(dtor_calls, 0);
@@ -949,6 +950,7 @@ static void ids_setup(void)
 Test(handle_ids, a_shared_table_id_stays_in_use_until_its_last_holder_goes, .init = ids_setup)
 {
 	struct sk_handle_table *t = calloc(NT + 2, sizeof(*t));
+	struct sk_handle_owner o = SK_HANDLE_OWNER_INIT("o");
 	int x = 1, y = 2, shared = -1, live[NT + 2];
 	sk_handle_t hs, hn;
 	void *p;
@@ -992,11 +994,13 @@ Test(handle_ids, a_shared_table_id_stays_in_use_until_its_last_holder_goes, .ini
 			  "a table created with %d live shares id %u with table %d", SK_HANDLE_MAX_TABLES - 1,
 			  t[NT + 1].sk__tid, i);
 	/* So each refuses the other's handle. */
-	hs = sk_handle_insert(&t[NT - 1], &x, &(struct sk_handle_owner)SK_HANDLE_OWNER_INIT("o"));
-	hn = sk_handle_insert(&t[NT + 1], &y, &(struct sk_handle_owner)SK_HANDLE_OWNER_INIT("o"));
+	hs = sk_handle_insert(&t[NT - 1], &x, &o);
+	hn = sk_handle_insert(&t[NT + 1], &y, &o);
 	cr_assert(!sk_handle_is_null(hs) && !sk_handle_is_null(hn));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_HANDLE_INVALID, p = sk_handle_lookup(&t[NT + 1], hs));
 	cr_assert_null(p);
+	cr_assert_eq(sk_handle_release(&t[NT - 1], hs, &o), 0);
+	cr_assert_eq(sk_handle_release(&t[NT + 1], hn, &o), 0);
 	for (int i = 0; i < NT + 2; i++)
 		if (live[i])
 			sk_handle_table_destroy(&t[i]);
@@ -1094,6 +1098,8 @@ Test(handle, a_refused_owner_destroy_keeps_its_name)
 	p = sk_handle_lookup(&tab, h);
 	cr_assert_eq(p, &o);
 	sk_handle_put(&tab, h);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_handle_release(&tab, h, &tmp), 0));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_handle_owner_destroy(&tmp), 0));
 }
 #endif
 
@@ -1437,6 +1443,7 @@ Test(handle, scoped_put_after_the_table_was_destroyed)
 	}
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
 		     "the scope's put after the destroy was not refused");
+	SK_TEST_ACCOUNT(1);
 	cr_assert_eq(sk_handle_release(&t3, hb, &alice), 0);
 	cr_assert_eq(dtor_calls, 0, "t3's object was destroyed while held");
 	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t3, hb));
@@ -1457,6 +1464,7 @@ Test(handle, scoped_put_after_the_table_was_destroyed)
 	}
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
 		     "the scope's put after the re-init was not refused");
+	SK_TEST_ACCOUNT(1);
 	SK_EXPECT_NO_VIOLATION(sk_handle_table_destroy(&t2));
 }
 
@@ -1545,6 +1553,7 @@ Test(handle, scoped_put_after_the_table_came_back_with_its_id)
 	}
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_HANDLE_INVALID) - invalid, 1,
 		     "the scope's put in the table that came back was not refused");
+	SK_TEST_ACCOUNT(1);
 	cr_assert_eq(sk_handle_release(&t2, hb, &alice), 0);
 	cr_assert_eq(dtor_calls, 0, "the new table's object was destroyed while held");
 	SK_EXPECT_NO_VIOLATION(sk_handle_put(&t2, hb));

@@ -549,6 +549,7 @@ static void saturated_never_reaches_zero(void)
 	}
 	EXPECT_SATURATED(&r);
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_REFCOUNT_SATURATED) - before, 3000);
+	SK_TEST_ACCOUNT(3000);
 }
 
 Test(refcount, saturated_stays_saturated)
@@ -1089,6 +1090,7 @@ Test(refcount, report_names_the_callers_line_and_the_object)
 
 	cr_assert_not(last);
 	cr_assert_eq(s.calls, 1);
+	SK_TEST_ACCOUNT(1);
 	cr_assert_eq(s.last.kind, SK_VIOLATION_REFCOUNT_UNDERFLOW);
 	cr_assert_eq(s.last.object, &r);
 	cr_assert_not_null(s.last.file);
@@ -1121,6 +1123,7 @@ Test(refcount, report_details_per_kind)
 	cr_assert(strstr(s.detail, "saturated counter"), "%s", s.detail);
 	sk_violation_set_handler(NULL, NULL);
 	cr_assert_eq(s.calls, 4);
+	SK_TEST_ACCOUNT(4);
 }
 
 /* Under the default policy a misuse aborts the process. */
