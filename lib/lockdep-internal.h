@@ -27,7 +27,8 @@ extern SK__HIDDEN int sk__lock_race_tool;
  * fast paths assume (SK__SPIN_WORD_INLINE); checked once, at load. */
 SK__HIDDEN int sk__spin_word_foreign(void);
 /* lib/lock.c takes and releases spinlocks with the pthread calls only:
- * the word is foreign, or helgrind or drd watch (they see only the calls).
+ * the word is foreign, or helgrind, drd or a TSan program watch (they see
+ * only the calls).
  * Otherwise it uses the inline word as lock.h does.  Set at load. */
 extern SK__HIDDEN int sk__spin_calls_only;
 

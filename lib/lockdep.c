@@ -1021,6 +1021,19 @@ static void fork_child(void)
 	pthread_mutex_unlock(&graph_lock);
 }
 
+/*
+ * A program built with ThreadSanitizer: its lock.h calls the pthread
+ * spinlock functions (which TSan intercepts), so this library must too,
+ * or TSan never sees the unlocks it makes out of line.  The TSan runtime
+ * (gcc's libtsan, clang's static one) exports __tsan_init.
+ */
+extern void __tsan_init(void) __attribute__((weak));
+
+static bool under_tsan(void)
+{
+	return __tsan_init != NULL;
+}
+
 static bool under_helgrind(void)
 {
 #ifdef SK__ANNOTATE
@@ -1082,7 +1095,7 @@ static void ld_init(void)
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
 	WR(ld_spin_foreign, sk__spin_word_foreign());
-	WR(sk__spin_calls_only, RD(ld_spin_foreign) | RD(sk__lock_race_tool));
+	WR(sk__spin_calls_only, RD(ld_spin_foreign) | RD(sk__lock_race_tool) | under_tsan());
 	set_slow();
 
 	if (env && env[0]) {

@@ -295,6 +295,8 @@ Test(hlist_misuse, report_names_the_callers_line)
 	memset(&z, 0, sizeof(z));
 	line = __LINE__ + 1;
 	sk_hlist_del(&z);
+	cr_assert_eq(last.calls, 1);
+	SK_TEST_ACCOUNT(1);
 	cr_assert_eq(last.line, line);
 }
 

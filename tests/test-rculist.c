@@ -844,6 +844,7 @@ Test(rculist, walk_outside_read_side_section)
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_RCU_NOT_READ_LOCKED) - before,
 		     DEBUG_LEVEL ? 4 : 0);
 	cr_assert_eq(sk_violation_total(), DEBUG_LEVEL ? 4 : 0, "nothing else reported");
+	SK_TEST_ACCOUNT(sk_violation_total());
 
 	/* the update-side condition makes a locked walk legal */
 	SK_EXPECT_NO_VIOLATION({

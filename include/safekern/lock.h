@@ -460,7 +460,11 @@ static inline void sk__spin_unlock_fast(struct sk_spinlock *l, const struct sk_c
 SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__spin_unlock_fast(struct sk_spinlock *l,
 								    const struct sk_callsite *cs)
 {
-	if (sk_unlikely(sk__lock_owner(l) != sk__lock_self())) {
+	/* The slow mode too: under helgrind or drd (or a foreign lock word)
+	 * the release must be pthread_spin_unlock(), which only the exported
+	 * function calls there; the owner compare alone would let the plain
+	 * unlock of a plain lock through. */
+	if (sk__lock_slow_now() || sk_unlikely(sk__lock_owner(l) != sk__lock_self())) {
 		sk__spin_unlock(l, cs);
 		return;
 	}
