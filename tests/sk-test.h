@@ -126,7 +126,7 @@ static SK_UNUSED unsigned long sk_test_accounted;
 		sk_check(sk_violation_total() - sk_t_total == 1,              \
 			 "expected exactly one violation in all from `%s`, got %lu", \
 			 #stmt, sk_violation_total() - sk_t_total);           \
-		/* one, even if sk_test_record() counted it too */            \
+		/* one, whatever @stmt accounted itself */                    \
 		__atomic_store_n(&sk_test_accounted, sk_t_acc + 1, __ATOMIC_RELAXED); \
 	} while (0)
 
