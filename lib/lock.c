@@ -398,26 +398,22 @@ int sk__spin_word_foreign(void)
  * Spinlock
  * ------------------------------------------------------------------------ */
 
-/* The lock word as lock.h's inline fast paths take it, unless
+/* The lock word as lock.h's inline fast paths take it (where there is no
+ * inline word, lock.h's macros are the pthread calls themselves), unless
  * sk__spin_calls_only (then the pthread calls).  1 if taken. */
 static SK_ALWAYS_INLINE int spin_word_trylock(struct sk_spinlock *l)
 {
-#ifdef SK__SPIN_WORD_INLINE
-	if (sk_likely(!RD(sk__spin_calls_only)))
-		return sk__spin_word_trylock(l);
-#endif
-	return pthread_spin_trylock(&l->l) == 0;
+	if (sk_unlikely(RD(sk__spin_calls_only)))
+		return pthread_spin_trylock(&l->l) == 0;
+	return sk__spin_word_trylock(l);
 }
 
 static SK_ALWAYS_INLINE void spin_word_unlock(struct sk_spinlock *l)
 {
-#ifdef SK__SPIN_WORD_INLINE
-	if (sk_likely(!RD(sk__spin_calls_only))) {
+	if (sk_unlikely(RD(sk__spin_calls_only)))
+		pthread_spin_unlock(&l->l);
+	else
 		sk__spin_word_unlock(l);
-		return;
-	}
-#endif
-	pthread_spin_unlock(&l->l);
 }
 
 void sk__spin_lock_init(struct sk_spinlock *l, const char *name, const struct sk_lock_class_key *key)
