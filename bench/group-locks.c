@@ -185,22 +185,26 @@ __attribute__((constructor)) static void validator_off_in_sk_bench(void)
 DEPTH_CASES(mutex)
 DEPTH_CASES(spin)
 
-/* Not a baseline: the spinlock word taken inline with no checks (as
- * lock.h's fast path takes it on glibc x86, without the owner word), so
- * the report shows what the checks cost apart from the calls saved. */
+/* Not baselines: the spinlock and mutex words taken inline with no checks
+ * (as lock.h's fast paths take them on glibc x86, without the owner
+ * word), so the report shows what the checks cost apart from the calls
+ * saved. */
 #if !defined(SK_DEBUG) && defined(RAW_SPIN_INLINE)
-#define INLINE_SPIN_CASE(d)                                                   \
-	static void run_inline_spin_##d(struct sk_bench_thread *t)            \
+#define INLINE_CASE(type, d)                                                  \
+	static void run_inline_##type##_##d(struct sk_bench_thread *t)        \
 	{                                                                     \
 		for (uint64_t i = 0; i < t->iters; i++)                       \
-			raw_spin_inline_nest(&raw, d);                        \
+			raw_##type##_inline_nest(&raw, d);                    \
 	}                                                                     \
-	SK_BENCH_CASE(case_inline_spin_##d, .group = "locks.spin.d" #d,       \
+	SK_BENCH_CASE(case_inline_##type##_##d, .group = "locks." #type ".d" #d, \
 		      .name = "raw inline CAS", .ops_per_iter = d, .setup = setup, \
-		      .run = run_inline_spin_##d)
-INLINE_SPIN_CASE(1)
-INLINE_SPIN_CASE(2)
-INLINE_SPIN_CASE(4)
+		      .run = run_inline_##type##_##d)
+INLINE_CASE(mutex, 1)
+INLINE_CASE(mutex, 2)
+INLINE_CASE(mutex, 4)
+INLINE_CASE(spin, 1)
+INLINE_CASE(spin, 2)
+INLINE_CASE(spin, 4)
 #endif
 DEPTH_CASES(wrlock)
 DEPTH_CASES(rdlock)

@@ -18,9 +18,10 @@
  * "owner == me" is exact for the calling thread (it only ever sees its own
  * writes of its own value), and any other value means "not mine".  The
  * fast paths are therefore: lock = one predicted branch on sk__lock_slow,
- * a compare of the owner word, the pthread call, a store; unlock = a
+ * a compare of the owner word, the lock word (the pthread call, or on
+ * glibc x86 its word inline: lock.h), a store; unlock = the branch, a
  * compare of the owner word (which also catches OWNER_TRACKED and
- * OWNER_REFUSED: no separate flag load), a store, the pthread call.  The
+ * OWNER_REFUSED: no separate flag load), a store, the lock word.  The
  * spinlock tries the lock first and reads the owner only when that fails,
  * since a spinlock's cost is all in the atomic operation.
  *
@@ -40,6 +41,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 #include <safekern/annotate.h>
 #include <safekern/lock.h>
@@ -240,6 +247,53 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
  * Mutex
  * ------------------------------------------------------------------------ */
 
+/*
+ * The mutex word as lock.h's inline fast paths take it (where there is no
+ * inline word, lock.h's macros are the pthread calls themselves), unless
+ * sk__lock_calls_only (then the pthread calls).  A busy word is waited for
+ * in pthread_mutex_lock().
+ */
+static SK_ALWAYS_INLINE int mutex_word_trylock(struct sk_mutex *m)
+{
+	if (sk_unlikely(RD(sk__lock_calls_only)))
+		return pthread_mutex_trylock(&m->m) == 0;
+	return sk__mutex_word_trylock(m);
+}
+
+static SK_ALWAYS_INLINE void mutex_word_lock(struct sk_mutex *m)
+{
+	if (sk_unlikely(RD(sk__lock_calls_only))) {
+		pthread_mutex_lock(&m->m);
+		return;
+	}
+	if (sk_likely(sk__mutex_word_trylock(m)))
+		return;
+	pthread_mutex_lock(&m->m);
+#ifdef SK__LOCK_WORD_INLINE
+	/* glibc counted a user, which the word's unlock does not give back
+	 * (the owner field glibc set, it clears): as if the word took it. */
+	m->m.__data.__nusers--;
+#endif
+}
+
+static SK_ALWAYS_INLINE void mutex_word_unlock(struct sk_mutex *m)
+{
+	if (sk_unlikely(RD(sk__lock_calls_only)))
+		pthread_mutex_unlock(&m->m);
+	else
+		sk__mutex_word_unlock(m);
+}
+
+void sk__mutex_wake(struct sk_mutex *m)
+{
+#if defined(SK__LOCK_WORD_INLINE) && defined(__linux__)
+	/* glibc's waiters on a process-private mutex wait on a private futex. */
+	syscall(SYS_futex, &m->m.__data.__lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#else
+	(void)m;
+#endif
+}
+
 void sk__mutex_init(struct sk_mutex *m, const char *name, const struct sk_lock_class_key *key)
 {
 	pthread_mutex_init(&m->m, NULL);
@@ -274,7 +328,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&m->dep_map, m, subclass, 0, cs, ip) == SK__LD_TRACKED)
 		tracked = OWNER_TRACKED;
-	pthread_mutex_lock(&m->m);
+	mutex_word_lock(m);
 	WR(m->owner, self | tracked);
 }
 
@@ -303,7 +357,7 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 		mutex_lock_core(m, 0, cs, ip); /* ours: refused there */
 		return;
 	}
-	pthread_mutex_lock(&m->m);
+	mutex_word_lock(m);
 	WR(m->owner, self);
 }
 
@@ -330,7 +384,7 @@ static SK_NOINLINE int mutex_trylock_slow(struct sk_mutex *m, const struct sk_ca
 	uintptr_t tracked = 0;
 
 	annotate(&m->owner, &m->dep_map);
-	if (pthread_mutex_trylock(&m->m))
+	if (!mutex_word_trylock(m))
 		return 0;
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&m->dep_map, m, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
@@ -343,7 +397,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS int sk__mutex_trylock(struct sk_mutex *m, const str
 {
 	if (sk_unlikely(RD(sk__lock_slow)))
 		return mutex_trylock_slow(m, cs, SK__RET_IP);
-	if (pthread_mutex_trylock(&m->m))
+	if (!mutex_word_trylock(m))
 		return 0;
 	WR(m->owner, SELF());
 	return 1;
@@ -353,7 +407,7 @@ static SK_NOINLINE void mutex_unlock_slow(struct sk_mutex *m, const struct sk_ca
 					  const void *ip)
 {
 	if (unlock_slow(&m->owner, &m->dep_map, m, "unlock", false, cs, ip))
-		pthread_mutex_unlock(&m->m);
+		mutex_word_unlock(m);
 }
 
 SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_unlock(struct sk_mutex *m, const struct sk_callsite *cs)
@@ -363,19 +417,19 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_unlock(struct sk_mutex *m, const str
 		return;
 	}
 	WR(m->owner, 0);
-	pthread_mutex_unlock(&m->m);
+	mutex_word_unlock(m);
 }
 
 /*
- * lock.h's spinlock fast paths take and release glibc's x86 spinlock word
- * inline (SK__SPIN_WORD_INLINE: 1 free, a compare-and-swap to 0 takes it,
- * a store of 1 releases it).  Checked here against the pthread calls,
- * once at load: on a mismatch every lock operation goes out of line
- * (sk__lock_slow), where only the pthread calls touch the word.
+ * lock.h's fast paths take and release glibc's lock words inline
+ * (SK__LOCK_WORD_INLINE, described there).  Checked here against the
+ * pthread calls, once at load: on a mismatch every lock operation goes out
+ * of line (sk__lock_slow), where only the pthread calls touch the words.
+ * Nonzero if either word differs from what lock.h assumes.
  */
-int sk__spin_word_foreign(void)
+#ifdef SK__LOCK_WORD_INLINE
+static int spin_word_foreign(void)
 {
-#ifdef SK__SPIN_WORD_INLINE
 	pthread_spinlock_t w;
 	int bad;
 
@@ -389,6 +443,45 @@ int sk__spin_word_foreign(void)
 	}
 	pthread_spin_destroy(&w);
 	return bad;
+}
+
+/* Also foreign: a mutex glibc elides (lock elision leaves the word 0 and
+ * marks the kind), since only glibc's unlock can end the transaction. */
+static int mutex_word_foreign(void)
+{
+	struct sk_mutex t;
+	int bad;
+
+	if (pthread_mutex_init(&t.m, NULL))
+		return 1;
+	/* The pthread calls as the word sees them. */
+	bad = t.m.__data.__lock != 0 || t.m.__data.__kind != 0 || pthread_mutex_lock(&t.m) != 0;
+	if (!bad) {
+		bad = t.m.__data.__lock != 1 || t.m.__data.__kind != 0;
+		pthread_mutex_unlock(&t.m);
+		bad |= t.m.__data.__lock != 0 || t.m.__data.__owner != 0 ||
+		       t.m.__data.__nusers != 0;
+	}
+	/* The word as the pthread calls see it. */
+	if (!bad && sk__mutex_word_trylock(&t)) {
+		bad = pthread_mutex_trylock(&t.m) != EBUSY;
+		sk__mutex_word_unlock(&t);
+		if (pthread_mutex_trylock(&t.m) == 0)
+			pthread_mutex_unlock(&t.m);
+		else
+			bad = 1;
+	} else {
+		bad = 1;
+	}
+	pthread_mutex_destroy(&t.m);
+	return bad;
+}
+#endif
+
+int sk__lock_words_foreign(void)
+{
+#ifdef SK__LOCK_WORD_INLINE
+	return spin_word_foreign() | mutex_word_foreign();
 #else
 	return 0;
 #endif
@@ -400,17 +493,17 @@ int sk__spin_word_foreign(void)
 
 /* The lock word as lock.h's inline fast paths take it (where there is no
  * inline word, lock.h's macros are the pthread calls themselves), unless
- * sk__spin_calls_only (then the pthread calls).  1 if taken. */
+ * sk__lock_calls_only (then the pthread calls).  1 if taken. */
 static SK_ALWAYS_INLINE int spin_word_trylock(struct sk_spinlock *l)
 {
-	if (sk_unlikely(RD(sk__spin_calls_only)))
+	if (sk_unlikely(RD(sk__lock_calls_only)))
 		return pthread_spin_trylock(&l->l) == 0;
 	return sk__spin_word_trylock(l);
 }
 
 static SK_ALWAYS_INLINE void spin_word_unlock(struct sk_spinlock *l)
 {
-	if (sk_unlikely(RD(sk__spin_calls_only)))
+	if (sk_unlikely(RD(sk__lock_calls_only)))
 		pthread_spin_unlock(&l->l);
 	else
 		sk__spin_word_unlock(l);

@@ -23,14 +23,15 @@ extern SK__HIDDEN int sk__lockdep_on;
 /* Running under helgrind or drd. */
 extern SK__HIDDEN int sk__lock_race_tool;
 
-/* Nonzero if glibc's pthread spinlock is not the lock word lock.h's inline
- * fast paths assume (SK__SPIN_WORD_INLINE); checked once, at load. */
-SK__HIDDEN int sk__spin_word_foreign(void);
-/* lib/lock.c takes and releases spinlocks with the pthread calls only:
- * the word is foreign, or helgrind, drd or a TSan program watch (they see
- * only the calls).
- * Otherwise it uses the inline word as lock.h does.  Set at load. */
-extern SK__HIDDEN int sk__spin_calls_only;
+/* Nonzero if glibc's pthread spinlock or mutex is not the lock word
+ * lock.h's inline fast paths assume (SK__LOCK_WORD_INLINE); checked once,
+ * at load. */
+SK__HIDDEN int sk__lock_words_foreign(void);
+/* lib/lock.c takes and releases spinlocks and mutexes with the pthread
+ * calls only: a word is foreign, or helgrind, drd or a TSan program watch
+ * (they see only the calls).
+ * Otherwise it uses the inline words as lock.h does.  Set at load. */
+extern SK__HIDDEN int sk__lock_calls_only;
 
 /* Acquisition flags for sk__lockdep_acquire(). */
 #define SK__LD_READ 1U	/* a read (shared, recursive) acquisition */

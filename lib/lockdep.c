@@ -82,8 +82,8 @@
 int sk__lock_slow;
 int sk__lockdep_on;
 int sk__lock_race_tool;
-int sk__spin_calls_only;
-static int ld_spin_foreign;	/* lock.h's inline spinlock word would be wrong */
+int sk__lock_calls_only;
+static int ld_words_foreign;	/* lock.h's inline lock words would be wrong */
 
 static int ld_complete;		/* on since load, never turned off */
 static int ld_exhausted;	/* ran out of capacity: never on again */
@@ -272,7 +272,7 @@ static void append_held(struct ld_report *rep, const struct ld_thread *t)
 
 static void set_slow(void)
 {
-	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_spin_foreign));
+	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_words_foreign));
 }
 
 /* Turns the validator off for good and prepares the one capacity report. */
@@ -1023,9 +1023,9 @@ static void fork_child(void)
 
 /*
  * A program built with ThreadSanitizer: its lock.h calls the pthread
- * spinlock functions (which TSan intercepts), so this library must too,
- * or TSan never sees the unlocks it makes out of line.  The TSan runtime
- * (gcc's libtsan, clang's static one) exports __tsan_init.
+ * spinlock and mutex functions (which TSan intercepts), so this library
+ * must too, or TSan never sees the unlocks it makes out of line.  The TSan
+ * runtime (gcc's libtsan, clang's static one) exports __tsan_init.
  */
 extern void __tsan_init(void) __attribute__((weak));
 
@@ -1094,8 +1094,8 @@ static void ld_init(void)
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&ld_complete, sizeof(ld_complete), "validator state");
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
-	WR(ld_spin_foreign, sk__spin_word_foreign());
-	WR(sk__spin_calls_only, RD(ld_spin_foreign) | RD(sk__lock_race_tool) | under_tsan());
+	WR(ld_words_foreign, sk__lock_words_foreign());
+	WR(sk__lock_calls_only, RD(ld_words_foreign) | RD(sk__lock_race_tool) | under_tsan());
 	set_slow();
 
 	if (env && env[0]) {

@@ -428,6 +428,107 @@ Test(mutex, mutual_exclusion)
 	sk_mutex_destroy(&c.lock);
 }
 
+/* On glibc x86 lock.h takes and releases the pthread mutex word inline
+ * (SK__LOCK_WORD_INLINE) while a busy lock waits in pthread_mutex_lock():
+ * the two must agree, both ways, on which value is free and which taken,
+ * and leave glibc's own fields as its calls leave them. */
+NT static void mutex_word_agrees(struct sk_mutex *m)
+{
+	sk_mutex_lock(m);
+	cr_assert_eq(pthread_mutex_trylock(&m->m), EBUSY);
+	sk_mutex_unlock(m);
+	cr_assert_eq(pthread_mutex_trylock(&m->m), 0);
+	cr_assert_eq(sk_mutex_trylock(m), 0, "taken by pthread, yet sk_mutex_trylock took it");
+	cr_assert_eq(pthread_mutex_unlock(&m->m), 0);
+	cr_assert_eq(sk_mutex_trylock(m), 1);
+	cr_assert_eq(pthread_mutex_trylock(&m->m), EBUSY);
+	sk_mutex_unlock(m);
+	cr_assert_eq(pthread_mutex_lock(&m->m), 0);
+	cr_assert_eq(pthread_mutex_unlock(&m->m), 0);
+#ifdef __GLIBC__
+	cr_assert_eq(m->m.__data.__lock, 0);
+	cr_assert_eq(m->m.__data.__owner, 0);
+	cr_assert_eq(m->m.__data.__nusers, 0u);
+#endif
+}
+
+Test(mutex, inline_word_and_pthread_calls_agree)
+{
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	SK_EXPECT_NO_VIOLATION(mutex_word_agrees(&m));
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
+/* A waiter sleeping on a busy mutex is woken by the holder's unlock (the
+ * inline unlock's wake on glibc), and the lock then passes to it intact.
+ * A missed wake fails here after 10 s instead of hanging. */
+struct mutex_wait {
+	struct sk_mutex *m;
+	int got;
+};
+
+static void *mutex_waiter(void *p)
+{
+	struct mutex_wait *w = p;
+
+	sk_mutex_lock(w->m);
+	__atomic_store_n(&w->got, 1, __ATOMIC_RELEASE);
+	sk_mutex_unlock(w->m);
+	return NULL;
+}
+
+/* Waits up to 10 s for *@flag to become nonzero; true if it did. */
+static bool wait_for(const int *flag)
+{
+	for (int i = 0; i < 10000; i++) {
+		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+NT static void mutex_wake_waiter(struct sk_mutex *m)
+{
+	struct mutex_wait w = { m, 0 };
+	pthread_t t;
+
+	sk_mutex_lock(m);
+	cr_assert_eq(pthread_create(&t, NULL, mutex_waiter, &w), 0);
+#ifdef __GLIBC__
+	/* glibc marks the word 2 (waiters) before its waiter sleeps. */
+	for (int i = 0; i < 10000 && __atomic_load_n(&m->m.__data.__lock, __ATOMIC_RELAXED) != 2;
+	     i++)
+		usleep(1000);
+	cr_assert_eq(__atomic_load_n(&m->m.__data.__lock, __ATOMIC_RELAXED), 2,
+		     "the waiter never marked the lock word");
+#endif
+	usleep(20000); /* asleep in the kernel by now, most likely */
+	cr_assert_eq(__atomic_load_n(&w.got, __ATOMIC_ACQUIRE), 0);
+	sk_mutex_unlock(m);
+	cr_assert(wait_for(&w.got), "the waiter was not woken by the unlock");
+	cr_assert_eq(pthread_join(t, NULL), 0);
+#ifdef __GLIBC__
+	cr_assert_eq(m->m.__data.__lock, 0);
+	cr_assert_eq(m->m.__data.__owner, 0);
+	cr_assert_eq(m->m.__data.__nusers, 0u);
+#endif
+	cr_assert_eq(sk_mutex_trylock(m), 1);
+	sk_mutex_unlock(m);
+}
+
+Test(mutex, sleeping_waiter_is_woken_by_the_unlock)
+{
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	SK_EXPECT_NO_VIOLATION(mutex_wake_waiter(&m));
+	SK_EXPECT_NO_VIOLATION(mutex_wake_waiter(&m));
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
 /* ------------------------------------------------------------------------
  * Spinlock
  * ------------------------------------------------------------------------ */

@@ -273,6 +273,8 @@ SK_API int sk__mutex_trylock(struct sk_mutex *m, const struct sk_callsite *cs)
 	SK_NONNULL(1) SK_MUST_CHECK SK_TRY_ACQUIRES(1, m);
 SK_API void sk__mutex_unlock(struct sk_mutex *m, const struct sk_callsite *cs)
 	SK_NONNULL(1) SK_RELEASES(m);
+/* The inline unlock's wake of one waiter on glibc's mutex word (a futex). */
+SK_API SK_COLD SK_NOINLINE void sk__mutex_wake(struct sk_mutex *m) SK_NONNULL(1);
 
 SK_API void sk__spin_lock_init(struct sk_spinlock *l, const char *name,
 			       const struct sk_lock_class_key *key) SK_NONNULL(1);
@@ -348,6 +350,62 @@ extern SK_API int sk__lock_slow;
  * recursion checks are this test too. */
 #define sk__lock_is_mine(l, self) ((sk__lock_owner(l) ^ (self)) <= SK__LOCK_OWNER_FLAGS)
 
+/*
+ * The lock words, inline (glibc on x86, not under TSan: SK__LOCK_WORD_INLINE).
+ * The fast paths below take and release the pthread lock's own word
+ * themselves instead of calling glibc for it: a call each way is most of
+ * what the owner checks cost beside a bare pthread lock (docs/locking.md).
+ * Everything else, the wait for a busy lock included, stays with pthread.
+ *
+ *   spinlock  glibc's x86 pthread spinlock is an int that is 1 when free:
+ *             pthread_spin_trylock() is one compare-and-swap of 1 to 0,
+ *             pthread_spin_unlock() one release store of 1 (the encoding
+ *             SK_SPINLOCK_INITIALIZER() already bakes in).
+ *   mutex     glibc's default mutex is a futex word, 0 free, 1 locked, 2
+ *             locked with waiters: a compare-and-swap of 0 to 1 takes it;
+ *             the unlock exchanges 0 in and, if the old value was 2, wakes
+ *             one waiter (sk__mutex_wake()).  The unlock also clears
+ *             glibc's owner field, as pthread_mutex_unlock() does: glibc
+ *             sets it when the lock is taken by the pthread call (a busy
+ *             lock, waited for out of line), and its next lock by the call
+ *             asserts that it is clear.  glibc's user count is not kept:
+ *             the library gives back the one pthread_mutex_lock() counts.
+ *
+ * The library checks both encodings against the pthread calls once at
+ * load and, should a glibc ever differ (or elide the mutex), sends every
+ * lock operation out of line (sk__lock_slow), where only the pthread calls
+ * touch the words.  Elsewhere, and under TSan (which models pthread locks
+ * through its interceptors), these are the pthread calls.
+ */
+#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(SK__TSAN)
+#define SK__LOCK_WORD_INLINE 1
+#define sk__spin_word_trylock(l)                                              \
+	({                                                                    \
+		int sk__free = SK__SPIN_UNLOCKED;                             \
+		__atomic_compare_exchange_n(&(l)->l, &sk__free, 0, 0, __ATOMIC_ACQUIRE, \
+					    __ATOMIC_RELAXED);                \
+	})
+#define sk__spin_word_unlock(l) __atomic_store_n(&(l)->l, SK__SPIN_UNLOCKED, __ATOMIC_RELEASE)
+#define sk__mutex_word_trylock(mx)                                            \
+	({                                                                    \
+		int sk__free = 0;                                             \
+		__atomic_compare_exchange_n(&(mx)->m.__data.__lock, &sk__free, 1, 0, \
+					    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED); \
+	})
+#define sk__mutex_word_unlock(mx)                                             \
+	do {                                                                  \
+		__atomic_store_n(&(mx)->m.__data.__owner, 0, __ATOMIC_RELAXED); \
+		if (sk_unlikely(__atomic_exchange_n(&(mx)->m.__data.__lock, 0, \
+						    __ATOMIC_RELEASE) > 1))   \
+			sk__mutex_wake(mx);                                   \
+	} while (0)
+#else
+#define sk__spin_word_trylock(l) (pthread_spin_trylock(&(l)->l) == 0)
+#define sk__spin_word_unlock(l) ((void)pthread_spin_unlock(&(l)->l))
+#define sk__mutex_word_trylock(mx) (pthread_mutex_trylock(&(mx)->m) == 0)
+#define sk__mutex_word_unlock(mx) ((void)pthread_mutex_unlock(&(mx)->m))
+#endif
+
 static inline void sk__mutex_lock_fast(struct sk_mutex *m, const struct sk_callsite *cs)
 	SK_ACQUIRES(m);
 SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_lock_fast(struct sk_mutex *m,
@@ -355,12 +413,17 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_lock_fast(struct sk_mu
 {
 	uintptr_t self = sk__lock_self();
 
-	/* Owner compare, then lock: glibc's trylock is the slower call. */
+	/* Owner compare, then the word: a failed compare-and-swap on a lock
+	 * of ours would only say "busy".  A busy lock goes to the slow path
+	 * at subclass 0 (with the validator off, the wait in pthread). */
 	if (sk__lock_slow_now() || sk_unlikely(sk__lock_is_mine(m, self))) {
 		sk__mutex_lock(m, cs);
 		return;
 	}
-	pthread_mutex_lock(&m->m);
+	if (sk_unlikely(!sk__mutex_word_trylock(m))) {
+		sk__mutex_lock_nested(m, 0, cs);
+		return;
+	}
 	sk__lock_set_owner(m, self);
 }
 
@@ -372,7 +435,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__mutex_trylock_fast(struct sk_
 {
 	if (sk__lock_slow_now())
 		return sk__mutex_trylock(m, cs);
-	if (pthread_mutex_trylock(&m->m))
+	if (!sk__mutex_word_trylock(m))
 		return 0;
 	sk__lock_set_owner(m, sk__lock_self());
 	return 1;
@@ -384,42 +447,16 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_unlock_fast(struct sk_
 								     const struct sk_callsite *cs)
 {
 	/* Exactly ours, no flag: the validator's entry or a refused relock
-	 * (flag bits) and every misuse go out of line. */
-	if (sk_unlikely(sk__lock_owner(m) != sk__lock_self())) {
+	 * (flag bits) and every misuse go out of line; so does the slow
+	 * mode, where the lock was taken by the pthread call and must be
+	 * released by it (under helgrind or drd, or a foreign lock word). */
+	if (sk__lock_slow_now() || sk_unlikely(sk__lock_owner(m) != sk__lock_self())) {
 		sk__mutex_unlock(m, cs);
 		return;
 	}
 	sk__lock_set_owner(m, 0);
-	pthread_mutex_unlock(&m->m);
+	sk__mutex_word_unlock(m);
 }
-
-/*
- * The spinlock's lock word, inline.  glibc's x86 pthread spinlock is an
- * int that is 1 when free: pthread_spin_trylock() is one compare-and-swap
- * of 1 to 0 and pthread_spin_unlock() one release store of 1, the same
- * encoding SK_SPINLOCK_INITIALIZER() already bakes in.  The fast paths
- * below do those two accesses themselves instead of calling glibc for
- * them (a call each way, which is most of what the owner checks cost
- * beside a bare pthread spinlock: docs/locking.md); everything else, the
- * busy-wait included, stays with pthread.  The library checks the
- * encoding against the pthread calls once at load and, should a glibc
- * ever differ, sends every lock operation out of line (sk__lock_slow).
- * Elsewhere, and under TSan (which models pthread spinlocks through its
- * interceptors), they are the pthread calls.
- */
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(SK__TSAN)
-#define SK__SPIN_WORD_INLINE 1
-#define sk__spin_word_trylock(l)                                              \
-	({                                                                    \
-		int sk__free = SK__SPIN_UNLOCKED;                             \
-		__atomic_compare_exchange_n(&(l)->l, &sk__free, 0, 0, __ATOMIC_ACQUIRE, \
-					    __ATOMIC_RELAXED);                \
-	})
-#define sk__spin_word_unlock(l) __atomic_store_n(&(l)->l, SK__SPIN_UNLOCKED, __ATOMIC_RELEASE)
-#else
-#define sk__spin_word_trylock(l) (pthread_spin_trylock(&(l)->l) == 0)
-#define sk__spin_word_unlock(l) ((void)pthread_spin_unlock(&(l)->l))
-#endif
 
 static inline void sk__spin_lock_fast(struct sk_spinlock *l, const struct sk_callsite *cs)
 	SK_ACQUIRES(l);

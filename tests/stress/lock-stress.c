@@ -6,8 +6,11 @@
  * there at the end, readers never see a half-finished write, and nothing
  * is reported.  The debug build runs with the lock validator on, so the
  * nested phase also exercises its concurrent slow path (new chains
- * validated by several threads at once) and its chain cache.  A plain
- * program so that TSan, helgrind and drd can run it.
+ * validated by several threads at once) and its chain cache.  One mutex
+ * is held across a sched_yield() now and then, so that its waiters sleep
+ * in the kernel and each unlock must wake one (on glibc x86 the inline
+ * unlock's wake, lock.h).  A plain program so that TSan, helgrind and drd
+ * can run it.
  */
 #define SK_TEST_PLAIN
 #include <pthread.h>
@@ -32,6 +35,8 @@ struct counters {
 	unsigned long nested_n[NESTED];
 	struct sk_mutex guarded;
 	unsigned long guarded_n;
+	struct sk_mutex sleepy;
+	unsigned long sleepy_n;
 };
 
 static struct counters c;
@@ -103,6 +108,14 @@ static void *worker(void *arg)
 		nested_round((unsigned int)(seed >> 32) & ((1U << NESTED) - 1));
 
 		guarded_inc();
+
+		/* Held across a yield: the others block and sleep on it. */
+		if (i % 16 == (uint64_t)id) {
+			sk_mutex_lock(&c.sleepy);
+			sched_yield();
+			c.sleepy_n++;
+			sk_mutex_unlock(&c.sleepy);
+		}
 	}
 	sk_spin_lock(&stats_lock);
 	c.reads += my_reads;
@@ -114,7 +127,7 @@ static void *worker(void *arg)
 int main(void)
 {
 	pthread_t t[THREADS];
-	unsigned long nested_total = 0;
+	unsigned long nested_total = 0, sleepy_want = 0;
 
 	iters = sk_test_iters(100000, 500);
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
@@ -124,6 +137,7 @@ int main(void)
 	sk_spin_lock_init(&c.spin);
 	sk_rwlock_init(&c.rw);
 	sk_mutex_init(&c.guarded);
+	sk_mutex_init(&c.sleepy);
 	for (int k = 0; k < NESTED; k++) {
 		sk_mutex_init(&c.nested[k]);
 		sk_lockdep_set_class(&c.nested[k], &nested_keys[k]);
@@ -140,6 +154,16 @@ int main(void)
 	sk_check(c.rw_a + c.reads == THREADS * iters, "rw %lu + %lu", c.rw_a, c.reads);
 	sk_check(c.torn == 0, "readers saw %lu torn writes", c.torn);
 	sk_check(c.guarded_n == THREADS * iters, "guarded %lu", c.guarded_n);
+	for (uint64_t id = 0; id < THREADS && id < iters; id++)
+		sleepy_want += (iters - id + 15) / 16;
+	sk_check(c.sleepy_n == sleepy_want, "sleepy %lu of %lu", c.sleepy_n, sleepy_want);
+#ifdef __GLIBC__
+	/* glibc's own fields as its calls would have left them. */
+	sk_check(c.sleepy.m.__data.__lock == 0 && c.sleepy.m.__data.__owner == 0 &&
+			 c.sleepy.m.__data.__nusers == 0,
+		 "sleepy mutex left %d/%d/%u", c.sleepy.m.__data.__lock, c.sleepy.m.__data.__owner,
+		 c.sleepy.m.__data.__nusers);
+#endif
 	for (int k = 0; k < NESTED; k++)
 		nested_total += c.nested_n[k];
 	sk_check(nested_total > 0, "nested");
@@ -153,6 +177,7 @@ int main(void)
 	sk_spin_lock_destroy(&c.spin);
 	sk_rwlock_destroy(&c.rw);
 	sk_mutex_destroy(&c.guarded);
+	sk_mutex_destroy(&c.sleepy);
 	for (int k = 0; k < NESTED; k++)
 		sk_mutex_destroy(&c.nested[k]);
 	sk_check(sk_violation_total() == 0, "%lu violations", sk_violation_total());
