@@ -43,13 +43,13 @@
 #include <stddef.h>
 #include <unistd.h>
 
-#ifdef __linux__
+#include <safekern/lock.h>
+#ifdef SK__LOCK_WORD_INLINE
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #endif
 
 #include <safekern/annotate.h>
-#include <safekern/lock.h>
 #include <safekern/violation.h>
 
 #include "lockdep-internal.h"
@@ -286,9 +286,14 @@ static SK_ALWAYS_INLINE void mutex_word_unlock(struct sk_mutex *m)
 
 void sk__mutex_wake(struct sk_mutex *m)
 {
-#if defined(SK__LOCK_WORD_INLINE) && defined(__linux__)
-	/* glibc's waiters on a process-private mutex wait on a private futex. */
+#ifdef SK__LOCK_WORD_INLINE
+	/* glibc's waiters on a process-private mutex wait on a private futex.
+	 * The word may be gone by now (its next owner freed it): an error is
+	 * harmless, as in glibc, whose wake leaves errno alone too. */
+	int err = errno;
+
 	syscall(SYS_futex, &m->m.__data.__lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = err;
 #else
 	(void)m;
 #endif
@@ -457,7 +462,10 @@ static int mutex_word_foreign(void)
 	/* The pthread calls as the word sees them. */
 	bad = t.m.__data.__lock != 0 || t.m.__data.__kind != 0 || pthread_mutex_lock(&t.m) != 0;
 	if (!bad) {
-		bad = t.m.__data.__lock != 1 || t.m.__data.__kind != 0;
+		/* Held: glibc recorded an owner and counted a user, which the
+		 * word's unlock clears and the library gives back. */
+		bad = t.m.__data.__lock != 1 || t.m.__data.__kind != 0 ||
+		      t.m.__data.__owner == 0 || t.m.__data.__nusers != 1;
 		pthread_mutex_unlock(&t.m);
 		bad |= t.m.__data.__lock != 0 || t.m.__data.__owner != 0 ||
 		       t.m.__data.__nusers != 0;

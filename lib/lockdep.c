@@ -84,6 +84,7 @@ int sk__lockdep_on;
 int sk__lock_race_tool;
 int sk__lock_calls_only;
 static int ld_words_foreign;	/* lock.h's inline lock words would be wrong */
+static int ld_tsan;		/* the TSan runtime is in the process */
 
 static int ld_complete;		/* on since load, never turned off */
 static int ld_exhausted;	/* ran out of capacity: never on again */
@@ -272,7 +273,8 @@ static void append_held(struct ld_report *rep, const struct ld_thread *t)
 
 static void set_slow(void)
 {
-	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_words_foreign));
+	WR(sk__lock_slow,
+	   RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_words_foreign) | RD(ld_tsan));
 }
 
 /* Turns the validator off for good and prepares the one capacity report. */
@@ -1024,8 +1026,12 @@ static void fork_child(void)
 /*
  * A program built with ThreadSanitizer: its lock.h calls the pthread
  * spinlock and mutex functions (which TSan intercepts), so this library
- * must too, or TSan never sees the unlocks it makes out of line.  The TSan
- * runtime (gcc's libtsan, clang's static one) exports __tsan_init.
+ * must too, or TSan never sees the unlocks it makes out of line; and every
+ * lock operation goes out of line, so that a unit built without TSan in
+ * the same process (or this library, built with it, beside a plain
+ * program) never takes a lock word inline that TSan saw taken or released
+ * by a pthread call.  The TSan runtime (gcc's libtsan, clang's static one)
+ * exports __tsan_init.
  */
 extern void __tsan_init(void) __attribute__((weak));
 
@@ -1095,7 +1101,8 @@ static void ld_init(void)
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
 	WR(ld_words_foreign, sk__lock_words_foreign());
-	WR(sk__lock_calls_only, RD(ld_words_foreign) | RD(sk__lock_race_tool) | under_tsan());
+	WR(ld_tsan, under_tsan());
+	WR(sk__lock_calls_only, RD(ld_words_foreign) | RD(sk__lock_race_tool) | RD(ld_tsan));
 	set_slow();
 
 	if (env && env[0]) {

@@ -630,7 +630,7 @@ Test(spinlock, waiter_gets_the_lock_after_a_long_hold)
 }
 
 /* On glibc x86 lock.h takes and releases the pthread spinlock word inline
- * (SK__SPIN_WORD_INLINE) while a busy lock waits in pthread_spin_lock():
+ * (SK__LOCK_WORD_INLINE) while a busy lock waits in pthread_spin_lock():
  * the two must agree, both ways, on which value is free and which taken. */
 NT static void spin_word_agrees(struct sk_spinlock *l)
 {
@@ -658,7 +658,8 @@ Test(spinlock, inline_word_and_pthread_calls_agree)
 
 /* With the validator off and no helgrind or drd, every lock operation
  * takes the inline fast path (sk__lock_slow is 0): among other things, the
- * library's load-time check found glibc's spinlock word as lock.h has it. */
+ * library's load-time check found glibc's spinlock and mutex words as
+ * lock.h has them (sk__lock_words_foreign()). */
 Test(spinlock, fast_paths_run_with_the_validator_off)
 {
 	if (sk_test_under_valgrind())

@@ -313,22 +313,24 @@ SK_API void sk__write_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
  *
  * sk_mutex_lock() and the other lock, trylock and unlock macros call these.
  * Each is the uncontended case of the exported function of the same name
- * without "_fast" (a busy spinlock goes to sk__spin_lock_nested() at
- * subclass 0, see there), filtered to what needs no check beyond the owner
- * word: the validator is off and not under helgrind or drd (sk__lock_slow is 0),
- * the lock is free (or, for a mutex, not ours), the unlock is the owner's
- * plain last one.  Everything else, including every misuse, goes to that
- * exported function, which checks again from the start.  Inline so that
- * your code calls pthread itself: a second call layer made the hardened
- * locks 1.3x to 1.6x slower than raw pthread on one CPU (docs/locking.md).
- * The owner word's encoding (below) is thus part of the ABI.
+ * without "_fast" (a busy spinlock or mutex goes to sk__spin_lock_nested()
+ * or sk__mutex_lock_nested() at subclass 0, see there), filtered to what
+ * needs no check beyond the owner word: sk__lock_slow is 0, the lock is
+ * free (or, for a mutex, not ours), the unlock is the owner's plain last
+ * one.  Everything else, including every misuse, goes to that exported
+ * function, which checks again from the start.  Inline so that your code
+ * takes the lock itself (the pthread call, or on glibc x86 the lock word:
+ * below): a second call layer made the hardened locks 1.3x to 1.6x slower
+ * than raw pthread on one CPU (docs/locking.md).  The owner word's
+ * encoding (below) is thus part of the ABI, and so are the lock words.
  * ------------------------------------------------------------------------ */
 
 /*
  * sk__lock_slow - nonzero when every lock operation takes the exported,
- * out-of-line path: the validator is on, or the process runs under
- * helgrind or drd.  Written by the library only; read here with one
- * predicted branch (the validator's off switch).
+ * out-of-line path: the validator is on, the process runs under helgrind,
+ * drd or TSan, or glibc's lock words are not what the inline forms below
+ * assume.  Written by the library only; read here with one predicted
+ * branch (the validator's off switch).
  */
 extern SK_API int sk__lock_slow;
 
@@ -374,10 +376,13 @@ extern SK_API int sk__lock_slow;
  * The library checks both encodings against the pthread calls once at
  * load and, should a glibc ever differ (or elide the mutex), sends every
  * lock operation out of line (sk__lock_slow), where only the pthread calls
- * touch the words.  Elsewhere, and under TSan (which models pthread locks
- * through its interceptors), these are the pthread calls.
+ * touch the words.  Elsewhere, and in a unit built with TSan (which models
+ * pthread locks through its interceptors), these are the pthread calls;
+ * in a process with the TSan runtime, every unit's lock operations go out
+ * of line to them.
  */
-#if defined(__GLIBC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(SK__TSAN)
+#if defined(__GLIBC__) && defined(__linux__) && (defined(__x86_64__) || defined(__i386__)) && \
+	!defined(SK__TSAN)
 #define SK__LOCK_WORD_INLINE 1
 #define sk__spin_word_trylock(l)                                              \
 	({                                                                    \
@@ -448,8 +453,8 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline void sk__mutex_unlock_fast(struct sk_
 {
 	/* Exactly ours, no flag: the validator's entry or a refused relock
 	 * (flag bits) and every misuse go out of line; so does the slow
-	 * mode, where the lock was taken by the pthread call and must be
-	 * released by it (under helgrind or drd, or a foreign lock word). */
+	 * mode, where the lock may have been taken by the pthread call and
+	 * must then be released by it (helgrind, drd, TSan, a foreign word). */
 	if (sk__lock_slow_now() || sk_unlikely(sk__lock_owner(m) != sk__lock_self())) {
 		sk__mutex_unlock(m, cs);
 		return;
