@@ -519,6 +519,57 @@ NT static void mutex_wake_waiter(struct sk_mutex *m)
 	sk_mutex_unlock(m);
 }
 
+/* A lock that waited in pthread_mutex_lock() (the busy path), held while
+ * the validator is switched on, is released out of line by the word:
+ * glibc's fields must end as after its own unlock, and the lock be free. */
+static void *mutex_holder_across_enable(void *p)
+{
+	struct mutex_wait *w = p;
+
+	sk_mutex_lock(w->m);
+	__atomic_store_n(&w->got, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&w->got, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	sk_mutex_unlock(w->m); /* out of line now: the validator is on */
+	return NULL;
+}
+
+NT static void mutex_busy_lock_across_enable(struct sk_mutex *m)
+{
+	struct mutex_wait w = { m, 0 };
+	pthread_t t;
+
+	sk_mutex_lock(m);
+	cr_assert_eq(pthread_create(&t, NULL, mutex_holder_across_enable, &w), 0);
+	usleep(20000); /* the holder-to-be meets the lock busy */
+	sk_mutex_unlock(m);
+	cr_assert(wait_for(&w.got), "the waiter was not woken by the unlock");
+	cr_assert_eq(sk_lockdep_enable(), 0);
+	__atomic_store_n(&w.got, 2, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+#ifdef __GLIBC__
+	cr_assert_eq(m->m.__data.__lock, 0);
+	cr_assert_eq(m->m.__data.__owner, 0);
+	cr_assert_eq(m->m.__data.__nusers, 0u);
+#endif
+	cr_assert_eq(sk_mutex_trylock(m), 1);
+	sk_mutex_unlock(m);
+}
+
+Test(mutex, busy_lock_released_after_the_validator_went_on)
+{
+	struct sk_mutex m;
+	bool was = sk_lockdep_enabled();
+
+	sk_mutex_init(&m);
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	SK_EXPECT_NO_VIOLATION(mutex_busy_lock_across_enable(&m));
+	cr_assert_eq(sk_lockdep_enabled(), true);
+	if (!was)
+		cr_assert_eq(sk_lockdep_disable(), 0);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
 Test(mutex, sleeping_waiter_is_woken_by_the_unlock)
 {
 	struct sk_mutex m;
