@@ -651,6 +651,15 @@ void sk__hlist_report_add(struct sk_hlist_node *n, const void *where, int how,
 			       (const void *)prev);
 		else if (bad(prev->pprev))
 			report_bad_head_link(prev, prev->pprev, op, "node", "pprev", cs, ip);
+		else if (prev->pprev == &prev->next)
+			REPORT(INVALID_ARGUMENT, prev,
+			       "%s: the node %p to add behind is a fake node (hlist_add_fake), on "
+			       "no chain", op, (const void *)prev);
+		else if (*prev->pprev != prev)
+			REPORT(LIST_CORRUPTION, prev,
+			       "%s corruption: *prev->pprev should be %p, but was %p (pprev=%p)", op,
+			       (const void *)prev, (const void *)*prev->pprev,
+			       (const void *)prev->pprev);
 		else if (n == prev || n == next)
 			REPORT(LIST_DOUBLE_ADD, n, "%s double add: %p is %p or already after it", op,
 			       (const void *)n, (const void *)prev);

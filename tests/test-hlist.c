@@ -201,6 +201,32 @@ Test(hlist_misuse, add_behind_misuse)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_add_behind(&a, &n[1]));
 }
 
+/* A fake node is on no chain: a node added behind it would hang off
+ * nothing (and leave a fake node with a next, which no delete accepts). */
+Test(hlist_misuse, add_behind_a_fake_node_is_refused)
+{
+	struct sk_hlist_head h;
+	struct sk_hlist_node n[2], a, b;
+
+	chain(&h, n, 2);
+	sk_init_hlist_node(&a);
+	sk_init_hlist_node(&b);
+	sk_hlist_add_fake(&a);
+	SNAPSHOT(s, &a, &b);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_hlist_add_behind(&b, &a));
+	cr_assert(strstr(last.detail, "fake"), "%s", last.detail);
+	CHECK_UNCHANGED(s);
+	SK_EXPECT_NO_VIOLATION(sk_hlist_del_init(&a));
+	/* A chain node whose pprev designates something else: corruption. */
+	n[1].pprev = &a.next;
+	SNAPSHOT(c, &n[0], &n[1], &b);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_add_behind(&b, &n[1]));
+	CHECK_UNCHANGED(c);
+	n[1].pprev = &n[0].next;
+	SK_EXPECT_NO_VIOLATION(sk_hlist_add_behind(&b, &n[1]));
+	cr_assert(sk_hlist_check(&h));
+}
+
 Test(hlist_misuse, fake_node_del_is_fine)
 {
 	struct sk_hlist_node a;

@@ -808,6 +808,8 @@ Test(list_misuse, debug_walk_of_a_zeroed_head)
 Test(list_misuse, debug_queries_check_the_head)
 {
 	struct sk_list_head z, head, e[1];
+	SK_LIST_HEAD(h2);
+	struct item it;
 	int r = 0;
 
 	memset(&z, 0, sizeof(z));
@@ -818,6 +820,16 @@ Test(list_misuse, debug_queries_check_the_head)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED, r = sk_list_empty_careful(&z));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED,
 			    cr_assert_null(sk_list_first_entry_or_null(&z, struct item, node)));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED,
+			    cr_assert_null(sk_list_last_entry_or_null(&z, struct item, node)));
+	/* The last entry is read through prev: a head whose prev alone is
+	 * broken is reported there, not followed. */
+	sk_list_add(&it.node, &h2);
+	h2.prev = SK_LIST_POISON2;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION,
+			    cr_assert_null(sk_list_last_entry_or_null(&h2, struct item, node)));
+	h2.prev = &it.node;
+	cr_assert_eq(sk_list_last_entry_or_null(&h2, struct item, node), &it);
 	fill(&head, e, 1);
 	sk_list_del(&e[0]);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, r = sk_list_empty(&e[0]));

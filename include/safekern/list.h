@@ -1177,13 +1177,18 @@ static inline struct sk_list_head *sk__list_end_or_null(const struct sk_list_hea
 {
 	struct sk_list_head *pos;
 
-	if (SK__LIST_DEBUG &&
-	    sk__list_empty_op(head, last ? "list_last_entry_or_null" : "list_first_entry_or_null",
-			      cs))
-		return NULL;
-	(void)cs;
+	/* Debug: the head, and the link this reads (next, or prev for the
+	 * last), before the link is trusted. */
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(head)))
+		goto bad;
 	pos = last ? SK_READ_ONCE(head->prev) : SK_READ_ONCE(head->next);
+	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(pos)))
+		goto bad;
 	return pos != head ? pos : NULL;
+bad:
+	sk__list_report_head(head, last ? "list_last_entry_or_null" : "list_first_entry_or_null",
+			     cs);
+	return NULL;
 }
 
 /* sk__list_first_or_null() - internal: the first node, or NULL if empty. */
@@ -1848,8 +1853,9 @@ static SK_ALWAYS_INLINE bool sk__hlist_add_behind_ok(struct sk_hlist_node *n,
 	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &prev->next))
 		goto bad;
 	/* @prev unhashed or deleted (hlist_del_rcu keeps a last node's NULL
-	 * next): @n would hang off no chain. */
-	if (sk_unlikely(sk__list_bad(prev->pprev)))
+	 * next), or not what its pprev designates (a fake node's designates
+	 * its own next): @n would hang off no chain. */
+	if (sk_unlikely(sk__list_bad(prev->pprev) || *prev->pprev != prev))
 		goto bad;
 	if (sk_unlikely(n == prev || n == next))
 		goto bad;
@@ -1936,9 +1942,10 @@ static inline bool sk__hlist_add_behind(struct sk_hlist_node *n, struct sk_hlist
  * @n: the node to add (not on a list)
  * @prev: the node to add it after
  *
- * Checked (hardened): @prev is hashed (its pprev is not NULL or poison:
- * behind an unhashed or deleted node @n would hang off no chain), its
- * next is not poison and points back; @n is not @prev or its successor.
+ * Checked (hardened): @prev is on a chain (its pprev is not NULL or
+ * poison and designates a pointer to @prev: behind an unhashed, deleted
+ * or fake node @n would hang off no chain), its next is not poison and
+ * points back; @n is not @prev or its successor.
  *
  * Context: the caller serialises operations on the list.
  */
