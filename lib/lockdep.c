@@ -83,8 +83,6 @@ int sk__lock_slow;
 int sk__lockdep_on;
 int sk__lock_race_tool;
 int sk__lock_calls_only;
-static int ld_words_foreign;	/* lock.h's inline lock words would be wrong */
-static int ld_tsan;		/* the TSan runtime is in the process */
 
 static int ld_complete;		/* on since load, never turned off */
 static int ld_exhausted;	/* ran out of capacity: never on again */
@@ -273,8 +271,9 @@ static void append_held(struct ld_report *rep, const struct ld_thread *t)
 
 static void set_slow(void)
 {
-	WR(sk__lock_slow,
-	   RD(sk__lockdep_on) | RD(sk__lock_race_tool) | RD(ld_words_foreign) | RD(ld_tsan));
+	/* The pthread-calls-only modes, fixed at load, keep everything out of
+	 * line; the validator's switch adds itself. */
+	WR(sk__lock_slow, RD(sk__lockdep_on) | RD(sk__lock_calls_only));
 }
 
 /* Turns the validator off for good and prepares the one capacity report. */
@@ -1100,9 +1099,10 @@ static void ld_init(void)
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&ld_complete, sizeof(ld_complete), "validator state");
 
 	WR(sk__lock_race_tool, under_helgrind() || sk__under_drd());
-	WR(ld_words_foreign, sk__lock_words_foreign());
-	WR(ld_tsan, under_tsan());
-	WR(sk__lock_calls_only, RD(ld_words_foreign) | RD(sk__lock_race_tool) | RD(ld_tsan));
+	/* lock.h's inline lock words would be wrong, or tools watch only the
+	 * pthread calls: those calls alone, and everything out of line. */
+	WR(sk__lock_calls_only,
+	   sk__lock_words_foreign() | RD(sk__lock_race_tool) | (int)under_tsan());
 	set_slow();
 
 	if (env && env[0]) {

@@ -488,11 +488,11 @@ static void *mutex_waiter(void *p)
 	return NULL;
 }
 
-/* Waits up to 10 s for *@flag to become nonzero; true if it did. */
-static bool wait_for(const int *flag)
+/* Waits up to 10 s for *@p to read @want; true if it did. */
+static bool wait_for(const int *p, int want)
 {
 	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(flag, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(p, __ATOMIC_ACQUIRE) == want)
 			return true;
 		usleep(1000);
 	}
@@ -508,16 +508,12 @@ NT static void mutex_wake_waiter(struct sk_mutex *m)
 	cr_assert_eq(pthread_create(&t, NULL, mutex_waiter, &w), 0);
 #ifdef __GLIBC__
 	/* glibc marks the word 2 (waiters) before its waiter sleeps. */
-	for (int i = 0; i < 10000 && __atomic_load_n(&m->m.__data.__lock, __ATOMIC_RELAXED) != 2;
-	     i++)
-		usleep(1000);
-	cr_assert_eq(__atomic_load_n(&m->m.__data.__lock, __ATOMIC_RELAXED), 2,
-		     "the waiter never marked the lock word");
+	cr_assert(wait_for(&m->m.__data.__lock, 2), "the waiter never marked the lock word");
 #endif
 	usleep(20000); /* asleep in the kernel by now, most likely */
 	cr_assert_eq(__atomic_load_n(&w.got, __ATOMIC_ACQUIRE), 0);
 	sk_mutex_unlock(m);
-	cr_assert(wait_for(&w.got), "the waiter was not woken by the unlock");
+	cr_assert(wait_for(&w.got, 1), "the waiter was not woken by the unlock");
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	assert_pthread_fields_free(m);
 	cr_assert_eq(sk_mutex_trylock(m), 1);
@@ -548,7 +544,7 @@ NT static void mutex_busy_lock_across_enable(struct sk_mutex *m)
 	cr_assert_eq(pthread_create(&t, NULL, mutex_holder_across_enable, &w), 0);
 	usleep(20000); /* the holder-to-be meets the lock busy */
 	sk_mutex_unlock(m);
-	cr_assert(wait_for(&w.got), "the waiter was not woken by the unlock");
+	cr_assert(wait_for(&w.got, 1), "the waiter was not woken by the unlock");
 	cr_assert_eq(sk_lockdep_enable(), 0);
 	__atomic_store_n(&w.got, 2, __ATOMIC_RELEASE);
 	cr_assert_eq(pthread_join(t, NULL), 0);
