@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <safekern/lock.h>
@@ -799,6 +800,39 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_unlock(struct sk_rwlock *rw, const s
 	pthread_rwlock_unlock(&rw->rw);
 }
 
+/*
+ * A read lock the C library refused: glibc's pthread_rwlock_rdlock() fails
+ * with EAGAIN when the reader count is at its limit (2^28 read holds at
+ * once), which only leaked read locks reach.  Returning would let the
+ * caller run without the lock; so it is reported once and then waited for,
+ * polling every millisecond, as a writer waits for those readers.
+ */
+static SK_COLD SK_NOINLINE void rdlock_refused(struct sk_rwlock *rw, int err,
+					       const struct sk_callsite *cs, const void *ip)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	sk__violation(SK_VIOLATION_LOCK_HELD, rw, cs, ip,
+		      "read_lock of \"%s\" refused by the C library (%s): %s; "
+		      "waiting until it is granted",
+		      lock_name(&rw->dep_map), err == EAGAIN ? "EAGAIN" : "error",
+		      err == EAGAIN ? "its reader count is at the limit, read locks leaked?"
+				    : "unexpected");
+	do {
+		nanosleep(&ms, NULL);
+		err = pthread_rwlock_rdlock(&rw->rw);
+	} while (err != 0);
+}
+
+/* pthread_rwlock_rdlock(), which returns only with the read lock held. */
+static inline void rdlock(struct sk_rwlock *rw, const struct sk_callsite *cs, const void *ip)
+{
+	int err = pthread_rwlock_rdlock(&rw->rw);
+
+	if (sk_unlikely(err != 0))
+		rdlock_refused(rw, err, cs, ip);
+}
+
 static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_callsite *cs,
 				       const void *ip)
 {
@@ -810,7 +844,7 @@ static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_cal
 	}
 	if (RD(sk__lockdep_on))
 		(void)sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_READ | SK__LD_RWLOCK, cs, ip);
-	pthread_rwlock_rdlock(&rw->rw);
+	rdlock(rw, cs, ip);
 }
 
 static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, const struct sk_callsite *cs,
@@ -836,7 +870,7 @@ static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_ca
 		read_lock_core(rw, cs, ip); /* write-held by us: refused there */
 		return;
 	}
-	pthread_rwlock_rdlock(&rw->rw);
+	rdlock(rw, cs, ip);
 }
 
 SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)

@@ -935,6 +935,79 @@ Test(rwlock, destroy_with_a_reader_is_refused)
 	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
 }
 
+#ifdef __GLIBC__
+/* A reader that records when sk_read_lock() returned, and holds the read
+ * lock until told to let go. */
+struct reader_at_limit {
+	struct sk_rwlock *rw;
+	int got;     /* 1: sk_read_lock() returned */
+	int release; /* 1: unlock now */
+};
+
+NT static void *reader_at_limit_main(void *p)
+{
+	struct reader_at_limit *r = p;
+
+	sk_read_lock(r->rw);
+	__atomic_store_n(&r->got, 1, __ATOMIC_RELEASE);
+	wait_for(&r->release, 1);
+	sk_read_unlock(r->rw);
+	return NULL;
+}
+
+/*
+ * glibc refuses a read lock (EAGAIN) when its reader count is at the limit
+ * (2^28 holders: only leaked read locks get there).  Faked here by adding
+ * the overflow bit to glibc's reader count.  sk_read_lock() must report it
+ * and wait, not return without the lock; when the count comes down (the
+ * bit is taken back off, atomically, so that a reader's own increment in
+ * flight is kept), it gets the lock.
+ */
+NT static void rwlock_read_at_the_limit(struct sk_rwlock *rw)
+{
+	struct reader_at_limit r = { rw, 0, 0 };
+	struct sk_test_report rep;
+	unsigned long before = sk_violation_count(SK_VIOLATION_LOCK_HELD);
+	pthread_t t;
+
+	sk_test_record_start(&rep);
+	__atomic_fetch_add(&rw->rw.__data.__readers, 1u << 31, __ATOMIC_RELAXED);
+	cr_assert_eq(pthread_create(&t, NULL, reader_at_limit_main, &r), 0);
+	for (int i = 0; i < 10000 && sk_violation_count(SK_VIOLATION_LOCK_HELD) == before; i++)
+		usleep(1000);
+	usleep(20000); /* time enough to return without the lock, if it would */
+	cr_assert_eq(__atomic_load_n(&r.got, __ATOMIC_ACQUIRE), 0,
+		     "sk_read_lock() returned while glibc refused the read lock");
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_LOCK_HELD) - before, 1);
+	__atomic_fetch_sub(&rw->rw.__data.__readers, 1u << 31, __ATOMIC_RELAXED);
+	cr_assert(wait_for(&r.got, 1), "the reader did not get the lock after the limit cleared");
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 0, "the reader holds nothing");
+	__atomic_store_n(&r.release, 1, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	sk_test_record_stop();
+	cr_assert_eq(rep.calls, 1);
+	cr_assert_eq(rep.kind, SK_VIOLATION_LOCK_HELD);
+	cr_assert_eq(rep.object, rw);
+	cr_assert(strstr(rep.detail, "EAGAIN") && strstr(rep.detail, "waiting"), "%s", rep.detail);
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 1);
+}
+
+Test(rwlock, read_lock_at_the_reader_limit_is_reported_and_waits)
+{
+	struct sk_rwlock rw;
+	bool was = sk_lockdep_enabled();
+
+	sk_rwlock_init(&rw);
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	rwlock_read_at_the_limit(&rw);
+	cr_assert_eq(sk_lockdep_enable(), 0); /* the validator's path */
+	rwlock_read_at_the_limit(&rw);
+	if (!was)
+		cr_assert_eq(sk_lockdep_disable(), 0);
+	SK_EXPECT_NO_VIOLATION(sk_rwlock_destroy(&rw));
+}
+#endif
+
 Test(rwlock, bad_subclass_is_reported_and_the_lock_taken)
 {
 	struct sk_rwlock rw;

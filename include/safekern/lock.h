@@ -783,7 +783,9 @@ SK_API void sk__lockdep_debug_unit(void);
  *
  * Read locks are recursive (the rwlock is reader-preferring).  A read lock
  * while this thread holds the write lock is reported (lock_recursion) and
- * refused without blocking.
+ * refused without blocking.  A read lock glibc refuses because the reader
+ * count is at its limit (2^28 holders: read locks leaked) is reported
+ * (lock_held) and waited for; this never returns without the lock.
  *
  * Context: may sleep while a writer holds @rw.
  */

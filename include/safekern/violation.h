@@ -80,8 +80,10 @@ extern "C" {
  * @SK_VIOLATION_LOCK_RECURSION: acquiring a non-recursive lock this thread
  *	already holds (would deadlock)
  * @SK_VIOLATION_LOCK_HELD: destroying a held lock,
- *	sk_lockdep_assert_not_held() on a held one, or a kref release
- *	function that returned with its lock held
+ *	sk_lockdep_assert_not_held() on a held one, a kref release
+ *	function that returned with its lock held, or a read lock the C
+ *	library refused because the rwlock's reader count is at its limit
+ *	(leaked read locks; the read lock is then waited for)
  * @SK_VIOLATION_LOCK_ORDER_INVERSION: lockdep found a cycle in the lock order
  *	(a possible deadlock)
  * @SK_VIOLATION_LOCK_HELD_AT_EXIT: a thread exited holding locks
