@@ -11,6 +11,9 @@
  *                       in a program where they are far apart)
  *   list.add_tail_del   add_tail 1,000 entries, then delete them all in
  *                       order (a queue): ns per entry (one add_tail + one del)
+ *   list.lru            add 1,000 entries at the head, then delete them
+ *                       in the order they were added, from the tail (an
+ *                       LRU list's eviction): ns per entry (one add + one del)
  *   list.walk           list_for_each_entry over 1,000 entries summing a
  *                       field: ns per entry visited
  *   list.splice         splice_init a 64-entry list into an empty head
@@ -18,9 +21,10 @@
  *
  * raw stores in sk_list's order, raw.kernel_store_order in the kernel's
  * verbatim order (see bench/raw/list.h).  Each group's baseline is the
- * faster of the two there: raw for add_del (where the kernel order's
- * 16-byte store stalls the delete that reads it back), the kernel order
- * for add_tail_del (one store fewer per add, in a store-bound loop).
+ * faster of the two there (gcc 12, AMD Zen 4): raw for add_del (where the
+ * kernel order's 16-byte store stalls the delete that reads it back) and
+ * for lru, the kernel order for add_tail_del (one store fewer per add, in
+ * a store-bound loop).
  * This file is compiled at both levels; raw and peer cases are registered
  * once, hardened-side.
  */
@@ -290,6 +294,95 @@ static void run_queue_urcu(struct sk_bench_thread *t)
 SK_BENCH_CASE(list_queue_urcu, .group = "list.add_tail_del", .name = "cds_list (liburcu)",
 	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
 	      .teardown = teardown_queue, .run = run_queue_urcu)
+#endif
+#endif /* !SK_DEBUG */
+
+/* ------------------------------------------------------------------------
+ * LRU: add 1,000 at the head, evict them oldest first (from the tail).
+ * The state is the queue's.
+ * ------------------------------------------------------------------------ */
+
+static void run_lru_sk(struct sk_bench_thread *t)
+{
+	uint64_t iters = t->iters;
+	struct queue_state *s = t->state;
+	struct sk_list_head *head = &s->head.sk, *n = s->nodes;
+
+	sk_init_list_head(head);
+	for (uint64_t i = 0; i < iters; i++) {
+		for (size_t k = 0; k < N_QUEUE; k++)
+			sk_list_add(&n[k], head);
+		for (size_t k = 0; k < N_QUEUE; k++)
+			sk_list_del(&n[k]);
+		sk_bench_clobber();
+	}
+	t->sink = (uintptr_t)head->next;
+}
+SK_BENCH_CASE(list_lru_sk, .group = "list.lru", .name = "sk_list." SK_BENCH_LEVEL,
+	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
+	      .teardown = teardown_queue, .run = run_lru_sk)
+
+#ifndef SK_DEBUG
+static void run_lru_raw(struct sk_bench_thread *t)
+{
+	uint64_t iters = t->iters;
+	struct queue_state *s = t->state;
+	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
+
+	raw_init_list_head(head);
+	for (uint64_t i = 0; i < iters; i++) {
+		for (size_t k = 0; k < N_QUEUE; k++)
+			raw_list_add(&n[k], head);
+		for (size_t k = 0; k < N_QUEUE; k++)
+			raw_list_del(&n[k]);
+		sk_bench_clobber();
+	}
+	t->sink = (uintptr_t)head->next;
+}
+SK_BENCH_CASE(list_lru_raw, .group = "list.lru", .name = "raw", .baseline = true,
+	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
+	      .teardown = teardown_queue, .run = run_lru_raw)
+
+static void run_lru_raw_kernel_order(struct sk_bench_thread *t)
+{
+	uint64_t iters = t->iters;
+	struct queue_state *s = t->state;
+	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
+
+	raw_init_list_head(head);
+	for (uint64_t i = 0; i < iters; i++) {
+		for (size_t k = 0; k < N_QUEUE; k++)
+			raw_list_add_kernel_order(&n[k], head);
+		for (size_t k = 0; k < N_QUEUE; k++)
+			raw_list_del(&n[k]);
+		sk_bench_clobber();
+	}
+	t->sink = (uintptr_t)head->next;
+}
+SK_BENCH_CASE(list_lru_raw_ko, .group = "list.lru", .name = "raw.kernel_store_order",
+	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
+	      .teardown = teardown_queue, .run = run_lru_raw_kernel_order)
+
+#ifdef SK_BENCH_HAVE_URCU
+static void run_lru_urcu(struct sk_bench_thread *t)
+{
+	uint64_t iters = t->iters;
+	struct queue_state *s = t->state;
+	struct cds_list_head *head = &s->head.urcu, *n = s->nodes;
+
+	CDS_INIT_LIST_HEAD(head);
+	for (uint64_t i = 0; i < iters; i++) {
+		for (size_t k = 0; k < N_QUEUE; k++)
+			cds_list_add(&n[k], head);
+		for (size_t k = 0; k < N_QUEUE; k++)
+			cds_list_del(&n[k]);
+		sk_bench_clobber();
+	}
+	t->sink = (uintptr_t)head->next;
+}
+SK_BENCH_CASE(list_lru_urcu, .group = "list.lru", .name = "cds_list (liburcu)",
+	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
+	      .teardown = teardown_queue, .run = run_lru_urcu)
 #endif
 #endif /* !SK_DEBUG */
 
