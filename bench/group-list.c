@@ -21,7 +21,7 @@
  *
  * raw stores in sk_list's order, raw.kernel_store_order in the kernel's
  * verbatim order (see bench/raw/list.h).  Each group's baseline is the
- * faster of the two there (gcc 12, AMD Zen 4): raw for add_del (where the
+ * faster of the two there (gcc 12, AMD EPYC): raw for add_del (where the
  * kernel order's 16-byte store stalls the delete that reads it back) and
  * for lru, the kernel order for add_tail_del (one store fewer per add, in
  * a store-bound loop).

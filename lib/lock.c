@@ -801,36 +801,56 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__write_unlock(struct sk_rwlock *rw, const s
 }
 
 /*
- * A read lock the C library refused: glibc's pthread_rwlock_rdlock() fails
+ * A read lock the C library refused.  glibc's pthread_rwlock_rdlock() fails
  * with EAGAIN when the reader count is at its limit (2^28 read holds at
- * once), which only leaked read locks reach.  Returning would let the
- * caller run without the lock; so it is reported once and then waited for,
- * polling every millisecond, as a writer waits for those readers.
+ * once), which only leaked read locks reach: returning would let the
+ * caller run without the lock, so it is reported once and then waited for,
+ * polling every millisecond, as a writer waits for those readers (forever,
+ * if this thread leaked them itself).  The wait is not a cancellation
+ * point, and errno is kept.  Any other error (EDEADLK: glibc records this
+ * thread as the writer, which the owner word does not, e.g. after a
+ * writer exited holding the lock and its thread ID was reused) cannot
+ * clear by waiting: reported, and the read lock is refused; no other
+ * writer can take the lock while glibc records one.
  */
-static SK_COLD SK_NOINLINE void rdlock_refused(struct sk_rwlock *rw, int err,
+static SK_COLD SK_NOINLINE bool rdlock_refused(struct sk_rwlock *rw, int err,
 					       const struct sk_callsite *cs, const void *ip)
 {
 	const struct timespec ms = { 0, 1000000 };
+	int saved_errno = errno, cancel;
 
+	if (err != EAGAIN) {
+		sk__violation(err == EDEADLK ? SK_VIOLATION_LOCK_RECURSION
+					     : SK_VIOLATION_INVALID_ARGUMENT,
+			      rw, cs, ip,
+			      "read_lock of \"%s\" refused by the C library (error %d%s): "
+			      "refused, the lock is not taken",
+			      lock_name(&rw->dep_map), err,
+			      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
+		errno = saved_errno;
+		return false;
+	}
 	sk__violation(SK_VIOLATION_LOCK_HELD, rw, cs, ip,
-		      "read_lock of \"%s\" refused by the C library (%s): %s; "
-		      "waiting until it is granted",
-		      lock_name(&rw->dep_map), err == EAGAIN ? "EAGAIN" : "error",
-		      err == EAGAIN ? "its reader count is at the limit, read locks leaked?"
-				    : "unexpected");
+		      "read_lock of \"%s\" refused by the C library (EAGAIN): its reader count "
+		      "is at the limit, read locks leaked?; waiting until it is granted",
+		      lock_name(&rw->dep_map));
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	do {
 		nanosleep(&ms, NULL);
 		err = pthread_rwlock_rdlock(&rw->rw);
-	} while (err != 0);
+	} while (err == EAGAIN);
+	pthread_setcancelstate(cancel, NULL);
+	errno = saved_errno;
+	return err == 0 || rdlock_refused(rw, err, cs, ip);
 }
 
-/* pthread_rwlock_rdlock(), which returns only with the read lock held. */
-static inline void rdlock(struct sk_rwlock *rw, const struct sk_callsite *cs, const void *ip)
+/* pthread_rwlock_rdlock(), its refusals reported (see rdlock_refused());
+ * false if refused. */
+static inline bool rdlock(struct sk_rwlock *rw, const struct sk_callsite *cs, const void *ip)
 {
 	int err = pthread_rwlock_rdlock(&rw->rw);
 
-	if (sk_unlikely(err != 0))
-		rdlock_refused(rw, err, cs, ip);
+	return sk_likely(err == 0) || rdlock_refused(rw, err, cs, ip);
 }
 
 static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_callsite *cs,
@@ -842,9 +862,14 @@ static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_cal
 				 REFUSED_READ, cs, ip);
 		return;
 	}
-	if (RD(sk__lockdep_on))
-		(void)sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_READ | SK__LD_RWLOCK, cs, ip);
-	rdlock(rw, cs, ip);
+	if (RD(sk__lockdep_on) &&
+	    sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_READ | SK__LD_RWLOCK, cs, ip) ==
+		    SK__LD_TRACKED) {
+		if (sk_unlikely(!rdlock(rw, cs, ip)))
+			(void)sk__lockdep_release(&rw->dep_map, rw, SK__LD_READ); /* refused */
+		return;
+	}
+	(void)rdlock(rw, cs, ip);
 }
 
 static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, const struct sk_callsite *cs,
@@ -870,7 +895,7 @@ static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_ca
 		read_lock_core(rw, cs, ip); /* write-held by us: refused there */
 		return;
 	}
-	rdlock(rw, cs, ip);
+	(void)rdlock(rw, cs, ip);
 }
 
 SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)

@@ -992,6 +992,53 @@ NT static void rwlock_read_at_the_limit(struct sk_rwlock *rw)
 	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, rw), 1);
 }
 
+NT static void *write_lock_and_exit(void *p)
+{
+	sk_write_lock((struct sk_rwlock *)p); /* leaked: the thread exits holding it */
+	return NULL;
+}
+
+/*
+ * glibc refuses a read lock with EDEADLK when it records the caller as the
+ * writer: faked here as a writer that exited holding the lock and whose
+ * thread ID came back as this thread's.  Waiting cannot clear that, so
+ * the read lock is reported and refused, and so is its unlock (the lock
+ * is write-held by another thread as far as the library knows).
+ */
+NT static void rwlock_read_refused_by_glibc(void)
+{
+	struct sk_rwlock rw;
+	pthread_t t;
+
+	sk_rwlock_init(&rw);
+	if (sk_lockdep_enabled()) {
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD_AT_EXIT, {
+			cr_assert_eq(pthread_create(&t, NULL, write_lock_and_exit, &rw), 0);
+			cr_assert_eq(pthread_join(t, NULL), 0);
+		});
+	} else {
+		cr_assert_eq(pthread_create(&t, NULL, write_lock_and_exit, &rw), 0);
+		cr_assert_eq(pthread_join(t, NULL), 0);
+	}
+	rw.rw.__data.__cur_writer = (int)gettid();
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_read_lock(&rw));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_read_unlock(&rw));
+	cr_assert_eq(rw.rw.__data.__readers >> 3, 0, "a reader was counted");
+	/* The lock stays write-held by the exited thread: not destroyed. */
+}
+
+Test(rwlock, read_lock_refused_by_glibc_is_reported_not_waited_for)
+{
+	bool was = sk_lockdep_enabled();
+
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	rwlock_read_refused_by_glibc();
+	cr_assert_eq(sk_lockdep_enable(), 0); /* the validator's path */
+	rwlock_read_refused_by_glibc();
+	if (!was)
+		cr_assert_eq(sk_lockdep_disable(), 0);
+}
+
 Test(rwlock, read_lock_at_the_reader_limit_is_reported_and_waits)
 {
 	struct sk_rwlock rw;

@@ -326,10 +326,9 @@ static const struct sk_list_head sk__list_poisoned = {
  * sk__list_unlink_poison() - internal: unlink @entry (checked already) and
  * poison its links, as list_del() leaves it.  The poisons are written by
  * one struct copy from a constant, which gcc 12 and clang 14 both compile
- * to one 16-byte store of a register loaded once outside a loop.  Two
- * member stores gave that to gcc only; clang 14 made them two 8-byte
- * stores of 64-bit immediates, and its delete loop ran 1.3x slower (a
- * store-bound loop; docs/list.md).
+ * to one 16-byte store.  Two member stores gave that to gcc only; clang 14
+ * made them two 8-byte stores of 64-bit immediates, and its delete loop
+ * ran 1.3x slower (a store-bound loop; docs/list.md).
  */
 static inline void sk__list_unlink_poison(struct sk_list_head *entry)
 {

@@ -785,7 +785,9 @@ SK_API void sk__lockdep_debug_unit(void);
  * while this thread holds the write lock is reported (lock_recursion) and
  * refused without blocking.  A read lock glibc refuses because the reader
  * count is at its limit (2^28 holders: read locks leaked) is reported
- * (lock_held) and waited for; this never returns without the lock.
+ * (lock_held) and waited for, not skipped.  One glibc refuses because it
+ * records this thread as the writer (EDEADLK, which waiting cannot clear)
+ * is reported (lock_recursion) and refused.
  *
  * Context: may sleep while a writer holds @rw.
  */

@@ -18,9 +18,9 @@
  * TSan, a relaxed order in any of these operations is a reported race.
  * Helgrind and drd run the debug build, whose refcount carries their
  * happens-before marks (the counters themselves are marked as benign
- * races for them: they do not know atomics).  The other refcount stress programs hand their
- * objects over under locks or with their own release/acquire, which would
- * hide a missing order here.
+ * races for them: they do not know atomics).  The other refcount stress
+ * programs hand their objects over under locks or with their own
+ * release/acquire, which would hide a missing order here.
  *
  * Exact accounting: every round's object is finalised exactly once, by
  * the side whose drop was the last, and no violation is reported.
@@ -43,9 +43,9 @@ struct pobj {
 };
 
 static struct pobj *pool;
-static struct pobj *mailbox; /* relaxed */
-static uint64_t taken;	     /* rounds whose reference the consumer took; relaxed */
-static uint64_t dropped;     /* rounds whose non-final drop is done; relaxed */
+static struct pobj *mailbox;  /* relaxed */
+static uint64_t taken;	      /* rounds whose reference the consumer took; relaxed */
+static uint64_t dropped;      /* rounds whose non-final drop is done; relaxed */
 static uint64_t finalised[2]; /* by the producer, by the consumer */
 
 /* Wait (yielding) until *@p reaches @want; a minute without it is a hang. */
@@ -60,6 +60,22 @@ static void wait_for(const uint64_t *p, uint64_t want)
 	}
 }
 
+/*
+ * Wait until the count reads @want (relaxed: no ordering is taken from
+ * it), so that the drop that follows comes after the other side's last
+ * change in the counter's modification order on any memory model.
+ */
+static void wait_count(const sk_refcount_t *r, unsigned int want)
+{
+	time_t start = time(NULL);
+
+	while (sk_refcount_read(r) != want) {
+		sk_check(time(NULL) - start < 60, "no progress for a minute (count %u, want %u)",
+			 sk_refcount_read(r), want);
+		sched_yield();
+	}
+}
+
 /* Which side drops last in round @k: the producer in even rounds. */
 static int consumer_last(uint64_t k)
 {
@@ -69,6 +85,7 @@ static int consumer_last(uint64_t k)
 /* A drop that is never the last one (another reference is held). */
 static void drop(struct pobj *o, uint64_t k)
 {
+	wait_count(&o->ref, 2);
 	switch ((k >> 1) % 4) {
 	case 0:
 		sk_refcount_dec(&o->ref);
@@ -90,6 +107,7 @@ static void drop_last(struct pobj *o, uint64_t k, int side)
 {
 	bool last;
 
+	wait_count(&o->ref, 1);
 	switch ((k >> 1) % 3) {
 	case 0:
 		last = sk_refcount_dec_and_test(&o->ref);
@@ -142,7 +160,10 @@ static void *consumer(void *arg)
 
 		while ((o = __atomic_load_n(&mailbox, __ATOMIC_RELAXED)) != &pool[k])
 			sched_yield();
-		sk_check(sk_refcount_inc_not_zero_acquire(&o->ref), "the producer holds one");
+		/* The producer holds one; until its set_release() is seen here,
+		 * the count may still read 0 (not on x86). */
+		while (!sk_refcount_inc_not_zero_acquire(&o->ref))
+			sched_yield();
 		sk_check(o->a == k + 1 && o->b == k + 2 && o->c == k + 3,
 			 "round %llu: the published object is torn", (unsigned long long)k);
 		__atomic_store_n(&taken, k + 1, __ATOMIC_RELAXED);
