@@ -213,87 +213,52 @@ static void teardown_queue(void *state)
 	sk_kfree(s);
 }
 
-static void run_queue_sk(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct sk_list_head *head = &s->head.sk, *n = s->nodes;
-
-	sk_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			sk_list_add_tail(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			sk_list_del(&n[k]);
-		sk_bench_clobber();
+/*
+ * QUEUE_RUN() - define run function @fn: fill the 1,000 entries with @add
+ * (at the tail for the queue, at the head for the LRU), then delete them
+ * with @del in the order they were added.  @member names the head in
+ * struct queue_state, @type its list type.
+ */
+#define QUEUE_RUN(fn, member, type, init, add, del)                           \
+	static void fn(struct sk_bench_thread *t)                             \
+	{                                                                     \
+		uint64_t iters = t->iters;                                    \
+		struct queue_state *s = t->state;                             \
+		type *head = &s->head.member, *n = s->nodes;                  \
+									      \
+		init(head);                                                   \
+		for (uint64_t i = 0; i < iters; i++) {                        \
+			for (size_t k = 0; k < N_QUEUE; k++)                  \
+				add(&n[k], head);                             \
+			for (size_t k = 0; k < N_QUEUE; k++)                  \
+				del(&n[k]);                                   \
+			sk_bench_clobber();                                   \
+		}                                                             \
+		t->sink = (uintptr_t)head->next;                              \
 	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_queue_sk, .group = "list.add_tail_del", .name = "sk_list." SK_BENCH_LEVEL,
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_queue_sk)
+
+#define QUEUE_CASE(id, group_, name_, fn, ...)                                \
+	SK_BENCH_CASE(id, .group = group_, .name = name_, .ops_per_iter = N_QUEUE, \
+		      .callgrind_iters = 100, .setup = setup_queue,           \
+		      .teardown = teardown_queue, .run = fn, ##__VA_ARGS__)
+
+QUEUE_RUN(run_queue_sk, sk, struct sk_list_head, sk_init_list_head, sk_list_add_tail, sk_list_del)
+QUEUE_CASE(list_queue_sk, "list.add_tail_del", "sk_list." SK_BENCH_LEVEL, run_queue_sk)
 
 #ifndef SK_DEBUG
-static void run_queue_raw(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
+QUEUE_RUN(run_queue_raw, raw, struct raw_list_head, raw_init_list_head, raw_list_add_tail,
+	  raw_list_del)
+QUEUE_CASE(list_queue_raw, "list.add_tail_del", "raw", run_queue_raw)
 
-	raw_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_add_tail(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_queue_raw, .group = "list.add_tail_del", .name = "raw",
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_queue_raw)
-
-static void run_queue_raw_kernel_order(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
-
-	raw_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_add_tail_kernel_order(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_queue_raw_ko, .group = "list.add_tail_del", .name = "raw.kernel_store_order",
-	      .baseline = true, .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_queue_raw_kernel_order)
+QUEUE_RUN(run_queue_raw_kernel_order, raw, struct raw_list_head, raw_init_list_head,
+	  raw_list_add_tail_kernel_order, raw_list_del)
+QUEUE_CASE(list_queue_raw_ko, "list.add_tail_del", "raw.kernel_store_order",
+	   run_queue_raw_kernel_order, .baseline = true)
 
 #ifdef SK_BENCH_HAVE_URCU
-static void run_queue_urcu(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct cds_list_head *head = &s->head.urcu, *n = s->nodes;
-
-	CDS_INIT_LIST_HEAD(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			cds_list_add_tail(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			cds_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_queue_urcu, .group = "list.add_tail_del", .name = "cds_list (liburcu)",
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_queue_urcu)
+QUEUE_RUN(run_queue_urcu, urcu, struct cds_list_head, CDS_INIT_LIST_HEAD, cds_list_add_tail,
+	  cds_list_del)
+QUEUE_CASE(list_queue_urcu, "list.add_tail_del", "cds_list (liburcu)", run_queue_urcu)
 #endif
 #endif /* !SK_DEBUG */
 
@@ -302,87 +267,22 @@ SK_BENCH_CASE(list_queue_urcu, .group = "list.add_tail_del", .name = "cds_list (
  * The state is the queue's.
  * ------------------------------------------------------------------------ */
 
-static void run_lru_sk(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct sk_list_head *head = &s->head.sk, *n = s->nodes;
-
-	sk_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			sk_list_add(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			sk_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_lru_sk, .group = "list.lru", .name = "sk_list." SK_BENCH_LEVEL,
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_lru_sk)
+QUEUE_RUN(run_lru_sk, sk, struct sk_list_head, sk_init_list_head, sk_list_add, sk_list_del)
+QUEUE_CASE(list_lru_sk, "list.lru", "sk_list." SK_BENCH_LEVEL, run_lru_sk)
 
 #ifndef SK_DEBUG
-static void run_lru_raw(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
+QUEUE_RUN(run_lru_raw, raw, struct raw_list_head, raw_init_list_head, raw_list_add,
+	  raw_list_del)
+QUEUE_CASE(list_lru_raw, "list.lru", "raw", run_lru_raw, .baseline = true)
 
-	raw_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_add(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_lru_raw, .group = "list.lru", .name = "raw", .baseline = true,
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_lru_raw)
-
-static void run_lru_raw_kernel_order(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct raw_list_head *head = &s->head.raw, *n = s->nodes;
-
-	raw_init_list_head(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_add_kernel_order(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			raw_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_lru_raw_ko, .group = "list.lru", .name = "raw.kernel_store_order",
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_lru_raw_kernel_order)
+QUEUE_RUN(run_lru_raw_kernel_order, raw, struct raw_list_head, raw_init_list_head,
+	  raw_list_add_kernel_order, raw_list_del)
+QUEUE_CASE(list_lru_raw_ko, "list.lru", "raw.kernel_store_order", run_lru_raw_kernel_order)
 
 #ifdef SK_BENCH_HAVE_URCU
-static void run_lru_urcu(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct queue_state *s = t->state;
-	struct cds_list_head *head = &s->head.urcu, *n = s->nodes;
-
-	CDS_INIT_LIST_HEAD(head);
-	for (uint64_t i = 0; i < iters; i++) {
-		for (size_t k = 0; k < N_QUEUE; k++)
-			cds_list_add(&n[k], head);
-		for (size_t k = 0; k < N_QUEUE; k++)
-			cds_list_del(&n[k]);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
-SK_BENCH_CASE(list_lru_urcu, .group = "list.lru", .name = "cds_list (liburcu)",
-	      .ops_per_iter = N_QUEUE, .callgrind_iters = 100, .setup = setup_queue,
-	      .teardown = teardown_queue, .run = run_lru_urcu)
+QUEUE_RUN(run_lru_urcu, urcu, struct cds_list_head, CDS_INIT_LIST_HEAD, cds_list_add,
+	  cds_list_del)
+QUEUE_CASE(list_lru_urcu, "list.lru", "cds_list (liburcu)", run_lru_urcu)
 #endif
 #endif /* !SK_DEBUG */
 
