@@ -819,7 +819,19 @@ static SK_COLD SK_NOINLINE bool rdlock_refused(struct sk_rwlock *rw, int err,
 	const struct timespec ms = { 0, 1000000 };
 	int saved_errno = errno, cancel;
 
-	if (err != EAGAIN) {
+	if (err == EAGAIN) {
+		sk__violation(SK_VIOLATION_LOCK_HELD, rw, cs, ip,
+			      "read_lock of \"%s\" refused by the C library (EAGAIN): its reader "
+			      "count is at the limit, read locks leaked?; waiting until it is granted",
+			      lock_name(&rw->dep_map));
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+		do {
+			nanosleep(&ms, NULL);
+			err = pthread_rwlock_rdlock(&rw->rw);
+		} while (err == EAGAIN);
+		pthread_setcancelstate(cancel, NULL);
+	}
+	if (err != 0)
 		sk__violation(err == EDEADLK ? SK_VIOLATION_LOCK_RECURSION
 					     : SK_VIOLATION_INVALID_ARGUMENT,
 			      rw, cs, ip,
@@ -827,21 +839,8 @@ static SK_COLD SK_NOINLINE bool rdlock_refused(struct sk_rwlock *rw, int err,
 			      "refused, the lock is not taken",
 			      lock_name(&rw->dep_map), err,
 			      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
-		errno = saved_errno;
-		return false;
-	}
-	sk__violation(SK_VIOLATION_LOCK_HELD, rw, cs, ip,
-		      "read_lock of \"%s\" refused by the C library (EAGAIN): its reader count "
-		      "is at the limit, read locks leaked?; waiting until it is granted",
-		      lock_name(&rw->dep_map));
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	do {
-		nanosleep(&ms, NULL);
-		err = pthread_rwlock_rdlock(&rw->rw);
-	} while (err == EAGAIN);
-	pthread_setcancelstate(cancel, NULL);
 	errno = saved_errno;
-	return err == 0 || rdlock_refused(rw, err, cs, ip);
+	return err == 0;
 }
 
 /* pthread_rwlock_rdlock(), its refusals reported (see rdlock_refused());
