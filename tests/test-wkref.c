@@ -245,8 +245,50 @@ Test(wkref, extra_strong_put_is_an_underflow_and_calls_nothing)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED, r = sk_wkref_upgrade(&o.ref));
 	cr_assert_eq(r, 0);
 	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
-	cr_assert_eq(sk_wkref_put_weak(&o.ref, obj_dealloc_static), 1);
-	cr_assert_str_eq(events, "rd");
+	/*
+	 * Nor can the last weak put: the pinned count could as well be a
+	 * live object's (overflow_pins_and_a_weak_put_never_frees): leaked.
+	 */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_eq(events, "r", "dealloc ran under a pinned strong count");
+	cr_assert_eq(sk_refcount_read(&o.ref.weak), SATURATED, "the weak count is pinned too");
+	/* And stays leaked: a further weak put is one on a saturated count. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_eq(events, "r");
+}
+
+/*
+ * The strong count pinned alive by an overflow (its holders still use the
+ * object), then a put_weak without a weak reference takes the one weak
+ * reference the strong holders hold together.  Freeing now would free the
+ * object under them: reported, leaked, the counts pinned.
+ */
+Test(wkref, overflow_pins_and_a_weak_put_never_frees)
+{
+	struct obj o;
+	int r;
+
+	reset_events();
+	obj_init(&o);
+	sk_refcount_set(&o.ref.strong, SK_REFCOUNT_MAX);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, sk_wkref_get(&o.ref));
+	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
+	cr_assert_eq(sk_refcount_read(&o.ref.weak), 1);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_empty(events, "dealloc ran under the strong holders");
+	cr_assert_eq(o.state, ALIVE);
+	cr_assert_eq(sk_refcount_read(&o.ref.weak), SATURATED);
+	/* The strong holders' puts change nothing and free nothing. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+			    r = sk_wkref_put(&o.ref, obj_release, obj_dealloc_static));
+	cr_assert_eq(r, 0);
+	cr_assert_str_empty(events);
 }
 
 Test(wkref, extra_weak_put_is_an_underflow_and_never_double_frees)
@@ -318,8 +360,15 @@ Test(wkref, get_on_dead_is_an_increment_from_zero)
 	/* A weak holder taking a strong reference without upgrading. */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_INC_FROM_ZERO, sk_wkref_get(&o.ref));
 	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
-	cr_assert_eq(sk_wkref_put_weak(&o.ref, obj_dealloc_static), 1);
+	/* The pinned strong count keeps the memory: the last weak put leaks. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
+			    cr_assert_eq(sk_wkref_put_weak(&o.ref, obj_dealloc_static), 0));
+	cr_assert_str_eq(events, "r");
+
 	/* And a weak reference on freed memory. */
+	reset_events();
+	obj_init(&o);
+	cr_assert_eq(sk_wkref_put(&o.ref, obj_release, obj_dealloc_static), 1);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_INC_FROM_ZERO, sk_wkref_get_weak(&o.ref));
 	cr_assert_eq(sk_refcount_read(&o.ref.weak), SATURATED);
 	cr_assert_str_eq(events, "rd");

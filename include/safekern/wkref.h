@@ -49,6 +49,10 @@
  * weak count would reach zero under them) is reported as an underflow and
  * refused, the weak count given back: dealloc() is not called.  The same
  * misuse once the object is dead cannot be told from a correct last put.
+ * A last weak put while the strong count is saturated is reported
+ * (SK_VIOLATION_REFCOUNT_SATURATED) and leaks the memory, the weak count
+ * pinned: a pinned strong count may belong to a live object (an overflow)
+ * or a dead one (an extra put), and only the latter may be freed.
  *
  * Memory ordering: as sk_kref.  Gets are relaxed (the reference the caller
  * holds orders them); puts are release; the put that calls release() or
@@ -178,11 +182,24 @@ static inline int sk__wkref_put_weak(struct sk_wkref *ref, void (*dealloc)(struc
 		 * after release()).  Live strong references here mean a
 		 * put_weak without a weak reference took theirs: the memory
 		 * is in use.  Give the reference back and report, instead of
-		 * freeing it.  (The acquire of the last put orders the read;
-		 * a strong count pinned by an earlier misuse is not "live".)
+		 * freeing it.  A strong count pinned by an earlier misuse
+		 * (saturated, negative) cannot tell a live object (pinned by
+		 * an overflow, with its holders) from a dead one (pinned by an
+		 * extra put after release()): the memory is leaked, the weak
+		 * count pinned too, never freed under a holder.  (The acquire
+		 * of the last put orders the read.)
 		 */
 		int strong = (int)sk_refcount_read(&ref->strong);
 
+		if (sk_unlikely(strong < 0)) {
+			__atomic_store_n(&ref->weak.refs, SK_REFCOUNT_SATURATED, __ATOMIC_RELAXED);
+			sk__violation(SK_VIOLATION_REFCOUNT_SATURATED, ref, cs, NULL,
+				      "sk_wkref_put_weak: the last weak reference went while the "
+				      "strong count is pinned (saturated by an earlier misuse): the "
+				      "object may be alive, so dealloc() is not called and the "
+				      "memory is leaked; weak count pinned");
+			return 0;
+		}
 		if (sk_unlikely(strong > 0)) {
 			int zero = 0;
 
