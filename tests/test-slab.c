@@ -314,6 +314,58 @@ Test(slab, constructor_runs_on_every_object)
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }
 
+/*
+ * A constructor may store pointers (a self-pointer, as sk_init_list_head()
+ * leaves), so an object from a cache is not fresh memory: the allocation
+ * functions must not carry __attribute__((malloc)), which lets the
+ * compiler assume that no pointer loaded from the object points back into
+ * it.  With it, gcc 12 and clang 14 -O2 returned the stale 1 here.
+ */
+struct selfp {
+	struct selfp *self;
+	int v;
+};
+
+static void selfp_ctor(void *obj)
+{
+	struct selfp *n = obj;
+
+	n->self = n;
+	n->v = 0;
+}
+
+static SK_NOINLINE int selfp_store_through_self(struct sk_kmem_cache *c, bool zero,
+						struct selfp **out)
+{
+	struct selfp *n = zero ? sk_kmem_cache_zalloc(c) : sk_kmem_cache_alloc(c);
+	struct selfp *s;
+	int r;
+
+	*out = NULL;
+	if (!n)
+		return -1;
+	n->v = 1;
+	s = n->self;
+	s->v = 2;
+	r = n->v;
+	*out = s; /* after the read: published before, the object escapes */
+	return r;
+}
+
+Test(slab, constructor_pointers_into_the_object_are_not_assumed_away)
+{
+	struct sk_kmem_cache *c =
+		sk_kmem_cache_create("selfp", sizeof(struct selfp), 0, 0, selfp_ctor);
+	struct selfp *a, *b;
+
+	cr_assert_not_null(c);
+	cr_assert_eq(selfp_store_through_self(c, false, &a), 2);
+	cr_assert_eq(selfp_store_through_self(c, true, &b), 2);
+	sk_kmem_cache_free(c, a);
+	sk_kmem_cache_free(c, b);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
 Test(slab, statistics_are_exact_on_one_thread)
 {
 	struct sk_kmem_cache *c = sk_kmem_cache_create("st", 40, 0, 0, NULL);

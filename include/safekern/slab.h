@@ -358,14 +358,20 @@ SK_API size_t sk_kmem_cache_align(const struct sk_kmem_cache *cache) SK_NONNULL(
  */
 SK_API unsigned int sk_kmem_cache_flags(const struct sk_kmem_cache *cache) SK_NONNULL(1);
 
-/* Internal: the functions behind the macros above.  Do not call directly. */
+/*
+ * Internal: the functions behind the macros above.  Do not call directly.
+ * The allocations carry no __attribute__((malloc)): an object comes back
+ * as its constructor (or its last user) left it, perhaps holding pointers
+ * into itself, and the attribute would let the compiler assume it holds
+ * none (a stale load of a field stored through such a pointer).
+ */
 SK_API struct sk_kmem_cache *sk__kmem_cache_create(const char *name, size_t size, size_t align,
 						   unsigned int flags, void (*ctor)(void *),
 						   const struct sk_callsite *cs) SK_MUST_CHECK;
 SK_API void *sk__kmem_cache_alloc(struct sk_kmem_cache *cache, const struct sk_callsite *cs)
-	SK_NONNULL(1) __attribute__((malloc)) SK_MUST_CHECK;
+	SK_NONNULL(1) SK_MUST_CHECK;
 SK_API void *sk__kmem_cache_zalloc(struct sk_kmem_cache *cache, const struct sk_callsite *cs)
-	SK_NONNULL(1) __attribute__((malloc)) SK_MUST_CHECK;
+	SK_NONNULL(1) SK_MUST_CHECK;
 SK_API void sk__kmem_cache_free(struct sk_kmem_cache *cache, void *obj,
 				const struct sk_callsite *cs) SK_NONNULL(1);
 SK_API int sk__kmem_cache_destroy(struct sk_kmem_cache *cache, const struct sk_callsite *cs);
