@@ -2,7 +2,8 @@
 /*
  * lib/locked_list.c - the out-of-line half of safekern/locked_list.h: the
  * debug-level check that the calling thread holds the list's mutex, and
- * its report; the report of a delete of an entry on no list.
+ * its report; the reports of a delete of an entry on no list, of another
+ * list's entry, and of the list's own head.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -64,4 +65,13 @@ void sk__locked_list_report_unlisted(const struct sk_locked_list *l,
 		      "%s: entry %p is on no list (it points to itself: never added, or deleted "
 		      "with del_init); locked list %p and its count left as they are",
 		      op, (const void *)entry, (const void *)l);
+}
+
+void sk__locked_list_report_head(const struct sk_locked_list *l, const char *op,
+				 const struct sk_callsite *cs)
+{
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, l, cs, SK__RET_IP,
+		      "%s: the entry is locked list %p's own head, not an entry of it (a "
+		      "for_each cursor used after the walk ended?); nothing changed",
+		      op, (const void *)l);
 }

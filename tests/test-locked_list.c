@@ -166,6 +166,68 @@ Test(locked_list, del_of_an_unlisted_entry_is_refused)
 }
 
 /*
+ * The list's own head where an entry is expected: a for_each_entry cursor
+ * after a walk that found nothing points there.  Deleting it unlinked and
+ * poisoned the head (or, with del_init, left an empty list counted 1), and
+ * the _rcu forms left the entries in a ring with no head, on which an RCU
+ * reader never ends.  Reported and refused; list and count unchanged.
+ */
+Test(locked_list, the_lists_own_head_is_not_an_entry)
+{
+	struct item x = { .value = 7 };
+	struct sk_list_head *head;
+
+	sk_init_list_head(&x.node);
+	sk_mutex_lock(&list.lock);
+	head = sk_locked_list_head(&list);
+	for (int empty = 1; empty >= 0; empty--) {
+		if (!empty) {
+			sk_locked_list_add_tail(&items[0].node, &list);
+			sk_locked_list_add_tail(&items[1].node, &list);
+		}
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_locked_list_del(head, &list));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    sk_locked_list_del_init(head, &list));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    sk_locked_list_del_rcu(head, &list));
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+				    sk_locked_list_replace_rcu(head, &x.node, &list));
+		cr_assert(sk_list_empty(&x.node), "the replacement was linked");
+		cr_assert_eq(sk_locked_list_len(&list), empty ? 0 : 2);
+		cr_assert_eq(sk_list_count_nodes(head), empty ? 0 : 2);
+		cr_assert_eq(sk_list_empty(head), empty);
+	}
+	/* And as the replacement of an entry: the kernel's list checks catch
+	 * it only while the head is still linked; here it is refused before. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_locked_list_replace_rcu(&items[0].node, head, &list));
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(0, 1);
+}
+
+/*
+ * A replace_rcu of an entry on no list (self-linked) linked the new entry
+ * into a two-entry ring off the list, with nothing reported.  Refused as a
+ * delete of it is; the new entry stays unlinked.
+ */
+Test(locked_list, replace_rcu_of_an_unlisted_entry_is_refused)
+{
+	struct item x = { .value = 7 };
+
+	sk_init_list_head(&items[0].node);
+	sk_init_list_head(&x.node);
+	sk_mutex_lock(&list.lock);
+	sk_locked_list_add_tail(&items[1].node, &list);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_DEL,
+			    sk_locked_list_replace_rcu(&items[0].node, &x.node, &list));
+	cr_assert(sk_list_empty(&items[0].node));
+	cr_assert(sk_list_empty(&x.node));
+	cr_assert_eq(sk_locked_list_len(&list), 1);
+	sk_mutex_unlock(&list.lock);
+	EXPECT_LIST(1);
+}
+
+/*
  * A move of an entry on no list (initialised, or del_init'ed) adds it, as
  * sk_list_move() does: the count must follow (it stayed short of the
  * entries, with nothing reported).
@@ -720,6 +782,8 @@ Test(locked_list, entry_of_another_list_through_an_empty_one_refused)
 			    sk_locked_list_del_init(&items[0].node, &other));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
 			    sk_locked_list_del_rcu(&items[0].node, &other));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_locked_list_replace_rcu(&items[0].node, &x.node, &other));
 	cr_assert_eq(sk_locked_list_len(&other), 0);
 	cr_assert(sk_locked_list_empty(&other));
 	/* An entry on no list still joins an empty list by a move. */

@@ -141,6 +141,19 @@ SK_API SK_COLD SK_NOINLINE bool sk__locked_list_foreign(const struct sk_locked_l
 							const struct sk_list_head *entry,
 							const char *op, const struct sk_callsite *cs);
 
+/*
+ * sk__locked_list_report_head() - internal (lib/locked_list.c): the list's
+ * own head passed where an entry of it is expected (a for_each cursor
+ * used after a search that found nothing points there); reported.
+ */
+SK_API SK_COLD SK_NOINLINE void sk__locked_list_report_head(const struct sk_locked_list *l,
+							    const char *op,
+							    const struct sk_callsite *cs);
+
+/* @entry is @l's own head: reported, true. */
+#define SK__LL_IS_HEAD(l, entry, op, cs)                                      \
+	(sk_unlikely((entry) == &(l)->head_) && (sk__locked_list_report_head((l), (op), (cs)), true))
+
 /* An entry that points to itself (NULL and poison are the list's checks). */
 #define SK__LL_UNLISTED(entry) (!(SK__LIST_DEBUG && sk__list_bad(entry)) && (entry)->next == (entry))
 
@@ -318,6 +331,8 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 {
 	if (SK__LL_NOT_HELD(l, init ? "locked_list_del_init" : "locked_list_del", cs))
 		return false;
+	if (SK__LL_IS_HEAD(l, entry, init ? "locked_list_del_init" : "locked_list_del", cs))
+		return false;
 	if (init) {
 		/* Already deleted with del_init (on no list): the kernel's
 		 * harmless no-op; the count is not the entry's to drop. */
@@ -353,8 +368,9 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
  * The entry is poisoned, as by sk_list_del().  Checked as sk_list_del()
  * (a second delete is reported), and an entry on no list (initialised, or
  * deleted with sk_locked_list_del_init()) is reported
- * (SK_VIOLATION_LIST_DOUBLE_DEL) and left as it is, the count too; debug:
- * the lock.
+ * (SK_VIOLATION_LIST_DOUBLE_DEL) and left as it is, the count too; so is
+ * the list's own head (SK_VIOLATION_INVALID_ARGUMENT: a walk's cursor
+ * after the walk ended points there); debug: the lock.
  *
  * Context: @l->lock held.
  */
@@ -368,7 +384,8 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
  * As sk_list_del_init(): the entry is left an empty list, and a second
  * call (on an entry on no list) is a harmless no-op that leaves the count
  * alone.  Do not call it on an entry of another list (the count would
- * drop).
+ * drop).  The list's own head is reported and refused, as for
+ * sk_locked_list_del().
  *
  * Context: @l->lock held.
  */

@@ -1256,6 +1256,8 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
 {
 	if (SK__LL_NOT_HELD(l, "locked_list_del_rcu", cs))
 		return false;
+	if (SK__LL_IS_HEAD(l, entry, "locked_list_del_rcu", cs))
+		return false;
 	if (sk_unlikely(SK__LL_UNLISTED(entry))) { /* as sk_locked_list_del() */
 		sk__locked_list_report_unlisted(l, entry, "locked_list_del_rcu", cs);
 		return false;
@@ -1274,7 +1276,8 @@ static inline bool sk__locked_list_del_rcu(struct sk_list_head *entry, struct sk
  * @l: the list
  *
  * As sk_list_del_rcu(), counted: ->next is left for readers, ->prev
- * poisoned.  An entry on no list is refused as by sk_locked_list_del().
+ * poisoned.  An entry on no list, or the list's own head, is refused as
+ * by sk_locked_list_del().
  * Free the entry after a grace period (sk_kfree_rcu()).
  *
  * Context: @l->lock held; readers may walk the list meanwhile.
@@ -1291,6 +1294,16 @@ static inline bool sk__locked_list_replace_rcu(struct sk_list_head *old, struct 
 {
 	if (SK__LL_NOT_HELD(l, "locked_list_replace_rcu", cs))
 		return false;
+	if (SK__LL_IS_HEAD(l, old, "locked_list_replace_rcu", cs) ||
+	    SK__LL_IS_HEAD(l, entry, "locked_list_replace_rcu", cs))
+		return false;
+	/* @old must be on @l, as for sk_locked_list_del_rcu(). */
+	if (sk_unlikely(SK__LL_UNLISTED(old))) {
+		sk__locked_list_report_unlisted(l, old, "locked_list_replace_rcu", cs);
+		return false;
+	}
+	if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, old, "locked_list_replace_rcu", cs))
+		return false;
 	return sk__list_replace_rcu(old, entry, cs);
 }
 
@@ -1301,7 +1314,9 @@ static inline bool sk__locked_list_replace_rcu(struct sk_list_head *old, struct 
  * @l: the list
  *
  * As sk_list_replace_rcu(); the count does not change.  Free @old after a
- * grace period.
+ * grace period.  An @old on no list, or on another list while @l is
+ * empty, is refused as by sk_locked_list_del_rcu(); the list's own head as
+ * @old or @new is reported (invalid_argument) and refused.
  *
  * Context: @l->lock held; readers may walk the list meanwhile.
  */
