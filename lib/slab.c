@@ -128,6 +128,19 @@ struct slab_debug {
 	unsigned long nlive, peak, allocs, frees;
 };
 
+/*
+ * The objects freed to a cache destroyed with live ones: nothing can be
+ * allocated from it any more, so an address freed to it twice is a double
+ * free.  Open addressing, at most half full (sized for the objects live at
+ * destroy); without a table (out of memory) only the last address is
+ * remembered.
+ */
+struct dead_set {
+	uintptr_t *slot;
+	size_t mask; /* slots - 1 */
+	uintptr_t last;
+};
+
 struct sk_kmem_cache {
 	/* Read by every operation: one line. */
 	unsigned int slow_alloc;
@@ -148,6 +161,8 @@ struct sk_kmem_cache {
 	struct sk_kmem_cache *next_mag_cache; /* under caches_lock */
 	bool listed;                          /* under caches_lock */
 	struct slab_depot depot;
+	/* Destroyed with live objects: the objects freed since (under dead_lock). */
+	struct dead_set dead;
 	struct slab_shard shards[SLAB_SHARDS + 1]; /* the last one is shared, without magazines */
 };
 
@@ -401,6 +416,7 @@ static void *dead_alloc(struct sk_kmem_cache *c, const struct sk_callsite *cs, c
 
 static void cache_release(struct sk_kmem_cache *c)
 {
+	sk__be.free(c->dead.slot);
 	HG_ENABLE_CHECKING(c->shards, sizeof(c->shards));
 	HG_ENABLE_CHECKING(&c->slow_alloc, 2 * sizeof(c->slow_alloc));
 	pthread_mutex_destroy(&c->stat_lock);
@@ -412,6 +428,38 @@ static void cache_release(struct sk_kmem_cache *c)
 
 /* Serialises frees into destroyed hardened caches with their release. */
 static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sizes the set for @live frees (under dead_lock, before mark_dead()). */
+static void dead_set_init(struct dead_set *d, uint64_t live)
+{
+	size_t n = 16;
+
+	while (n < 2 * live && n < ((size_t)1 << 40))
+		n <<= 1;
+	d->slot = n / 2 >= live ? sk__be.calloc(n, sizeof(*d->slot)) : NULL;
+	d->mask = d->slot ? n - 1 : 0;
+	d->last = 0;
+}
+
+/* Records @obj as freed; false if it was already (under dead_lock). */
+static bool dead_set_add(struct dead_set *d, const void *obj)
+{
+	uintptr_t p = (uintptr_t)obj;
+	size_t i;
+
+	if (!d->slot) {
+		if (p == d->last)
+			return false;
+		d->last = p;
+		return true;
+	}
+	for (i = (size_t)((p >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 20) & d->mask; d->slot[i];
+	     i = (i + 1) & d->mask)
+		if (d->slot[i] == p)
+			return false;
+	d->slot[i] = p;
+	return true;
+}
 
 static void mark_dead(struct sk_kmem_cache *c)
 {
@@ -1584,6 +1632,22 @@ static SK_NOINLINE void cache_free_slow(struct sk_kmem_cache *c, void *obj,
 			return;
 		}
 	}
+	/*
+	 * Nothing is allocated from a destroyed cache, so an address freed to
+	 * it twice is a double free: refused, or the count would reach zero
+	 * early and release the cache under its last live objects.
+	 */
+	if (dead && !dead_set_add(&c->dead, obj)) {
+		char copy[128];
+
+		snprintf(copy, sizeof(copy), "%s", c->name);
+		pthread_mutex_unlock(&dead_lock);
+		sk__violation(SK_VIOLATION_ALLOC_DOUBLE_FREE, obj, cs, ip,
+			      "object %p was already freed to cache \"%s\" after it was "
+			      "destroyed: a double free; refused",
+			      obj, copy);
+		return;
+	}
 	free_one(c, obj, slow, &h);
 	if (!dead)
 		return;
@@ -1832,8 +1896,10 @@ int sk__kmem_cache_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs
 	}
 	shard_sums(c, &a, &f);
 	live = live_of(a, f);
-	if (live)
+	if (live) {
+		dead_set_init(&c->dead, live);
 		mark_dead(c);
+	}
 	pthread_mutex_unlock(&dead_lock);
 
 	if (live) {

@@ -633,6 +633,32 @@ static void *alloc_free_exit(void *arg)
 	return NULL;
 }
 
+/*
+ * A double free to a destroyed cache counted its live objects down early:
+ * the cache was released with an object still live, and that object's
+ * (correct) free then wrote into the released cache, or into a new cache
+ * at its address.  Nothing is allocated from a destroyed cache, so any
+ * address freed to it twice is refused, older frees too; the cache lives
+ * until its last real object goes.
+ */
+Test(slab, double_free_to_a_destroyed_cache_is_refused)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("dead", 64, 0, 0, NULL);
+	void *p[3];
+
+	cr_assert_not_null(c);
+	for (int i = 0; i < 3; i++)
+		cr_assert_not_null(p[i] = sk_kmem_cache_alloc(c));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_LEAK, cr_assert_eq(sk_kmem_cache_destroy(c), -EBUSY));
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, p[0]));
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, p[1]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, p[1]));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kmem_cache_free(c, p[0]));
+	/* Still there, one object live (memcheck and ASan see a released cache). */
+	assert_stats(c, 1, 3, 3, 2);
+	SK_EXPECT_NO_VIOLATION(sk_kmem_cache_free(c, p[2])); /* releases the cache */
+}
+
 Test(slab, thread_exit_hands_magazines_to_the_depot)
 {
 	struct je_counters jc;

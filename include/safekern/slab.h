@@ -81,9 +81,10 @@
  * the cache, with no free to it in between, is reported
  * (SK_VIOLATION_ALLOC_DOUBLE_FREE) and refused while that object is on
  * top of the thread's magazine.  Frees that go straight to the allocator
- * are not checked: objects above 4 KiB, threads beyond the 64th,
- * destroyed caches (and a free that finds no magazine to be had).  An
- * older double free is not seen at this level.  Hardened caches do not
+ * are not checked: objects above 4 KiB, threads beyond the 64th (and a
+ * free that finds no magazine to be had).  An older double free is not
+ * seen at this level, except by a cache destroyed with live objects: it
+ * refuses any address freed to it twice (nothing is allocated from it).  Hardened caches do not
  * validate the pointer given to sk_kmem_cache_free(): freeing a foreign
  * pointer there is undefined, as with free().
  *
