@@ -780,6 +780,45 @@ Test(kfifo, debug_second_producer_in_is_reported_and_refused)
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_in(&shared, batch, 2), 2));
 }
 
+static void *bad_calls(void *arg)
+{
+	struct thread_result *r = arg;
+	int buf[2] = { 5, 6 };
+
+	r->put = sk_kfifo_in(&shared, buf, -1);
+	r->got = sk_kfifo_out(&shared, buf, -1) + sk_kfifo_out_peek(&shared, buf, -1);
+	sk_kfifo_skip_count(&shared, 1000);
+	return NULL;
+}
+
+/*
+ * A call refused by a check that needs no index (a negative count, a skip
+ * beyond the size) changes nothing: it used to make its thread the owner
+ * of the side first, and the program's real producer and consumer were
+ * refused from then on.
+ */
+Test(kfifo, debug_refused_call_does_not_take_a_side)
+{
+	unsigned long inval = sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT);
+	unsigned long corrupt = sk_violation_count(SK_VIOLATION_RING_CORRUPTION);
+	unsigned long total = sk_violation_total();
+	struct thread_result r;
+	int v;
+
+	r = run_on_thread(bad_calls);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT) - inval, 3);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_RING_CORRUPTION) - corrupt, 1);
+	cr_assert_eq(sk_violation_total() - total, 4);
+	SK_TEST_ACCOUNT(4);
+	cr_assert_eq(r.put, 0);
+	cr_assert_eq(r.got, 0);
+	cr_assert_eq(shared.kfifo.producer, 0, "a refused in took the producer side");
+	cr_assert_eq(shared.kfifo.consumer, 0, "a refused out took the consumer side");
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&shared, 1), 1));
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_get(&shared, &v), 1));
+	cr_assert_eq(v, 1);
+}
+
 Test(kfifo, debug_second_consumer_skip_count_is_reported_and_refused)
 {
 	struct thread_result r;

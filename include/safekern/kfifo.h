@@ -89,7 +89,10 @@
  * the consumer side becomes the consumer; a different thread on either side
  * is reported as SK_VIOLATION_RING_CONCURRENT_ACCESS and refused, until
  * ownership is handed over with sk_kfifo_release_producer() or
- * sk_kfifo_release_consumer().  The debug level also adds Valgrind client
+ * sk_kfifo_release_consumer().  (Threads are told apart by pthread_self(),
+ * which the C library reuses once a thread is joined: a side whose owner
+ * exited without the hand-over can pass unreported to a later thread that
+ * got the same identity; it cannot race the owner, which is gone.)  The debug level also adds Valgrind client
  * requests (happens-before on publish and consume, benign race on the
  * index words), so helgrind and drd report nothing on correct use.  The
  * layout is the same at both levels: the thread-identity fields exist in
@@ -379,7 +382,9 @@ static inline void sk__kfifo_setup(struct sk__kfifo *f, void *buf, unsigned int 
 
 /*
  * The debug-level SPSC check: the caller is the recorded owner of the side,
- * or becomes it.  A constant true at the hardened level.
+ * or becomes it.  A constant true at the hardened level.  Called after
+ * the checks that need no index (element size, count; a skip beyond the
+ * size), so that a call they refuse does not make its thread the owner.
  */
 static SK_ALWAYS_INLINE bool sk__kfifo_enter(struct sk__kfifo *f, int side,
 					     const struct sk_callsite *cs)
@@ -455,8 +460,6 @@ sk__kfifo_put(struct sk__kfifo *f, const void *home, const void *val, size_t esi
 
 	if (!sk__kfifo_at_home(f, home, cs))
 		return 0;
-	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
-		return 0;
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, put of a %zu-byte element "
@@ -464,6 +467,8 @@ sk__kfifo_put(struct sk__kfifo *f, const void *home, const void *val, size_t esi
 			      SK_READ_ONCE(f->esize), esize);
 		return 0;
 	}
+	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
+		return 0;
 	in = f->in;
 	size = f->size;
 	if (sk_unlikely(in - f->out_cache >= size)) {
@@ -495,8 +500,6 @@ sk__kfifo_get(struct sk__kfifo *f, const void *home, void *val, size_t esize, bo
 
 	if (!sk__kfifo_at_home(f, home, cs))
 		return 0;
-	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
-		return 0;
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, %s of a %zu-byte element "
@@ -504,6 +507,8 @@ sk__kfifo_get(struct sk__kfifo *f, const void *home, void *val, size_t esize, bo
 			      consume ? "get" : "peek", esize);
 		return 0;
 	}
+	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
+		return 0;
 	out = f->out;
 	size = f->size;
 	if (sk_unlikely(f->in_cache - out - 1 >= size)) {
@@ -548,8 +553,6 @@ sk__kfifo_in(struct sk__kfifo *f, const void *home, const void *buf, uint64_t co
 
 	if (!sk__kfifo_at_home(f, home, cs))
 		return 0;
-	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
-		return 0;
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, in of %zu-byte elements "
@@ -558,6 +561,8 @@ sk__kfifo_in(struct sk__kfifo *f, const void *home, const void *buf, uint64_t co
 		return 0;
 	}
 	if (sk__kfifo_bad_count(f, count, "in", cs))
+		return 0;
+	if (!sk__kfifo_enter(f, SK__KFIFO_PRODUCER, cs))
 		return 0;
 	n = (unsigned int)count;
 	if (!n)
@@ -599,8 +604,6 @@ sk__kfifo_out(struct sk__kfifo *f, const void *home, void *buf, uint64_t count, 
 
 	if (!sk__kfifo_at_home(f, home, cs))
 		return 0;
-	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
-		return 0;
 	if (sk_unlikely(f->esize != esize)) {
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
 			      "kfifo element size is %u, %s of %zu-byte elements "
@@ -609,6 +612,8 @@ sk__kfifo_out(struct sk__kfifo *f, const void *home, void *buf, uint64_t count, 
 		return 0;
 	}
 	if (sk__kfifo_bad_count(f, count, consume ? "out" : "out_peek", cs))
+		return 0;
+	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return 0;
 	n = (unsigned int)count;
 	if (!n)
@@ -649,6 +654,13 @@ static inline unsigned int sk__kfifo_skip(struct sk__kfifo *f, uint64_t n,
 {
 	unsigned int out, in;
 
+	/* Beyond the size is beyond len: refused before the side is taken. */
+	if (sk_unlikely(n > f->size)) {
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
+			      "kfifo skip of %llu, more than its size %u: out would pass in",
+			      (unsigned long long)n, SK_READ_ONCE(f->size));
+		return 0;
+	}
 	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return 0;
 	out = f->out;
