@@ -15,7 +15,9 @@
  *     walk, exactly once and in order: a set of "stable" nodes is never
  *     deleted, and each walk must return all of them, in ascending order;
  *     and no node, stable or not, twice in one walk;
- *   - sk_klist_remove() returns only after put() ran for that node;
+ *   - sk_klist_remove() returns only after put() ran for that node, on
+ *     whichever thread dropped the last hold (the deleters, concurrently
+ *     with the walkers that may hold it, and main at the end);
  *   - nothing is reported.
  *
  * A plain program so that TSan, helgrind and drd can run it.
@@ -40,6 +42,7 @@ struct item {
 	bool stable;
 	unsigned int owner;	/* the deleter that deletes it */
 	int put_done;		/* atomic: set by put() (sk_klist_remove() checks it) */
+	int removing;		/* atomic: its deleter is in sk_klist_remove() */
 	unsigned int gets, puts; /* atomics: this node's get() and put() calls */
 	uint64_t walk[WALKERS]; /* the last walk of each walker that saw it */
 	struct sk_klist_node node;
@@ -51,6 +54,7 @@ static uint64_t rounds;
 static unsigned long gets, puts_;	/* atomics */
 static unsigned long walks, steps;	/* atomics */
 static unsigned int next_owner;		/* atomic */
+static unsigned long removed_puts[DELETERS]; /* atomics: puts of nodes being removed */
 
 static struct item *to_item(struct sk_klist_node *n)
 {
@@ -76,6 +80,8 @@ static void item_put(struct sk_klist_node *n)
 	sk_check(p == __atomic_load_n(&it->gets, __ATOMIC_RELAXED), "node put %u times for %u adds",
 		 p, __atomic_load_n(&it->gets, __ATOMIC_RELAXED));
 	__atomic_add_fetch(&puts_, 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&it->removing, __ATOMIC_ACQUIRE))
+		__atomic_add_fetch(&removed_puts[it->owner], 1, __ATOMIC_RELEASE);
 	if (it->stable) {
 		__atomic_store_n(&it->put_done, 1, __ATOMIC_RELEASE);
 		return; /* the stable nodes are freed by main */
@@ -157,6 +163,7 @@ static void *deleter(void *arg)
 {
 	unsigned int id = (unsigned int)(uintptr_t)arg;
 	uint64_t seed = 0x9e3779b97f4a7c15ULL * (id + 1);
+	unsigned long removes = 0;
 
 	for (uint64_t r = 0; r < rounds; r++) {
 		struct sk_klist_iter i;
@@ -197,7 +204,14 @@ static void *deleter(void *arg)
 				sk_klist_del(n); /* released when we move on, or by a walker */
 			} else {
 				sk_klist_iter_exit(&i); /* it stays: only we delete it */
+				/* Its put() may run on a walker that holds it: remove
+				 * must wait for that put (counted, since it frees it). */
+				__atomic_store_n(&it->removing, 1, __ATOMIC_RELEASE);
+				removes++;
 				sk_check(sk_klist_remove(n) == 0, "remove");
+				sk_check(__atomic_load_n(&removed_puts[id], __ATOMIC_ACQUIRE) ==
+						 removes,
+					 "sk_klist_remove() returned before put() ran");
 				sk_klist_iter_init(&klist, &i);
 			}
 		}

@@ -168,16 +168,15 @@ static void *consumer(void *arg)
 
 static void *querier(void *arg)
 {
-	uint64_t size = sk_ptr_ring_size(&ring);
-
 	(void)arg;
-	/* For the race detectors, and the snapshots' bounds: a count is
-	 * clamped to 0..size whatever the positions do meanwhile. */
+	/*
+	 * For the race detectors only: the queries read the positions while
+	 * they move.  No claim about the snapshots is checked here (the count
+	 * is clamped to 0..size, so a bound on it could not fail); their
+	 * values are checked in tests/test-ptr_ring.c.
+	 */
 	while (!__atomic_load_n(&stop_querier, __ATOMIC_RELAXED)) {
-		uint64_t n = sk_ptr_ring_count(&ring);
-
-		sk_check(n <= size, "count %llu in a ring of %llu", (unsigned long long)n,
-			 (unsigned long long)size);
+		(void)sk_ptr_ring_count(&ring);
 		(void)sk_ptr_ring_empty(&ring);
 		(void)sk_ptr_ring_full(&ring);
 		sched_yield();
