@@ -461,7 +461,8 @@ void sk__tb_set_state(const void *obj, uint32_t state)
  * The tool quarantine: freed tool-mode regions wait here, no-access, before
  * they go back to the allocator, so that a use after free touches memory
  * the tool knows is freed (memcheck keeps its own 20 MB queue for malloc;
- * ASan 256 MB).  FIFO, bounded in slots and bytes.
+ * ASan 256 MB).  FIFO, bounded in slots and bytes (the newest block is
+ * kept even beyond the bytes).
  */
 #define TQ_SLOTS 8192
 #define TQ_BYTES ((size_t)16 << 20)
@@ -501,10 +502,13 @@ void sk__tb_free(const void *obj, const struct sk__tb_hdr *h)
 
 	sk__tool_mark_free(obj, h->size + sk__tb_tail(h->size, 0));
 	sk__tb_set_state(obj, SK__TB_FREE);
-	if (h->total > TQ_BYTES / 4) {
-		tb_give_back(region, h->total);
-		return;
-	}
+	/*
+	 * Every block waits, however large: one given back at once lost its
+	 * FREE header to the allocator, and a second free of it was refused
+	 * as a foreign pointer, or went through unreported once the memory
+	 * was handed out again.  A block larger than the quarantine waits
+	 * alone, until the next free.
+	 */
 	pthread_mutex_lock(&tq_lock);
 	while (tq_count && (tq_count == TQ_SLOTS || tq_bytes + h->total > TQ_BYTES)) {
 		struct tq_slot *old = &tq[tq_head];

@@ -210,6 +210,35 @@ Test(kmalloc, tool_mode_checks_frees, .init = sk_test_count_policy)
 }
 
 /*
+ * Large blocks wait in the quarantine too: those above 4 MiB used to go
+ * straight back to the allocator, so a second free was taken for a
+ * foreign pointer (alloc_wrong_cache) or, once the memory came back from
+ * an allocation, freed that new block without a report.  A block larger
+ * than the whole quarantine (16 MiB) waits alone.
+ */
+Test(kmalloc, tool_mode_checks_frees_of_large_blocks, .init = sk_test_count_policy)
+{
+	static const size_t sizes[] = { (size_t)5 << 20, (size_t)20 << 20 };
+
+	if (!tool_mode())
+		cr_skip_test("not in tool mode (runs under memcheck and in ASan builds)");
+	for (size_t i = 0; i < SK_ARRAY_SIZE(sizes); i++) {
+		char *p = sk_kmalloc(sizes[i]), *q;
+
+		cr_assert_not_null(p);
+		p[0] = p[sizes[i] - 1] = 1;
+		sk_kfree(p);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(p));
+		/* Not handed out again while it waits. */
+		q = sk_kmalloc(sizes[i]);
+		cr_assert_not_null(q);
+		cr_assert_neq(q, p, "a quarantined block was handed out again");
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(p));
+		sk_kfree(q);
+	}
+}
+
+/*
  * A foreign pointer whose preceding bytes are not mapped at all (the
  * start of an mmap()ed buffer after a hole): refused like any other, not
  * read.  Under memcheck "not addressable" also means "not mapped", and

@@ -48,7 +48,8 @@
  * with -fsanitize=address, it runs in "tool mode": every block gets a
  * hidden header and a red zone of at least 16 bytes, is described to the
  * tool (VALGRIND_MALLOCLIKE_BLOCK/FREELIKE_BLOCK, ASan poisoning) and,
- * once freed, waits no-access in a quarantine of up to 16 MiB before it is
+ * once freed, waits no-access in a quarantine of up to 16 MiB and 8192
+ * blocks (a larger block waits alone, until the next free) before it is
  * reused.  A leaked block, an overflow or a use after free is then reported
  * by the tool as it would be for malloc.  In tool mode the frees also
  * check the header: freeing a block twice (SK_VIOLATION_ALLOC_DOUBLE_FREE),
