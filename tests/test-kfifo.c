@@ -618,6 +618,7 @@ Test(kfifo, corrupt_indices_are_refused)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(&f, buf, 3), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_out(&f, buf, 3), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_skip(&f));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_reset_out(&f));
 	cr_assert(SAME(before, SNAP(&f)));
 	cr_assert_eq(sk_kfifo_len(&f), 8, "len is clamped to the size");
 	/*
@@ -632,6 +633,7 @@ Test(kfifo, corrupt_indices_are_refused)
 	before = SNAP(&f);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&f, 2), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&f, &v), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_kfifo_reset_out(&f));
 	cr_assert(SAME(before, SNAP(&f)));
 	cr_assert_eq(sk_kfifo_len(&f), 8, "len is clamped to the size");
 }

@@ -686,6 +686,14 @@ static inline void sk__kfifo_reset_out(struct sk__kfifo *f, const struct sk_call
 	if (!sk__kfifo_enter(f, SK__KFIFO_CONSUMER, cs))
 		return;
 	in = __atomic_load_n(&f->in, __ATOMIC_ACQUIRE);
+	/* Checked as every read of the other side's index: resetting out to
+	 * a corrupt in would erase the evidence and hand out garbage. */
+	if (sk_unlikely(in - f->out > f->size)) {
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, f, cs, NULL,
+			      "kfifo indices in %u out %u size %u; reset_out refused", in, f->out,
+			      f->size);
+		return;
+	}
 	f->in_cache = in;
 	SK__KFIFO_HA(&f->in);
 	SK__KFIFO_HB(&f->out);
@@ -936,7 +944,9 @@ static inline bool sk__kfifo_is_full(const struct sk__kfifo *f)
  * sk_kfifo_reset_out() - empty the kfifo from the consumer side
  * @fifo: pointer to the kfifo
  *
- * Drops every element published so far (out = in).
+ * Drops every element published so far (out = in).  Indices further
+ * apart than the size (corruption) are reported
+ * (SK_VIOLATION_RING_CORRUPTION) and the reset refused.
  *
  * Context: the consumer thread.
  */
