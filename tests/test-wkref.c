@@ -267,16 +267,22 @@ Test(wkref, extra_strong_put_is_an_underflow_and_calls_nothing)
  * reference the strong holders hold together.  Freeing now would free the
  * object under them: reported, leaked, the counts pinned.
  */
+/* A fresh object whose strong count an overflowing get pinned alive. */
+static void obj_init_pinned_alive(struct obj *o)
+{
+	reset_events();
+	obj_init(o);
+	sk_refcount_set(&o->ref.strong, SK_REFCOUNT_MAX);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, sk_wkref_get(&o->ref));
+	cr_assert_eq(sk_wkref_read(&o->ref), SATURATED);
+}
+
 Test(wkref, overflow_pins_and_a_weak_put_never_frees)
 {
 	struct obj o;
 	int r;
 
-	reset_events();
-	obj_init(&o);
-	sk_refcount_set(&o.ref.strong, SK_REFCOUNT_MAX);
-	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, sk_wkref_get(&o.ref));
-	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
+	obj_init_pinned_alive(&o);
 	cr_assert_eq(sk_refcount_read(&o.ref.weak), 1);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_SATURATED,
 			    r = sk_wkref_put_weak(&o.ref, obj_dealloc_static));
@@ -379,11 +385,7 @@ Test(wkref, overflow_on_either_count)
 	struct obj o;
 	int r;
 
-	reset_events();
-	obj_init(&o);
-	sk_refcount_set(&o.ref.strong, SK_REFCOUNT_MAX);
-	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, sk_wkref_get(&o.ref));
-	cr_assert_eq(sk_wkref_read(&o.ref), SATURATED);
+	obj_init_pinned_alive(&o);
 	sk_refcount_set(&o.ref.strong, SK_REFCOUNT_MAX);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_REFCOUNT_OVERFLOW, r = sk_wkref_upgrade(&o.ref));
 	cr_assert(r, "alive at SK_REFCOUNT_MAX, and pinned alive now");
