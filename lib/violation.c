@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,14 +59,17 @@ static const char *const kind_names[SK_VIOLATION_NR] = {
 static unsigned long counts[SK_VIOLATION_NR];
 static int policy = SK_VIOLATION_ABORT;
 
-struct handler_slot {
-	sk_violation_handler_fn fn;
-	void *arg;
-};
-/* Two slots so that a reader never sees a half-written pair (see header). */
-static struct handler_slot handler_slots[2];
-static struct handler_slot *handler;
-static unsigned int handler_next;
+/*
+ * The handler and its argument, published as a pair under a sequence
+ * count (odd while a change is being written), so that a report never
+ * calls one handler with another's argument.  Changes are serialised by
+ * handler_lock.  (Two slots used in turn were not enough: a report that
+ * loaded a slot before two changes read it while it was rewritten.)
+ */
+static unsigned int handler_seq;
+static sk_violation_handler_fn handler_fn;
+static void *handler_arg;
+static pthread_mutex_t handler_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * Call sites already printed under SK_VIOLATION_WARN: an open-addressed
@@ -183,12 +187,35 @@ static void print_report(const struct sk_violation *v, bool with_backtrace)
 	pthread_mutex_unlock(&print_lock);
 }
 
+/* The handler and its argument, as one of the pairs that were set. */
+static sk_violation_handler_fn handler_get(void **arg)
+{
+	for (;;) {
+		unsigned int seq = __atomic_load_n(&handler_seq, __ATOMIC_ACQUIRE);
+		sk_violation_handler_fn fn;
+
+		if (seq & 1) {
+			sched_yield(); /* a change is being written */
+			continue;
+		}
+		fn = __atomic_load_n(&handler_fn, __ATOMIC_RELAXED);
+		*arg = __atomic_load_n(&handler_arg, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&handler_seq, __ATOMIC_RELAXED) == seq) {
+			SK_ANNOTATE_HAPPENS_AFTER(&handler_seq);
+			return fn;
+		}
+	}
+}
+
 void sk__violation(enum sk_violation_kind kind, const void *object, const struct sk_callsite *cs,
 		   const void *caller, const char *fmt, ...)
 {
 	struct sk_violation v;
-	struct handler_slot *h;
+	sk_violation_handler_fn fn;
+	void *arg;
 	char detail[1024];
+	int cancel_state;
 	va_list ap;
 	int pol = __atomic_load_n(&policy, __ATOMIC_RELAXED);
 
@@ -211,6 +238,13 @@ void sk__violation(enum sk_violation_kind kind, const void *object, const struct
 			abort();
 		return;
 	}
+	/*
+	 * No cancellation inside a report: write() is a cancellation point,
+	 * and a thread cancelled there died holding print_lock (every later
+	 * report hung) without reaching the abort.  The handler runs with
+	 * cancellation disabled too.
+	 */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	in_report = 1;
 
 	if (fmt) {
@@ -222,11 +256,9 @@ void sk__violation(enum sk_violation_kind kind, const void *object, const struct
 	}
 	v.detail = detail;
 
-	h = __atomic_load_n(&handler, __ATOMIC_ACQUIRE);
-	if (h)
-		SK_ANNOTATE_HAPPENS_AFTER(h);
-	if (h && h->fn) {
-		h->fn(&v, h->arg);
+	fn = handler_get(&arg);
+	if (fn) {
+		fn(&v, arg);
 	} else if (pol == SK_VIOLATION_ABORT) {
 		print_report(&v, true);
 	} else if (pol == SK_VIOLATION_WARN) {
@@ -237,6 +269,7 @@ void sk__violation(enum sk_violation_kind kind, const void *object, const struct
 	}
 
 	in_report = 0;
+	pthread_setcancelstate(cancel_state, NULL);
 	if (pol == SK_VIOLATION_ABORT) {
 		static const char msg[] = "libsafekern: aborting (the violation policy is abort: "
 					  "the default, SAFEKERN_VIOLATION=abort or "
@@ -287,17 +320,17 @@ enum sk_violation_policy sk_violation_get_policy(void)
 
 void sk_violation_set_handler(sk_violation_handler_fn fn, void *arg)
 {
-	struct handler_slot *slot;
+	unsigned int seq;
 
-	if (!fn) {
-		__atomic_store_n(&handler, NULL, __ATOMIC_RELEASE);
-		return;
-	}
-	slot = &handler_slots[__atomic_fetch_add(&handler_next, 1, __ATOMIC_RELAXED) & 1];
-	slot->fn = fn;
-	slot->arg = arg;
-	SK_ANNOTATE_HAPPENS_BEFORE(slot);
-	__atomic_store_n(&handler, slot, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&handler_lock);
+	seq = __atomic_load_n(&handler_seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&handler_seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&handler_fn, fn, __ATOMIC_RELAXED);
+	__atomic_store_n(&handler_arg, fn ? arg : NULL, __ATOMIC_RELAXED);
+	SK_ANNOTATE_HAPPENS_BEFORE(&handler_seq);
+	__atomic_store_n(&handler_seq, seq + 2, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&handler_lock);
 }
 
 int sk__violation_parse_policy(const char *value, enum sk_violation_policy *out)
@@ -324,10 +357,12 @@ __attribute__((constructor)) static void violation_init(void)
 	/* Relaxed atomics by design: tell helgrind and drd. */
 	SK_ANNOTATE_BENIGN_RACE_SIZED(counts, sizeof(counts), "violation counters");
 	SK_ANNOTATE_BENIGN_RACE_SIZED(&policy, sizeof(policy), "violation policy");
-	SK_ANNOTATE_BENIGN_RACE_SIZED(&handler, sizeof(handler), "handler pointer");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&handler_seq, sizeof(handler_seq), "handler sequence");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&handler_fn, sizeof(handler_fn), "handler (seqcount)");
+	SK_ANNOTATE_BENIGN_RACE_SIZED(&handler_arg, sizeof(handler_arg), "handler arg (seqcount)");
 	SK_ANNOTATE_BENIGN_RACE_SIZED(seen, sizeof(seen), "printed call sites");
 
-	if (env && env[0]) {
+	if (env) {
 		enum sk_violation_policy p;
 
 		if (sk__violation_parse_policy(env, &p) == 0) {

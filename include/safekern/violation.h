@@ -44,6 +44,10 @@
  * thread-safe and does not call malloc.  A violation raised while the same
  * thread is already reporting (from a handler, say) is counted and, under
  * SK_VIOLATION_ABORT, aborts, but is not printed or handed to the handler.
+ * A report runs with thread cancellation disabled (the handler too), so a
+ * pending cancellation acts after it.  A handler must return: one left by
+ * longjmp() leaves its thread marked as reporting, and that thread's later
+ * reports are only counted.
  */
 #ifndef SAFEKERN_VIOLATION_H
 #define SAFEKERN_VIOLATION_H
@@ -238,7 +242,9 @@ SK_API enum sk_violation_policy sk_violation_get_policy(void);
  * The policy still applies after the handler returns: under
  * SK_VIOLATION_ABORT the process aborts, under the others it recovers.  Set
  * the handler while no report is in flight (at start-up, typically); a
- * report racing the change sees either the old or the new handler.
+ * report racing the change calls either the old or the new handler, with
+ * its own @arg.  @fn runs with cancellation disabled and must return (not
+ * leave by longjmp()).
  */
 SK_API void sk_violation_set_handler(sk_violation_handler_fn fn, void *arg);
 
