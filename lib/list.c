@@ -344,6 +344,11 @@ void sk__list_report_cut(const struct sk_list_head *list, const struct sk_list_h
 		       (const void *)head, (const void *)first->prev, (const void *)first);
 		return;
 	}
+	if (before && first == head && entry != head) {
+		REPORT(INVALID_ARGUMENT, entry, "%s: the list %p is empty: entry %p is not on it",
+		       op, (const void *)head, (const void *)entry);
+		return;
+	}
 	edge = before ? entry->prev : entry->next;
 	if (bad(edge)) {
 		report_bad_head_link(entry, edge, op, "entry", before ? "prev" : "next", cs, ip);
@@ -779,6 +784,13 @@ void sk__hlist_report_step(const struct sk_hlist_head *head, const struct sk_hli
 
 	if (!pos && report_bad_arg(head, "hlist walk", "the head", cs, ip))
 		return;
+	if (pos && !pos->next && !pos->pprev) {
+		REPORT(LIST_CORRUPTION, pos,
+		       "hlist walk: the cursor %p was taken off its chain (hlist_del_init()) "
+		       "during a walk that is not a _safe one; the walk ends here, the rest of "
+		       "the chain unvisited", (const void *)pos);
+		return;
+	}
 	if (hlist_step_ok(head, pos, SIZE_MAX, "hlist walk", cs, ip))
 		report_inconsistent(pos ? (const void *)pos : (const void *)head, "hlist walk", cs,
 				    ip);

@@ -447,6 +447,45 @@ Test(hlist_misuse, debug_deleting_the_cursor_in_a_plain_walk)
 	CHECK_CHAIN(&h, &n[1], &n[2]);
 }
 
+/*
+ * The same with sk_hlist_del_init(): the cursor's next is NULL then, which
+ * looked like the end of the chain, so the walk ended early without a
+ * report.  A node on a chain always has a pprev; the cursor has none.
+ */
+Test(hlist_misuse, debug_del_init_of_the_cursor_in_a_plain_walk)
+{
+	struct sk_hlist_head h;
+	struct sk_hlist_node n[3], *p;
+	struct hitem it[3], *pos;
+	int visits = 0;
+
+	chain(&h, n, 3);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_for_each(p, &h) {
+		visits++;
+		sk_hlist_del_init(p);
+	});
+	cr_assert(strstr(last.detail, "taken off its chain"), "%s", last.detail);
+	cr_assert_eq(visits, 1);
+	CHECK_CHAIN(&h, &n[1], &n[2]);
+	sk_init_hlist_head(&h);
+	for (int i = 2; i >= 0; i--)
+		sk_hlist_add_head(&it[i].node, &h);
+	visits = 0;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_hlist_for_each_entry(pos, &h, node) {
+		visits++;
+		sk_hlist_del_init(&pos->node);
+	});
+	cr_assert_eq(visits, 1);
+	/* The _safe forms take the next node first: fine. */
+	visits = 0;
+	SK_EXPECT_NO_VIOLATION(sk_hlist_for_each_entry_safe(pos, p, &h, node) {
+		visits++;
+		sk_hlist_del_init(&pos->node);
+	});
+	cr_assert_eq(visits, 2);
+	cr_assert(sk_hlist_empty(&h));
+}
+
 Test(hlist_misuse, debug_walk_of_a_corrupt_head)
 {
 	struct sk_hlist_head h;

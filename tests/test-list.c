@@ -360,6 +360,98 @@ Test(list_misuse, rotate_corrupt_list)
 	CHECK_UNCHANGED(s);
 }
 
+/*
+ * The head's own link is followed by a rotation: a zeroed head, or a
+ * deleted entry passed as the head, faulted at the hardened level (the
+ * NULL or poisoned next was dereferenced).
+ */
+Test(list_misuse, rotate_left_of_a_zeroed_or_deleted_head)
+{
+	struct sk_list_head head, e[2], z;
+
+	memset(&z, 0, sizeof(z));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_UNINITIALIZED, sk_list_rotate_left(&z));
+	fill(&head, e, 2);
+	sk_list_del(&e[0]);
+	SNAPSHOT(s, &head, &e[0], &e[1], &z);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_rotate_left(&e[0]));
+	CHECK_UNCHANGED(s);
+}
+
+/*
+ * A refused move has put the entry back before it reports: a handler (or
+ * the core dump of the default abort) sees the list as it was.  The entry
+ * used to be reported while still unlinked from its list.
+ */
+static struct sk_list_head *seen_nodes[6];
+static struct sk_list_head seen_copy[6];
+static bool seen_intact;
+
+static void check_intact_handler(const struct sk_violation *v, void *arg)
+{
+	(void)v;
+	(void)arg;
+	seen_intact = true;
+	for (size_t i = 0; i < SK_ARRAY_SIZE(seen_nodes); i++)
+		if (seen_nodes[i]->next != seen_copy[i].next ||
+		    seen_nodes[i]->prev != seen_copy[i].prev)
+			seen_intact = false;
+}
+
+Test(list_misuse, a_refused_move_reports_with_the_list_as_it_was)
+{
+	struct sk_list_head head, e[3], dest, f[1], other;
+	struct sk_list_head *const nodes[6] = { &head, &e[0], &e[1], &e[2], &dest, &f[0] };
+
+	fill(&head, e, 3);
+	fill(&dest, f, 1);
+	f[0].prev = &other; /* the destination is corrupt, both ways */
+	f[0].next = &other;
+	for (size_t i = 0; i < SK_ARRAY_SIZE(nodes); i++) {
+		seen_nodes[i] = nodes[i];
+		seen_copy[i] = *nodes[i];
+	}
+	sk_test_record_stop(); /* this test's handler instead of the suite's recorder */
+	sk_violation_set_handler(check_intact_handler, NULL);
+	seen_intact = false;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_move(&e[1], &dest));
+	cr_assert(seen_intact, "list_move reported with the entry still unlinked");
+	seen_intact = false;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_CORRUPTION, sk_list_move_tail(&e[1], &dest));
+	cr_assert(seen_intact, "list_move_tail reported with the entry still unlinked");
+	/* rotate_to_front(e[1], &head): the head moves, and may not go before itself. */
+	seen_intact = false;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LIST_DOUBLE_ADD, sk_list_rotate_to_front(&head, &head));
+	cr_assert(seen_intact, "list_rotate_to_front reported with the head still unlinked");
+	sk_violation_set_handler(NULL, NULL);
+	for (size_t i = 0; i < SK_ARRAY_SIZE(nodes); i++) {
+		cr_assert_eq(nodes[i]->next, seen_copy[i].next);
+		cr_assert_eq(nodes[i]->prev, seen_copy[i].prev);
+	}
+}
+
+/*
+ * cut_before() at an empty head: an empty list has no entry but its head,
+ * so an @entry of another list cannot be on it.  Nothing to walk, so the
+ * hardened level refuses it too (it moved @list and @head into the other
+ * list as if they were entries).
+ */
+Test(list_misuse, cut_before_of_an_empty_list_at_another_lists_entry)
+{
+	struct sk_list_head empty, recv, other, e[3];
+
+	sk_init_list_head(&empty);
+	sk_init_list_head(&recv);
+	fill(&other, e, 3);
+	SNAPSHOT(s, &empty, &recv, &other, &e[0], &e[1], &e[2]);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&recv, &empty, &e[1]));
+	cr_assert(strstr(last.detail, "is empty"), "%s", last.detail);
+	CHECK_UNCHANGED(s);
+	/* At the head itself it is the kernel's no-op: @list initialised. */
+	SK_EXPECT_NO_VIOLATION(sk_list_cut_before(&recv, &empty, &empty));
+	cr_assert(sk_list_empty(&recv));
+}
+
 Test(list_misuse, rotate_to_front_of_a_deleted_entry)
 {
 	struct sk_list_head head, e[3];
@@ -792,6 +884,23 @@ Test(list_misuse, debug_cut_into_an_entry_of_the_list_itself)
 			    sk_list_cut_position(&e[0], &head, &e[2]));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[4], &head, &e[2]));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[0], &head, &e[3]));
+	CHECK_UNCHANGED(s);
+}
+
+/*
+ * The cuts that move nothing (cut_position at the head, cut_before at the
+ * first entry) only initialise @list: the debug membership check must run
+ * there too, or an entry of the list itself was initialised in place and
+ * the ring broken, unreported.
+ */
+Test(list_misuse, debug_cut_of_nothing_into_an_entry_of_the_list_itself)
+{
+	struct sk_list_head head, e[4];
+
+	fill(&head, e, 4);
+	SNAPSHOT(s, &head, &e[0], &e[1], &e[2], &e[3]);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_position(&e[2], &head, &head));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_list_cut_before(&e[2], &head, &e[0]));
 	CHECK_UNCHANGED(s);
 }
 

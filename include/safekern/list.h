@@ -337,23 +337,21 @@ static inline void sk__list_unlink_poison(struct sk_list_head *entry)
 }
 
 /*
- * sk__list_insert_ok() - internal: the checks of an insertion of @entry
- * after @head (@tail false) or before it (@tail true).  On success, the
- * neighbours to link between in *@prevp and *@nextp.  Returns false, after
- * one report and without writing anything, if the insertion point is NULL,
+ * sk__list_insert_check() - internal: the checks of an insertion of @entry
+ * after @head (@tail false) or before it (@tail true), without a report.
+ * On success, the neighbours to link between in *@prevp and *@nextp.
+ * False, without writing anything, if the insertion point is NULL,
  * poisoned or inconsistent, or if @entry is already one of its neighbours.
- * Shared by sk__list_insert() and the RCU adds (safekern/rculist.h).
  */
-static SK_ALWAYS_INLINE bool sk__list_insert_ok(struct sk_list_head *entry,
-						struct sk_list_head *head, bool tail,
-						struct sk_list_head **prevp,
-						struct sk_list_head **nextp, const char *op,
-						const struct sk_callsite *cs)
+static SK_ALWAYS_INLINE bool sk__list_insert_check(struct sk_list_head *entry,
+						   struct sk_list_head *head, bool tail,
+						   struct sk_list_head **prevp,
+						   struct sk_list_head **nextp)
 {
 	struct sk_list_head *prev, *next;
 
 	if (SK__LIST_DEBUG && sk_unlikely(sk__list_bad(entry) || sk__list_bad(head)))
-		goto bad;
+		return false;
 	/*
 	 * The order of the checks is measured: every check is a fused
 	 * compare-and-branch, and in a tight add/del loop the branch units,
@@ -361,30 +359,44 @@ static SK_ALWAYS_INLINE bool sk__list_insert_ok(struct sk_list_head *entry,
 	 * (gcc 12, x86-64; see docs/list.md).
 	 */
 	if (sk_unlikely(entry == head))
-		goto bad;
+		return false;
 	if (tail) {
 		prev = head->prev;
 		next = head;
 		if (sk_unlikely(sk__list_bad(prev)))
-			goto bad;
+			return false;
 		if (sk_unlikely(prev->next != head))
-			goto bad;
+			return false;
 		if (sk_unlikely(entry == prev))
-			goto bad;
+			return false;
 	} else {
 		prev = head;
 		next = head->next;
 		if (sk_unlikely(sk__list_bad(next)))
-			goto bad;
+			return false;
 		if (sk_unlikely(next->prev != head))
-			goto bad;
+			return false;
 		if (sk_unlikely(entry == next))
-			goto bad;
+			return false;
 	}
 	*prevp = prev;
 	*nextp = next;
 	return true;
-bad:
+}
+
+/*
+ * sk__list_insert_ok() - internal: sk__list_insert_check(), with one report
+ * if it fails.  Shared by sk__list_insert() and the RCU adds
+ * (safekern/rculist.h).
+ */
+static SK_ALWAYS_INLINE bool sk__list_insert_ok(struct sk_list_head *entry,
+						struct sk_list_head *head, bool tail,
+						struct sk_list_head **prevp,
+						struct sk_list_head **nextp, const char *op,
+						const struct sk_callsite *cs)
+{
+	if (sk_likely(sk__list_insert_check(entry, head, tail, prevp, nextp)))
+		return true;
 	sk__list_report_add(entry, head, tail, op, cs);
 	return false;
 }
@@ -652,14 +664,20 @@ static inline bool sk__list_swap(struct sk_list_head *entry1, struct sk_list_hea
 static inline bool sk__list_move(struct sk_list_head *list, struct sk_list_head *head, bool tail,
 				 const char *op, const struct sk_callsite *cs)
 {
+	struct sk_list_head *prev, *next;
+
 	if (sk_unlikely(!sk__list_del_ok(list, op, cs)))
 		return false;
 	sk__list_unlink(list->prev, list->next);
-	if (sk_unlikely(!sk__list_insert(list, head, tail, op, cs))) {
+	if (sk_unlikely(!sk__list_insert_check(list, head, tail, &prev, &next))) {
+		/* Linked back before the report: a handler (or the core dump
+		 * of an abort) sees the list as it was. */
 		SK_WRITE_ONCE(list->next->prev, list);
 		SK_WRITE_ONCE(list->prev->next, list);
+		sk__list_report_add(list, head, tail, op, cs);
 		return false;
 	}
+	sk__list_link(list, prev, next);
 	return true;
 }
 
@@ -880,9 +898,18 @@ static inline int sk__list_is_singular(const struct sk_list_head *head,
 /* sk__list_rotate_left() - internal form of sk_list_rotate_left(). */
 static inline bool sk__list_rotate_left(struct sk_list_head *head, const struct sk_callsite *cs)
 {
+	struct sk_list_head *first;
+
 	if (sk__list_empty_op(head, "list_rotate_left", cs))
 		return true;
-	return sk__list_move(head->next, head, true, "list_rotate_left", cs);
+	/* The head's link is followed: NULL or poison (a zeroed or deleted
+	 * head) is reported, not dereferenced. */
+	first = SK_READ_ONCE(head->next);
+	if (sk_unlikely(sk__list_bad(first))) {
+		sk__list_report_head(head, "list_rotate_left", cs);
+		return false;
+	}
+	return sk__list_move(first, head, true, "list_rotate_left", cs);
 }
 
 /**
@@ -936,6 +963,9 @@ static inline bool sk__list_cut(struct sk_list_head *list, struct sk_list_head *
 	} else {
 		if (first == entry)
 			goto init;
+		/* An empty @head has no entry but itself: @entry is not on it. */
+		if (sk_unlikely(first == head))
+			goto bad;
 		edge = entry->prev; /* the last entry that moves */
 		if (sk_unlikely(sk__list_bad(edge) || edge->next != entry))
 			goto bad;
@@ -963,6 +993,8 @@ init:
 	/* Nothing moves: @list is initialised, so it must not be on a non-empty @head. */
 	if (sk_unlikely(first != head && (list == head || list == first)))
 		goto bad;
+	if (SK__LIST_DEBUG && first != head && !sk__list_debug_cut(head, entry, list, op, cs))
+		return false;
 	sk_init_list_head(list);
 	return true;
 bad:
@@ -1319,7 +1351,7 @@ bad:
  * Return: @pos, or the head's container if @pos is NULL.
  */
 #define sk_list_prepare_entry(pos, head, member)                              \
-	((pos) ?: sk_list_entry(SK__LIST_OPAQUE(head), __typeof__(*(pos)), member))
+	(__extension__((pos) ?: sk_list_entry(SK__LIST_OPAQUE(head), __typeof__(*(pos)), member)))
 
 /**
  * sk_list_safe_reset_next() - reload the lookahead of a _safe walk
@@ -2137,7 +2169,9 @@ static inline struct sk_hlist_node *sk__hlist_next(const struct sk_hlist_node *p
 {
 	struct sk_hlist_node *next = pos->next;
 
-	if (next && sk_unlikely(sk__list_bad(next) || next->pprev != &pos->next)) {
+	/* No successor: the end of the chain, unless the cursor itself was
+	 * taken off it (sk_hlist_del_init() in a plain walk: no pprev). */
+	if (sk_unlikely(next ? sk__list_bad(next) || next->pprev != &pos->next : !pos->pprev)) {
 		sk__hlist_report_step(NULL, pos, cs);
 		return NULL;
 	}
