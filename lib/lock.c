@@ -73,6 +73,13 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
  * before the refused read's unlock (an attempted downgrade) ends the write
  * hold, but the lock stays held for the read (READ_OWED) and that
  * read_unlock releases it.
+ *
+ * A full field sticks (saturates, as a refcount does): the relocks beyond
+ * it are not counted and every later unlock of that kind is absorbed, so
+ * the lock stays held for good by its owner (leaked; the relock that fills
+ * the field says so in its report), instead of the count running into the
+ * next field and an unlock releasing a lock that is still owed (it did,
+ * after 32768 refused read relocks, or 65536 write relocks).
  */
 #define REFUSED_WRITE 1U
 #define REFUSED_WRITES 0xffffU
@@ -115,6 +122,12 @@ static void annotate(uintptr_t *owner, struct sk_lockdep_map *map)
  * Shared cold paths
  * ------------------------------------------------------------------------ */
 
+/* The field of map->refused that counts relocks of @unit's kind. */
+static inline unsigned int refused_mask(unsigned int unit)
+{
+	return unit == REFUSED_READ ? REFUSED_READS : REFUSED_WRITES;
+}
+
 /* A relock by the owner: remember it so that its unlock is absorbed, then
  * report.  Only the owner touches map->refused. */
 static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_lockdep_map *map,
@@ -122,19 +135,27 @@ static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_loc
 						 const struct sk_callsite *cs, const void *ip)
 {
 	const struct sk_callsite *first = RD(sk__lockdep_on) ? sk__lockdep_held_site(lock) : NULL;
+	unsigned int mask = refused_mask(unit);
+	const char *full = "";
 
-	map->refused += unit;
+	if ((map->refused & mask) != mask) {
+		map->refused += unit;
+		if ((map->refused & mask) == mask)
+			full = "; that is the most refused relocks not yet unlocked that are "
+			       "counted: the lock is now held for good by this thread (leaked; "
+			       "its unlocks are absorbed)";
+	}
 	WR(*owner, RD(*owner) | OWNER_REFUSED);
 	if (first && first->file)
 		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
 			      "%s \"%s\" is already held by this thread (acquired at %s:%u): "
-			      "refused instead of deadlocking",
-			      what, lock_name(map), first->file, first->line);
+			      "refused instead of deadlocking%s",
+			      what, lock_name(map), first->file, first->line, full);
 	else
 		sk__violation(SK_VIOLATION_LOCK_RECURSION, lock, cs, ip,
 			      "%s \"%s\" is already held by this thread: refused instead of "
-			      "deadlocking",
-			      what, lock_name(map));
+			      "deadlocking%s",
+			      what, lock_name(map), full);
 }
 
 static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_lockdep_map *map,
@@ -157,6 +178,10 @@ static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_loc
 static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr_t o,
 			   unsigned int unit)
 {
+	unsigned int mask = refused_mask(unit);
+
+	if ((map->refused & mask) == mask)
+		return; /* saturated: held for good */
 	map->refused -= unit;
 	if (map->refused == 0)
 		WR(*owner, o & ~OWNER_REFUSED);
@@ -234,6 +259,8 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 
 		if (!rwlock || (r & REFUSED_WRITES))
 			absorb_refused(owner, map, o, REFUSED_WRITE);
+		else if ((r & REFUSED_READS) == REFUSED_READS)
+			; /* refused reads saturated: held for good, nothing to end */
 		else if ((r & REFUSED_READS) && !(r & REFUSED_READ_OWED))
 			map->refused = r - REFUSED_READ + REFUSED_READ_OWED; /* still held */
 		else
