@@ -576,6 +576,27 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock_destroy(struct sk_spinlock *l,
  * write lock granted") where trylock does not.  Two instances, so that the
  * common one (the validator on) keeps few values across its calls.
  */
+/*
+ * A spinlock that was never initialised (no name, no class key: zeroed
+ * memory) and whose word is busy: where the C library's unlocked value is
+ * not 0 (glibc on x86), zeroed memory is a held spinlock that nobody will
+ * release, and the wait never ends.  Reported before the wait (unless the
+ * validator has reported it already), so that the hang is not silent.
+ */
+static SK_COLD SK_NOINLINE void spin_uninitialised(struct sk_spinlock *l, uintptr_t tracked,
+						   const struct sk_callsite *cs, const void *ip)
+{
+	if (SK__SPIN_UNLOCKED == 0 || l->dep_map.name || l->dep_map.key)
+		return;
+	if (RD(sk__lockdep_on) && !tracked)
+		return; /* the validator reported the lock with no class */
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, l, cs, ip,
+		      "spinlock %p was never initialised (sk_spin_lock_init(), "
+		      "SK_DEFINE_SPINLOCK()): zeroed memory is a held spinlock to this C "
+		      "library, so this wait cannot end unless the lock is initialised",
+		      (void *)l);
+}
+
 static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int subclass,
 					    const struct sk_callsite *cs, const void *ip, bool tool)
 {
@@ -592,9 +613,13 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	    sk__lockdep_acquire(&l->dep_map, l, subclass, 0, cs, ip) == SK__LD_TRACKED)
 		tracked = OWNER_TRACKED;
 	if (tool) {
-		while (pthread_spin_trylock(&l->l))
-			sched_yield();
+		if (pthread_spin_trylock(&l->l)) {
+			spin_uninitialised(l, tracked, cs, ip);
+			while (pthread_spin_trylock(&l->l))
+				sched_yield();
+		}
 	} else if (!spin_word_trylock(l)) {
+		spin_uninitialised(l, tracked, cs, ip);
 		pthread_spin_lock(&l->l);
 	}
 	WR(l->owner, self | tracked);

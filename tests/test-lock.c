@@ -677,6 +677,53 @@ Test(spinlock, waiter_gets_the_lock_after_a_long_hold)
 	});
 }
 
+/*
+ * A spinlock in zeroed static memory, never initialised: on glibc x86 that
+ * is a held spinlock, and a lock of it waited for ever, silently (the
+ * validator takes a static lock without a class for one it may key by
+ * address).  One report before the wait; the wait itself is the C
+ * library's, so the test then frees the lock word to let it end.
+ */
+struct zspin {
+	struct sk_spinlock *l;
+	int got;
+};
+
+NT static void *zeroed_spin_locker(void *arg)
+{
+	struct zspin *z = arg;
+
+	sk_spin_lock(z->l);
+	__atomic_store_n(&z->got, 1, __ATOMIC_RELEASE);
+	sk_spin_unlock(z->l);
+	return NULL;
+}
+
+Test(spinlock, a_zeroed_lock_is_reported_before_the_wait, .timeout = 60)
+{
+	static struct sk_spinlock z;
+	struct zspin w = { &z, 0 };
+	unsigned long before = sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT);
+	unsigned long total = sk_violation_total();
+	pthread_t t;
+
+	if (SK__SPIN_UNLOCKED == 0)
+		cr_skip_test("zeroed memory is an unlocked spinlock with this C library");
+	cr_assert_eq(pthread_create(&t, NULL, zeroed_spin_locker, &w), 0);
+	for (int i = 0; i < 20000 && sk_violation_total() == total; i++)
+		usleep(1000);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_INVALID_ARGUMENT) - before, 1);
+	cr_assert_eq(sk_violation_total() - total, 1);
+	SK_TEST_ACCOUNT(1);
+	cr_assert_eq(__atomic_load_n(&w.got, __ATOMIC_ACQUIRE), 0);
+	/* Free the word as an initialisation would (without touching the
+	 * validator's view of the lock, which the waiter has entered). */
+	__atomic_store_n((int *)&z.l, SK__SPIN_UNLOCKED, __ATOMIC_RELEASE);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(w.got, 1);
+	cr_assert_eq(sk_violation_total() - total, 1);
+}
+
 /* On glibc x86 lock.h takes and releases the pthread spinlock word inline
  * (SK__LOCK_WORD_INLINE) while a busy lock waits in pthread_spin_lock():
  * the two must agree, both ways, on which value is free and which taken. */
