@@ -94,7 +94,7 @@ struct worker {
 	pthread_t tid;
 	uint32_t seed;
 	uint64_t iters;
-	unsigned long taken, dropped, last;
+	unsigned long taken, last;
 };
 
 /* Take 1 to 3 references on slot @k's object, under the slot's lock. */
@@ -131,7 +131,6 @@ static void drop(struct worker *w, struct holding *h, uint32_t r)
 	struct obj *o = h->obj;
 
 	use(o);
-	w->dropped += (unsigned long)h->refs;
 	switch (r % 4) {
 	case 0: /* dec while another reference of ours is left, then the rest */
 		while (h->refs > 1) {
@@ -210,7 +209,7 @@ static void *worker(void *arg)
 int main(void)
 {
 	struct worker w[THREADS];
-	unsigned long taken = 0, dropped = 0, last = 0;
+	unsigned long taken = 0, last = 0;
 	uint64_t iters = sk_test_iters(1500000, 2000);
 
 	SK_TEST_BENIGN_RACE(&created, sizeof(created));
@@ -228,12 +227,14 @@ int main(void)
 	for (unsigned int t = 0; t < THREADS; t++) {
 		pthread_join(w[t].tid, NULL);
 		taken += w[t].taken;
-		dropped += w[t].dropped;
 		last += w[t].last;
 	}
 	pthread_barrier_destroy(&start);
-	sk_check(taken == dropped, "%lu references taken, %lu dropped", taken, dropped);
-	/* Only the slots' references are left: exactly one per object. */
+	/*
+	 * Only the slots' references are left: exactly one per object.  (Each
+	 * holding is dropped whole, so the references taken and dropped match
+	 * by construction; the counts themselves are what is checked.)
+	 */
 	for (unsigned int k = 0; k < SLOTS; k++) {
 		struct obj *o = slots[k].obj;
 

@@ -2,8 +2,10 @@
 /*
  * tests/stress/violation-stress.c - many threads report at once, under
  * the count policy and with a handler, while another thread flips the
- * policy between warn and count: every report is counted exactly once and
- * the handler sees each one.  A plain program so that TSan can run it.
+ * policy between warn and count and the handler between two (each with
+ * its own argument): every report is counted exactly once, one of the
+ * handlers sees each one, always with its own argument.  A plain program
+ * so that TSan can run it.
  */
 #define SK_TEST_PLAIN
 #include <pthread.h>
@@ -17,11 +19,19 @@
 static int object;
 static unsigned long handler_calls;
 static int stop;
+static int arg_a, arg_b;
 
-static void handler(const struct sk_violation *v, void *arg)
+static void handler_a(const struct sk_violation *v, void *arg)
 {
-	(void)arg;
 	sk_check(v->kind == SK_VIOLATION_USER, "kind %d", v->kind);
+	sk_check(arg == &arg_a, "handler a called with another handler's argument");
+	__atomic_add_fetch(&handler_calls, 1, __ATOMIC_RELAXED);
+}
+
+static void handler_b(const struct sk_violation *v, void *arg)
+{
+	sk_check(v->kind == SK_VIOLATION_USER, "kind %d", v->kind);
+	sk_check(arg == &arg_b, "handler b called with another handler's argument");
 	__atomic_add_fetch(&handler_calls, 1, __ATOMIC_RELAXED);
 }
 
@@ -39,7 +49,9 @@ static void *flipper(void *arg)
 	(void)arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		sk_violation_set_policy(SK_VIOLATION_WARN);
+		sk_violation_set_handler(handler_b, &arg_b);
 		sk_violation_set_policy(SK_VIOLATION_COUNT);
+		sk_violation_set_handler(handler_a, &arg_a);
 	}
 	return NULL;
 }
@@ -52,7 +64,7 @@ int main(void)
 	SK_TEST_BENIGN_RACE(&stop, sizeof(stop));
 	SK_TEST_BENIGN_RACE(&handler_calls, sizeof(handler_calls));
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
-	sk_violation_set_handler(handler, NULL);
+	sk_violation_set_handler(handler_a, &arg_a);
 	pthread_create(&f, NULL, flipper, NULL);
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t[i], NULL, reporter, &n);
