@@ -79,7 +79,10 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
  * the lock stays held for good by its owner (leaked; the relock that fills
  * the field says so in its report), instead of the count running into the
  * next field and an unlock releasing a lock that is still owed (it did,
- * after 32768 refused read relocks, or 65536 write relocks).
+ * after 32768 refused read relocks of an rwlock, or 65536 write relocks).
+ * A mutex or spinlock counts in all 32 bits, so it saturates only at
+ * UINT_MAX.  With the read field full, the first write_unlock ends the
+ * write hold (READ_OWED), a later one is reported as usual.
  */
 #define REFUSED_WRITE 1U
 #define REFUSED_WRITES 0xffffU
@@ -122,9 +125,12 @@ static void annotate(uintptr_t *owner, struct sk_lockdep_map *map)
  * Shared cold paths
  * ------------------------------------------------------------------------ */
 
-/* The field of map->refused that counts relocks of @unit's kind. */
-static inline unsigned int refused_mask(unsigned int unit)
+/* The field of map->refused that counts relocks of @unit's kind: all of
+ * it for a mutex or spinlock, a field of it for an rwlock. */
+static inline unsigned int refused_mask(unsigned int unit, bool rwlock)
 {
+	if (!rwlock)
+		return ~0U;
 	return unit == REFUSED_READ ? REFUSED_READS : REFUSED_WRITES;
 }
 
@@ -132,10 +138,11 @@ static inline unsigned int refused_mask(unsigned int unit)
  * report.  Only the owner touches map->refused. */
 static SK_COLD SK_NOINLINE void refuse_recursion(uintptr_t *owner, struct sk_lockdep_map *map,
 						 const void *lock, const char *what, unsigned int unit,
-						 const struct sk_callsite *cs, const void *ip)
+						 bool rwlock, const struct sk_callsite *cs,
+						 const void *ip)
 {
 	const struct sk_callsite *first = RD(sk__lockdep_on) ? sk__lockdep_held_site(lock) : NULL;
-	unsigned int mask = refused_mask(unit);
+	unsigned int mask = refused_mask(unit, rwlock);
 	const char *full = "";
 
 	if ((map->refused & mask) != mask) {
@@ -176,9 +183,9 @@ static SK_COLD SK_NOINLINE void report_not_held(uintptr_t o, const struct sk_loc
 
 /* The owner's unlock of a lock whose relock was refused: absorbed. */
 static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr_t o,
-			   unsigned int unit)
+			   unsigned int unit, bool rwlock)
 {
-	unsigned int mask = refused_mask(unit);
+	unsigned int mask = refused_mask(unit, rwlock);
 
 	if ((map->refused & mask) == mask)
 		return; /* saturated: held for good */
@@ -258,9 +265,9 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 		unsigned int r = map->refused;
 
 		if (!rwlock || (r & REFUSED_WRITES))
-			absorb_refused(owner, map, o, REFUSED_WRITE);
-		else if ((r & REFUSED_READS) == REFUSED_READS)
-			; /* refused reads saturated: held for good, nothing to end */
+			absorb_refused(owner, map, o, REFUSED_WRITE, rwlock);
+		else if ((r & REFUSED_READS) == REFUSED_READS && !(r & REFUSED_READ_OWED))
+			map->refused = r | REFUSED_READ_OWED; /* saturated: held for good */
 		else if ((r & REFUSED_READS) && !(r & REFUSED_READ_OWED))
 			map->refused = r - REFUSED_READ + REFUSED_READ_OWED; /* still held */
 		else
@@ -354,7 +361,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	uintptr_t self = SELF(), tracked = 0;
 
 	if (sk_unlikely(sk__lock_is_mine(m, self))) {
-		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", REFUSED_WRITE, cs,
+		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", REFUSED_WRITE, false, cs,
 				 ip);
 		return;
 	}
@@ -605,7 +612,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	if (tool)
 		sk__lock_annotate(&l->owner, &l->dep_map);
 	if (sk_unlikely(sk__lock_is_mine(l, self))) {
-		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", REFUSED_WRITE, cs,
+		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", REFUSED_WRITE, false, cs,
 				 ip);
 		return;
 	}
@@ -744,8 +751,8 @@ static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subcl
 	uintptr_t self = SELF(), tracked = 0;
 
 	if (sk_unlikely(sk__lock_is_mine(rw, self))) {
-		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", REFUSED_WRITE, cs,
-				 ip);
+		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", REFUSED_WRITE, true,
+				 cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on)) {
@@ -910,7 +917,7 @@ static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_cal
 	if (sk_unlikely(sk__lock_is_mine(rw, SELF()))) {
 		/* The write lock is ours: a read lock would deadlock. */
 		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (read after write)",
-				 REFUSED_READ, cs, ip);
+				 REFUSED_READ, true, cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -998,7 +1005,7 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 			unsigned int r = rw->dep_map.refused;
 
 			if (r & REFUSED_READS) {
-				absorb_refused(&rw->owner, &rw->dep_map, o, REFUSED_READ);
+				absorb_refused(&rw->owner, &rw->dep_map, o, REFUSED_READ, true);
 				return;
 			}
 			if (r == REFUSED_READ_OWED) {

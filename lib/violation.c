@@ -269,15 +269,16 @@ void sk__violation(enum sk_violation_kind kind, const void *object, const struct
 	}
 
 	in_report = 0;
-	pthread_setcancelstate(cancel_state, NULL);
 	if (pol == SK_VIOLATION_ABORT) {
 		static const char msg[] = "libsafekern: aborting (the violation policy is abort: "
 					  "the default, SAFEKERN_VIOLATION=abort or "
 					  "sk_violation_set_policy())\n";
 
+		/* Still not cancellable: write() must not end the thread first. */
 		write_all(msg, sizeof(msg) - 1);
 		abort();
 	}
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 unsigned long sk_violation_count(enum sk_violation_kind kind)
@@ -346,6 +347,18 @@ int sk__violation_parse_policy(const char *value, enum sk_violation_policy *out)
 	return 0;
 }
 
+/* A fork() in the middle of sk_violation_set_handler() would leave the
+ * child's sequence count odd, and its reports waiting for ever. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&handler_lock);
+}
+
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&handler_lock);
+}
+
 __attribute__((constructor)) static void violation_init(void)
 {
 	const char *env = getenv("SAFEKERN_VIOLATION");
@@ -353,6 +366,7 @@ __attribute__((constructor)) static void violation_init(void)
 
 	/* backtrace() allocates on first use: do it now, not in a report. */
 	(void)backtrace(frame, 1);
+	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 
 	/* Relaxed atomics by design: tell helgrind and drd. */
 	SK_ANNOTATE_BENIGN_RACE_SIZED(counts, sizeof(counts), "violation counters");

@@ -294,6 +294,28 @@ Test(mutex, relock_twice_needs_two_unlocks)
 	sk_mutex_destroy(&m);
 }
 
+/* A mutex counts its refused relocks in 32 bits: 65536 of them (an
+ * rwlock's write field is 16 bits) still unwind exactly. */
+Test(mutex, many_refused_relocks_unwind_exactly)
+{
+	enum { RELOCKS = 0x10000 };
+	unsigned long total = sk_violation_total();
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	sk_mutex_lock(&m);
+	for (int i = 0; i < RELOCKS; i++)
+		mutex_lock_elsewhere(&m);
+	cr_assert_eq(sk_violation_count(SK_VIOLATION_LOCK_RECURSION), RELOCKS);
+	cr_assert_eq(sk_violation_total() - total, RELOCKS);
+	SK_TEST_ACCOUNT(RELOCKS);
+	SK_EXPECT_NO_VIOLATION(for (int i = 0; i < RELOCKS; i++) mutex_unlock_elsewhere(&m));
+	cr_assert_eq(on_other_thread(mutex_free_elsewhere, &m), 0);
+	sk_mutex_unlock(&m);
+	cr_assert_eq(on_other_thread(mutex_free_elsewhere, &m), 1);
+	sk_mutex_destroy(&m);
+}
+
 NT static void mutex_unlock_unheld(struct sk_mutex *m)
 {
 	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(m));
@@ -993,6 +1015,8 @@ NT static void rw_refused_read_relocks(struct sk_rwlock *rw)
 	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, rw), 0, "released early");
 	SK_EXPECT_NO_VIOLATION(sk_write_unlock(rw));
 	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, rw), 0, "released: it is leaked");
+	/* The write hold has ended: a second write_unlock is one too many. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_write_unlock(rw));
 	cr_assert_eq(rw->rw.__data.__readers >> 3, 0, "glibc's reader count moved");
 }
 

@@ -565,6 +565,37 @@ Test(violation_concurrent, a_pending_cancellation_does_not_end_a_report, .timeou
 	cr_assert_eq(sk_violation_count(SK_VIOLATION_USER), 2);
 }
 
+/* The same under the abort policy, in a child: the process must abort. */
+static void *cancelled_aborter(void *arg)
+{
+	(void)arg;
+	pthread_cancel(pthread_self());
+	sk_violation_report(SK_VIOLATION_USER, &object, "cancellation pending");
+	return NULL;
+}
+
+static void cancelled_abort_child(void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	sk_violation_set_policy(SK_VIOLATION_ABORT);
+	if (pthread_create(&t, NULL, cancelled_aborter, NULL) == 0)
+		pthread_join(t, NULL);
+	fprintf(stderr, "STILL RUNNING\n");
+}
+
+Test(violation_concurrent, a_pending_cancellation_does_not_stop_the_abort, .timeout = 30)
+{
+	static char out[16384];
+	int status = run_child(cancelled_abort_child, NULL, out, sizeof(out));
+
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x: %s", status, out);
+	cr_assert(strstr(out, "cancellation pending"), "%s", out);
+	cr_assert(strstr(out, "aborting"), "%s", out);
+	cr_assert_null(strstr(out, "STILL RUNNING"), "%s", out);
+}
+
 /*
  * Handlers changed while another thread reports: every call is one of the
  * pairs that were set, never a handler with another handler's argument

@@ -84,7 +84,9 @@
  * are not checked: objects above 4 KiB, threads beyond the 64th (and a
  * free that finds no magazine to be had).  An older double free is not
  * seen at this level, except by a cache destroyed with live objects: it
- * refuses any address freed to it twice (nothing is allocated from it).  Hardened caches do not
+ * refuses an address freed to it twice after the destroy (nothing is
+ * allocated from it then).  A free before the destroy and another after
+ * it are not told apart.  Hardened caches do not
  * validate the pointer given to sk_kmem_cache_free(): freeing a foreign
  * pointer there is undefined, as with free().
  *
