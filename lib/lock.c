@@ -1121,7 +1121,8 @@ void sk__rwlock_assert(const struct sk_rwlock *crw, enum sk__lock_assert what,
 	wheld = (RD(rw->owner) & ~OWNER_FLAGS) == SELF();
 	mode = RD(sk__lockdep_on) ? sk__lockdep_held_mode(rw) : -1;
 	rheld = mode == (int)SK__LD_READ;
-	/* Not on our stack: certain only if the validator saw everything, or
+	/* Not on our stack: certain only if the validator saw everything, if
+	 * another thread holds the lock for writing (then no reader does), or
 	 * if nobody holds the lock at all.  The probe takes the lock for a
 	 * moment (other threads' trylocks fail meanwhile): only the checks
 	 * that need it make it, and where a correct caller holds the lock it
@@ -1129,6 +1130,7 @@ void sk__rwlock_assert(const struct sk_rwlock *crw, enum sk__lock_assert what,
 	if (what == SK__ASSERT_HELD || what == SK__ASSERT_HELD_READ)
 		rknown = rheld ||
 			 (RD(sk__lockdep_on) && sk__lockdep_authoritative(&rw->dep_map)) ||
+			 (!wheld && (RD(rw->owner) & ~OWNER_FLAGS)) || /* another's write hold */
 			 (!wheld && rwlock_unheld(rw));
 
 	switch (what) {

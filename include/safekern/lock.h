@@ -1043,7 +1043,8 @@ extern "C" {
  * either mode) is reported (lock_not_held).  A hardened unit compiles it
  * to nothing, as the kernel does without lockdep.  Readers of an rwlock
  * are not recorded: a missing read hold is certain only while the
- * validator is on (or when nobody holds the lock at all).
+ * validator is on, when another thread holds the lock for writing, or
+ * when nobody holds it at all.
  */
 #define sk_lockdep_assert_held(l) sk__assert_generic_held(l)
 
