@@ -266,10 +266,11 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 
 		if (!rwlock || (r & REFUSED_WRITES))
 			absorb_refused(owner, map, o, REFUSED_WRITE, rwlock);
-		else if ((r & REFUSED_READS) == REFUSED_READS && !(r & REFUSED_READ_OWED))
-			map->refused = r | REFUSED_READ_OWED; /* saturated: held for good */
 		else if ((r & REFUSED_READS) && !(r & REFUSED_READ_OWED))
-			map->refused = r - REFUSED_READ + REFUSED_READ_OWED; /* still held */
+			/* Still held: one refused read now owes the release (a
+			 * saturated count stays full: held for good). */
+			map->refused = ((r & REFUSED_READS) == REFUSED_READS ? r : r - REFUSED_READ) |
+				       REFUSED_READ_OWED;
 		else
 			report_write_ended(map, lock, cs, ip);
 		return false;
@@ -574,16 +575,6 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock_destroy(struct sk_spinlock *l,
 }
 
 /*
- * The body of a spinlock acquisition outside the fast path; @tool: under
- * helgrind or drd, where the owner word is first declared a benign race,
- * and a busy lock is waited for with trylock and sched_yield(): valgrind
- * runs one thread at a time, so spinning only burns the time slice, and
- * helgrind 3.19's model of glibc's x86 pthread_spin_lock (whose unlock is
- * the same function as its init) was seen to go wrong with it ("recursive
- * write lock granted") where trylock does not.  Two instances, so that the
- * common one (the validator on) keeps few values across its calls.
- */
-/*
  * A spinlock that was never initialised (no name, no class key: zeroed
  * memory) and whose word is busy: where the C library's unlocked value is
  * not 0 (glibc on x86), zeroed memory is a held spinlock that nobody will
@@ -604,6 +595,16 @@ static SK_COLD SK_NOINLINE void spin_uninitialised(struct sk_spinlock *l, uintpt
 		      (void *)l);
 }
 
+/*
+ * The body of a spinlock acquisition outside the fast path; @tool: under
+ * helgrind or drd, where the owner word is first declared a benign race,
+ * and a busy lock is waited for with trylock and sched_yield(): valgrind
+ * runs one thread at a time, so spinning only burns the time slice, and
+ * helgrind 3.19's model of glibc's x86 pthread_spin_lock (whose unlock is
+ * the same function as its init) was seen to go wrong with it ("recursive
+ * write lock granted") where trylock does not.  Two instances, so that the
+ * common one (the validator on) keeps few values across its calls.
+ */
 static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int subclass,
 					    const struct sk_callsite *cs, const void *ip, bool tool)
 {

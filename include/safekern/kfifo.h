@@ -92,9 +92,10 @@
  * sk_kfifo_release_consumer().  (Threads are told apart by pthread_self(),
  * which the C library reuses once a thread is joined: a side whose owner
  * exited without the hand-over can pass unreported to a later thread that
- * got the same identity; it cannot race the owner, which is gone.)  The debug level also adds Valgrind client
- * requests (happens-before on publish and consume, benign race on the
- * index words), so helgrind and drd report nothing on correct use.  The
+ * got the same identity; it cannot race the owner, which is gone.)  The
+ * debug level also adds Valgrind client requests (happens-before on
+ * publish and consume, benign race on the index words), so helgrind and
+ * drd report nothing on correct use.  The
  * layout is the same at both levels: the thread-identity fields exist in
  * every build.
  *

@@ -329,17 +329,18 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_locked_list *l,
 				       bool init, const struct sk_callsite *cs)
 {
-	if (SK__LL_NOT_HELD(l, init ? "locked_list_del_init" : "locked_list_del", cs))
+	const char *op = init ? "locked_list_del_init" : "locked_list_del";
+
+	if (SK__LL_NOT_HELD(l, op, cs))
 		return false;
-	if (SK__LL_IS_HEAD(l, entry, init ? "locked_list_del_init" : "locked_list_del", cs))
+	if (SK__LL_IS_HEAD(l, entry, op, cs))
 		return false;
 	if (init) {
 		/* Already deleted with del_init (on no list): the kernel's
 		 * harmless no-op; the count is not the entry's to drop. */
 		if (SK__LL_UNLISTED(entry))
 			return true;
-		if (sk_unlikely(!l->len_) &&
-		    sk__locked_list_foreign(l, entry, "locked_list_del_init", cs))
+		if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, op, cs))
 			return false;
 		if (sk_unlikely(!sk__list_del_init(entry, cs)))
 			return false;
@@ -347,11 +348,11 @@ static inline bool sk__locked_list_del(struct sk_list_head *entry, struct sk_loc
 		/* The kernel's list_del() would poison it; here it would
 		 * also be counted off a list it is not on. */
 		if (sk_unlikely(SK__LL_UNLISTED(entry))) {
-			sk__locked_list_report_unlisted(l, entry, "locked_list_del", cs);
+			sk__locked_list_report_unlisted(l, entry, op, cs);
 			return false;
 		}
 		/* A listed entry and an empty @l: it is on another list. */
-		if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, "locked_list_del", cs))
+		if (sk_unlikely(!l->len_) && sk__locked_list_foreign(l, entry, op, cs))
 			return false;
 		if (sk_unlikely(!sk__list_del(entry, cs)))
 			return false;
