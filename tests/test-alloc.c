@@ -82,7 +82,9 @@ Test(kmalloc, array_overflow_returns_null_and_counts)
 	errno = 0;
 	cr_assert_null(sk_kmalloc_array(opaque(SIZE_MAX / 2), 3));
 	cr_assert_eq(errno, EOVERFLOW);
+	errno = 0;
 	cr_assert_null(sk_kcalloc(opaque((size_t)1 << 33), (size_t)1 << 33));
+	cr_assert_eq(errno, EOVERFLOW);
 	cr_assert_eq(sk_kmalloc_overflows(), before + 2);
 }
 
@@ -100,7 +102,9 @@ Test(kmalloc, krealloc_array_keeps_contents_and_checks_overflow)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(q[i], i * 11);
 	/* Overflow: NULL, counted, and the old block is still ours. */
+	errno = 0;
 	cr_assert_null(sk_krealloc_array(q, opaque(SIZE_MAX / 2), sizeof(int)));
+	cr_assert_eq(errno, EOVERFLOW);
 	cr_assert_eq(sk_kmalloc_overflows(), before + 1);
 	cr_assert_eq(q[3], 33);
 	sk_kfree(q);

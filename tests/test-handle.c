@@ -670,6 +670,9 @@ Test(handle, null_arguments)
 	cr_assert_eq(rc, -EINVAL);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
 			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, h, &alice, NULL))));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert(sk_handle_is_null(sk_handle_transfer(&tab, h, NULL, &bob))));
+	cr_assert_eq(sk_handle_table_count(&tab), 1);
 	expect_live(h, &o);
 	cr_assert_eq(sk_handle_release(&tab, h, &alice), 0);
 }

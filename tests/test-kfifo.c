@@ -24,14 +24,26 @@ static size_t opaque(size_t v)
 	return v;
 }
 
-/* Snapshot of the index words, to assert "unchanged". */
+/* Snapshot of the index words and geometry, to assert "unchanged". */
 struct idx {
-	unsigned int in, out, in_cache, out_cache, size;
+	unsigned int in, out, in_cache, out_cache, size, mask, esize;
+	void *data;
 };
 
 #define SNAP(f) ((struct idx){ (f)->kfifo.in, (f)->kfifo.out, (f)->kfifo.in_cache, \
-			       (f)->kfifo.out_cache, (f)->kfifo.size })
-#define SAME(a, b) ((a).in == (b).in && (a).out == (b).out && (a).size == (b).size)
+			       (f)->kfifo.out_cache, (f)->kfifo.size, (f)->kfifo.mask, \
+			       (f)->kfifo.esize, (f)->kfifo.data })
+/*
+ * @b (after a refused call) is @a (before it): the same indices and
+ * geometry; each side's cached copy of the other's index may only have been
+ * refreshed to that index's real value (a cache ahead of or behind it lets
+ * the producer overwrite unread elements, or the consumer read stale ones).
+ */
+#define SAME(a, b)                                                             \
+	((a).in == (b).in && (a).out == (b).out && (a).size == (b).size &&     \
+	 (a).mask == (b).mask && (a).esize == (b).esize && (a).data == (b).data && \
+	 ((b).in_cache == (a).in_cache || (b).in_cache == (b).in) &&           \
+	 ((b).out_cache == (a).out_cache || (b).out_cache == (b).out))
 
 static SK_DEFINE_KFIFO(static_fifo, int, 8);
 
@@ -950,6 +962,10 @@ Test(kfifo, struct_copy_of_an_embedded_kfifo_is_refused)
 	cr_assert_eq(sk_kfifo_put(&a.q, 111), 1);
 	b = a;
 	b.tag = 2;
+	struct idx before = SNAP(&b.q);
+	int slots[4];
+
+	memcpy(slots, a.q.buf, sizeof(slots));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_put(&b.q, 333), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_in(&b.q, buf, 2), 0));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_eq(sk_kfifo_get(&b.q, &v), 0));
@@ -958,6 +974,13 @@ Test(kfifo, struct_copy_of_an_embedded_kfifo_is_refused)
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
 			    cr_assert_eq(sk_kfifo_out_peek(&b.q, buf, 2), 0));
 	cr_assert_eq(v, 0);
+	/* Nothing written through the copy: its indices, and every slot of
+	 * the buffer its data pointer shares with the original. */
+	cr_assert(SAME(before, SNAP(&b.q)));
+	cr_assert_eq(b.q.kfifo.data, (void *)a.q.buf);
+	cr_assert_eq(memcmp(slots, a.q.buf, sizeof(slots)), 0);
+	cr_assert_eq(buf[0], 0);
+	cr_assert_eq(buf[1], 0);
 	/* Initialised again, the copy is a kfifo of its own. */
 	SK_INIT_KFIFO(b.q);
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_kfifo_put(&b.q, 333), 1));

@@ -22,8 +22,27 @@ TestSuite(ptr_ring, .init = sk_test_count_policy);
 #define P(i) ((void *)(uintptr_t)((i) + 1))
 #define I(p) ((uintptr_t)(p) - 1)
 
-/* Snapshot of the positions, to assert "unchanged". */
-#define POS(r) (((r)->tail << 32) ^ (r)->head)
+/*
+ * Snapshot of the whole ring, to assert "unchanged": both positions, the
+ * geometry and every slot's stamp and pointer, folded with FNV-1a (a
+ * refused call that changed any of them would have to collide).
+ */
+static uint64_t ring_state(const struct sk_ptr_ring *r)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t words[4] = { r->tail, r->head, r->mask, r->size };
+
+#define FOLD(w) (h = (h ^ (uint64_t)(w)) * UINT64_C(0x100000001b3))
+	for (unsigned int i = 0; i < 4; i++)
+		FOLD(words[i]);
+	for (unsigned int i = 0; r->slots && i < r->size; i++) {
+		FOLD(r->slots[i].stamp);
+		FOLD((uintptr_t)r->slots[i].ptr);
+	}
+#undef FOLD
+	return h;
+}
+#define POS(r) ring_state(r)
 
 static void fill_check_exact(unsigned int size)
 {
@@ -273,10 +292,14 @@ Test(ptr_ring, wraps_past_uint64_max)
 }
 
 static unsigned int destroyed[8];
+static unsigned int destroy_order[8], ndestroyed;
 
 static void destroy(void *p)
 {
 	destroyed[I(p)]++;
+	if (ndestroyed < 8)
+		destroy_order[ndestroyed] = (unsigned int)I(p);
+	ndestroyed++;
 }
 
 Test(ptr_ring, cleanup_destroys_what_is_left)
@@ -291,6 +314,10 @@ Test(ptr_ring, cleanup_destroys_what_is_left)
 	cr_assert_eq(destroyed[0], 0);
 	for (int i = 1; i < 6; i++)
 		cr_assert_eq(destroyed[i], 1);
+	/* Oldest first, as the header promises. */
+	cr_assert_eq(ndestroyed, 5);
+	for (unsigned int i = 0; i < 5; i++)
+		cr_assert_eq(destroy_order[i], i + 1);
 	cr_assert_eq(sk_ptr_ring_size(&r), 0);
 	cr_assert_null(r.slots);
 }
@@ -366,6 +393,12 @@ Test(ptr_ring, bulk_larger_than_the_ring_reads_no_pointer)
 	cr_assert_eq(sk_ptr_ring_init(&r, 8), 0);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
 			    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, ptrs, (unsigned int)-1), 0));
+	cr_assert(sk_ptr_ring_empty(&r));
+	/* A count the count check passes but the ring cannot take: only the
+	 * order of the two checks keeps the scan off the guard page. */
+	cr_assert_eq(sk_ptr_ring_size(&r), 8);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_ptr_ring_produce_bulk(&r, ptrs, 9), 0));
 	cr_assert(sk_ptr_ring_empty(&r));
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce_bulk(&r, ptrs, 4), 4));
 	sk_ptr_ring_cleanup(&r, NULL);
@@ -453,6 +486,7 @@ Test(ptr_ring, corrupt_stamp_is_refused)
 	cr_assert_eq(POS(&r), before);
 	/* The consumer side: slot 0's stamp says "two laps ago". */
 	r.slots[0].stamp -= 2 * (r.mask + 1);
+	before = POS(&r);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_null(sk_ptr_ring_consume(&r)));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
 			    cr_assert_eq(sk_ptr_ring_consume_bulk(&r, buf, 1), 0));

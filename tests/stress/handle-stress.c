@@ -21,7 +21,10 @@
  *
  * At the end: every inserted object was destroyed exactly once, by its
  * destructor, never while a reader held it (the destructor checks, and
- * ASan/memcheck see the frees), and no violation was reported.  A plain
+ * ASan/memcheck see the frees); the lookups counted on the objects they
+ * returned add up, at the destructors, to the lookups that succeeded; both
+ * lookup forms succeeded at least once (the writers go on, up to twice
+ * their iterations, until they have); and no violation was reported.  A plain
  * program so that TSan can run it; helgrind and drd run the debug build.
  */
 #define SK_TEST_PLAIN
@@ -56,6 +59,8 @@ static uint64_t cells[CELLS]; /* published record + 1 (0 = empty) */
 static struct record *records[WRITERS];
 static uint64_t nrecords;
 static uint64_t inserted, destroyed, destroyed_by_readers, found, refused, refused_stale;
+static uint64_t readers_at_destroy; /* the objects' reader counts, summed by the destructor */
+static int found_plain, found_scoped; /* a lookup of that form succeeded */
 static __thread int is_reader;
 static int stop;
 
@@ -67,6 +72,8 @@ static void sobj_free(void *p, void *arg)
 	sk_check(o->magic == LIVE_MAGIC, "object destroyed twice or corrupt (magic %llx)",
 		 (unsigned long long)o->magic);
 	o->magic = 0;
+	__atomic_add_fetch(&readers_at_destroy, __atomic_load_n(&o->readers, __ATOMIC_RELAXED),
+			   __ATOMIC_RELAXED);
 	__atomic_add_fetch(&destroyed, 1, __ATOMIC_RELAXED);
 	if (is_reader) /* the last put after a release */
 		__atomic_add_fetch(&destroyed_by_readers, 1, __ATOMIC_RELAXED);
@@ -127,8 +134,17 @@ static void *writer(void *arg)
 		w->own[c] = insert_new(w, c);
 		publish(w, c);
 	}
-	for (uint64_t i = 0; i < w->iters; i++) {
+	/* Past the iterations, only until the readers have found an object
+	 * with each lookup form (a starved reader would make the lookup
+	 * checks vacuous), and at most as many again. */
+	for (uint64_t i = 0; i < w->iters || !(__atomic_load_n(&found_plain, __ATOMIC_RELAXED) &&
+					       __atomic_load_n(&found_scoped, __ATOMIC_RELAXED));
+	     i++) {
 		unsigned int c, to;
+
+		sk_check(i < 2 * w->iters, "the readers found no object with %s",
+			 __atomic_load_n(&found_plain, __ATOMIC_RELAXED) ? "the scoped lookup"
+									 : "sk_handle_try_lookup()");
 
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		c = (unsigned int)(x % CELLS_PER_WRITER);
@@ -201,6 +217,7 @@ static void *reader(void *arg)
 				 "release or transfer");
 			o = (struct sobj *)ref.obj;
 			my_found++;
+			__atomic_store_n(&found_scoped, 1, __ATOMIC_RELAXED);
 			sk_check(o->magic == LIVE_MAGIC, "scoped lookup returned a dead object");
 			sk_check(o->cell == c, "scoped lookup returned the object of cell %u for cell %u",
 				 o->cell, c);
@@ -217,6 +234,7 @@ static void *reader(void *arg)
 		}
 		sk_check(!stale, "lookup accepted a handle whose release or transfer had returned");
 		my_found++;
+		__atomic_store_n(&found_plain, 1, __ATOMIC_RELAXED);
 		sk_check(o->magic == LIVE_MAGIC, "lookup returned a dead object");
 		sk_check(o->cell == c, "lookup returned the object of cell %u for cell %u", o->cell, c);
 		__atomic_add_fetch(&o->readers, 1, __ATOMIC_RELAXED);
@@ -253,9 +271,12 @@ int main(void)
 	SK_TEST_BENIGN_RACE(&inserted, sizeof(inserted));
 	SK_TEST_BENIGN_RACE(&destroyed, sizeof(destroyed));
 	SK_TEST_BENIGN_RACE(&destroyed_by_readers, sizeof(destroyed_by_readers));
+	SK_TEST_BENIGN_RACE(&readers_at_destroy, sizeof(readers_at_destroy));
+	SK_TEST_BENIGN_RACE(&found_plain, sizeof(found_plain));
+	SK_TEST_BENIGN_RACE(&found_scoped, sizeof(found_scoped));
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
 	sk_handle_table_init(&table, sobj_free, &table);
-	nrecords = iters + CELLS_PER_WRITER;
+	nrecords = 2 * iters + CELLS_PER_WRITER;
 	for (unsigned int i = 0; i < WRITERS; i++) {
 		records[i] = calloc(nrecords, sizeof(struct record));
 		sk_check(records[i], "calloc");
@@ -285,6 +306,10 @@ int main(void)
 	sk_check(inserted == destroyed, "%llu inserted, %llu destroyed",
 		 (unsigned long long)inserted, (unsigned long long)destroyed);
 	sk_check(sk_handle_table_count(&table) == 0, "table not empty");
+	sk_check(readers_at_destroy == found,
+		 "%llu lookups succeeded, but the destroyed objects counted %llu",
+		 (unsigned long long)found, (unsigned long long)readers_at_destroy);
+	sk_check(found_plain && found_scoped, "a lookup form never succeeded");
 	sk_check(table.sk__forward == NULL, "forwarding records left");
 	printf("handle-stress: %llu objects inserted and destroyed (%llu by a reader's last put), "
 	       "%llu lookups found, %llu refused as stale (%llu known stale before the lookup), "
