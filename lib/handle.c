@@ -976,6 +976,14 @@ static long elapsed_ns(const struct timespec *since)
 }
 
 /*
+ * The puts without a reference that have undone their decrement
+ * (sk__handle_put_slow()), in all tables: a lookup whose undo left a
+ * deficit learns from it that the deficit was such a put's own.  Misuse
+ * only.
+ */
+static uint64_t deficit_undos;
+
+/*
  * Wait a while for a deficit on @s to be made good: a put without a
  * reference whose own decrement showed it undoes that at once
  * (sk__handle_put_slow()).  True if it was.  Only misuse gets here.
@@ -987,6 +995,30 @@ static bool deficit_settles(struct sk__handle_slot *s)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int i = 0;; i++) {
 		if (!w_deficit(__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE)))
+			return true;
+		if (i >= DEFICIT_WAIT && elapsed_ns(&start) >= DEFICIT_WAIT_NS)
+			return false;
+		sched_yield();
+	}
+}
+
+/*
+ * Wait a while for a put without a reference to undo its decrement after
+ * @undos was read: true if one did.  Not "until the word shows no
+ * deficit": another lookup's transient add (a weak holder's, or a correct
+ * lookup of the slot's next object) looks the same, and a lookup that
+ * took it for the put's undo kept the reference it should give back: the
+ * object stayed one short for good (every later lookup refused, never
+ * destroyed).  A put undoing on another slot meanwhile is taken for this
+ * one's (two misuses at once; the count stays one short, unreported).
+ */
+static bool deficit_put_undone(uint64_t undos)
+{
+	struct timespec start;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int i = 0;; i++) {
+		if (__atomic_load_n(&deficit_undos, __ATOMIC_ACQUIRE) != undos)
 			return true;
 		if (i >= DEFICIT_WAIT && elapsed_ns(&start) >= DEFICIT_WAIT_NS)
 			return false;
@@ -1009,10 +1041,11 @@ static bool deficit_settles(struct sk__handle_slot *s)
 static void lookup_undo(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx,
 			uint64_t old, const struct sk_callsite *cs, const void *caller)
 {
+	uint64_t undos = __atomic_load_n(&deficit_undos, __ATOMIC_ACQUIRE);
 	uint64_t w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 
 	if (sk_unlikely(w_deficit(w) && !w_deficit(old))) {
-		if (deficit_settles(s))
+		if (deficit_put_undone(undos))
 			return; /* that put's own undo claims, if there is anything to */
 		w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 		sk__violation(SK_VIOLATION_REFCOUNT_UNDERFLOW, t, cs, caller,
@@ -1100,6 +1133,7 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		return;
 	}
 	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
+	__atomic_add_fetch(&deficit_undos, 1, __ATOMIC_RELEASE);
 	if (!check_structure(t, v, &verdict)) {
 		/* A never-used slot of an allocated chunk. */
 		report(t, &verdict, cs, caller);
@@ -1347,6 +1381,15 @@ void sk_handle_table_init(struct sk_handle_table *t, sk_handle_dtor_fn dtor, voi
 	uint32_t tid, base;
 	uint64_t incarnation;
 
+	/* As destroy: the release or put running the destructor still uses
+	 * the table, and would hand its slot to the new one. */
+	if (sk_unlikely(in_dtor_of(t))) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, t, NULL, SK__RET_IP,
+			      "sk_handle_table_init() from the destructor of one of the table's "
+			      "objects: refused (the release or put that runs the destructor "
+			      "still uses the table)");
+		return;
+	}
 	cache_check_reinit(t, SK__RET_IP);
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_lock(&ids_lock);

@@ -83,7 +83,12 @@
  *     generation, index and liveness checks);
  *   - SK_HANDLE_MAX_OWNERS (4095) live owners have distinct ids (same rule);
  *   - SK_HANDLE_MAX_REFS (16384) lookup references may be held at once on
- *     one object; the next lookup is refused (refcount_overflow).
+ *     one object; the next lookup is refused (refcount_overflow).  The
+ *     count includes, for a moment, every lookup in progress on the slot
+ *     (a lookup counts itself before it checks the handle, and a failing
+ *     one takes that back), and an object a transfer moved to a fresh slot
+ *     holds one more there: a program that holds close to the limit can
+ *     be refused a little below it.
  *
  * The count is stored minus one (a free slot holds -1), so that the put
  * that drops the last reference, or one that was not held, is the put
@@ -148,8 +153,11 @@
  * What the checks cannot see: sk_handle_put() does not check the
  * generation (a held reference pins the slot, and transfers legitimately
  * move the generation on while references are held), so a put with a stale
- * handle of the same table drops a reference somebody else holds if the
- * slot holds any; handles are values and copies of an owned handle are
+ * handle of the same table, a forged one with a generation the slot never
+ * issued, or one of a destroyed table whose table id a later table got
+ * back, drops a reference somebody else holds if the slot holds any (the
+ * scoped form's put, which knows its slot and table, cannot be misled);
+ * handles are values and copies of an owned handle are
  * owned too (the run-time owner check, not the tag, decides who may release).
  *
  * Concurrency
@@ -465,7 +473,9 @@ SK_API void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name
  * first chunk (64 slots) is allocated by the first insert.  So a table must
  * be destroyed (sk_handle_table_destroy()) before its memory is freed,
  * reused or moved.  Initialising a table that was not destroyed is
- * reported (invalid_argument) and leaks what it held.
+ * reported (invalid_argument) and leaks what it held; from the destructor
+ * of one of its own objects it is reported and refused, the table left as
+ * it was (as sk_handle_table_destroy() there).
  *
  * Context: no other operation on @t may run concurrently.
  */
@@ -585,8 +595,9 @@ SK_API uint64_t sk_handle_table_count(struct sk_handle_table *t);
  *
  * If the object was released meanwhile and this was the last reference,
  * its destructor runs here.  A put without a held reference is reported
- * (refcount_underflow) and undone; an invalid handle is reported and
- * ignored.
+ * (refcount_underflow) and undone; a handle of another table, a forged
+ * index or a value without the tag bit is reported and ignored.  The
+ * generation is not checked: see "What the checks cannot see" above.
  *
  * Context: any thread; lock-free.
  */

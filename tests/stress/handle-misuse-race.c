@@ -26,6 +26,13 @@
  *	completes after the undo: was a crash at the end of the scope (the
  *	scope's put went through a NULL slot: the fast path sets the slot
  *	only when it succeeds itself).
+ *  undo_under_next_lookup  as took_ref_claimed_early, with a correct
+ *	lookup of the slot's next object adding its transient reference
+ *	while the stale lookup, whose undo left the deficit, waits to see
+ *	whether a put will make it good.  Was: the stale lookup took that add
+ *	for the put's undo and kept the reference it should give back (no
+ *	report; the next object one short for good: its lookups refused, never
+ *	destroyed).  Found by a review of 2026-11-26.
  *
  * A plain program so that TSan, helgrind and drd can run it.
  */
@@ -53,6 +60,8 @@ static int put_mode;
 /* The next lookup's cold path: 1 park before the undo; for PUT_DURING,
  * 3 = armed, 2 = entered. */
 static int lookup_park, lookup_state;
+/* The next lookup's cold path waits for the stale lookup to return. */
+static int lookup_hold, stale_done;
 static pthread_barrier_t a, b, c;
 
 void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__handle_slot *s,
@@ -87,6 +96,11 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 		/* The transient reference is in the count; park before the undo. */
 		pthread_barrier_wait(&a);
 		pthread_barrier_wait(&b);
+	}
+	if (s && __atomic_exchange_n(&lookup_hold, 0, __ATOMIC_ACQ_REL)) {
+		/* This lookup's transient reference is in the count. */
+		while (!__atomic_load_n(&stale_done, __ATOMIC_ACQUIRE))
+			sched_yield();
 	}
 	if (s && __atomic_load_n(&lookup_state, __ATOMIC_ACQUIRE) == 3)
 		__atomic_store_n(&lookup_state, 2, __ATOMIC_RELEASE);
@@ -239,12 +253,67 @@ static void lookup_during_misuse(bool scoped)
 	teardown();
 }
 
+static void *stale_lookup_flagged(void *arg)
+{
+	void *p;
+
+	(void)arg;
+	p = sk_handle_try_lookup(&tab, stale);
+	sk_check(!p, "a stale lookup returned %p", p);
+	__atomic_store_n(&stale_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void undo_under_next_lookup(void)
+{
+	unsigned long total, u0;
+	struct sk__handle_slot *s;
+	sk_handle_t h2;
+	pthread_t th;
+	void *p;
+
+	setup();
+	total = sk_violation_total();
+	u0 = underflows();
+	__atomic_store_n(&stale_done, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&lookup_park, 1, __ATOMIC_RELEASE);
+	sk_check(!pthread_create(&th, NULL, stale_lookup_flagged, NULL), "pthread_create");
+	pthread_barrier_wait(&a); /* the stale lookup's reference is in the count */
+	sk_check(sk_handle_release(&tab, live, &owner) == 0, "release");
+	sk_handle_put(&tab, live); /* misuse: takes the count to zero, finalizes */
+	sk_check(dtor_calls == 1, "the misuse put did not finalize (%lu)", dtor_calls);
+	h2 = sk_handle_insert(&tab, &obj2, &owner); /* the slot's next object */
+	sk_check(!sk_handle_is_null(h2), "insert");
+	s = sk__handle_slot_of(&tab, h2);
+	pthread_barrier_wait(&b); /* the stale lookup undoes: the next object runs short */
+	while ((int64_t)__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE) >= 0)
+		sched_yield();
+	__atomic_store_n(&lookup_hold, 1, __ATOMIC_RELEASE);
+	p = sk_handle_lookup(&tab, h2); /* correct */
+	pthread_join(th, NULL);
+	sk_check(p == &obj2, "a correct lookup of the slot's next object was refused (%p)", p);
+	sk_handle_put(&tab, h2);
+	sk_check(sk_violation_total() - total == 1 && underflows() - u0 == 1,
+		 "%lu reports (refcount_underflow %lu, inc_from_zero %lu), expected one underflow",
+		 sk_violation_total() - total, underflows() - u0,
+		 sk_violation_count(SK_VIOLATION_REFCOUNT_INC_FROM_ZERO));
+	p = sk_handle_lookup(&tab, h2);
+	sk_check(p == &obj2, "a later lookup of the next object was refused (%p)", p);
+	sk_handle_put(&tab, h2);
+	sk_check(sk_handle_release(&tab, h2, &owner) == 0, "release of the next object");
+	sk_check(dtor_calls == 2, "%lu destructor calls, expected 2", dtor_calls);
+	check_next_object();
+	teardown();
+}
+
 int main(void)
 {
 	SK_TEST_BENIGN_RACE(&dtor_calls, sizeof(dtor_calls));
 	SK_TEST_BENIGN_RACE(&put_mode, sizeof(put_mode));
 	SK_TEST_BENIGN_RACE(&lookup_park, sizeof(lookup_park));
 	SK_TEST_BENIGN_RACE(&lookup_state, sizeof(lookup_state));
+	SK_TEST_BENIGN_RACE(&lookup_hold, sizeof(lookup_hold));
+	SK_TEST_BENIGN_RACE(&stale_done, sizeof(stale_done));
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
 	real_put_slow = (put_slow_fn *)dlsym(RTLD_NEXT, "sk__handle_put_slow");
 	real_lookup_slow = (lookup_slow_fn *)dlsym(RTLD_NEXT, "sk__handle_lookup_slow");
@@ -257,13 +326,14 @@ int main(void)
 	took_ref(true);
 	lookup_during_misuse(false);
 	lookup_during_misuse(true);
+	undo_under_next_lookup();
 
-	sk_check(sk_violation_total() == 4, "%lu reports in all, expected 4", sk_violation_total());
+	sk_check(sk_violation_total() == 5, "%lu reports in all, expected 5", sk_violation_total());
 	sk_check(sk_handle_owner_destroy(&owner) == 0, "owner destroy");
 	pthread_barrier_destroy(&a);
 	pthread_barrier_destroy(&b);
 	pthread_barrier_destroy(&c);
-	printf("handle-misuse-race: four misuse puts racing a lookup, each reported once, "
+	printf("handle-misuse-race: five misuse puts racing a lookup, each reported once, "
 	       "each object destroyed once, the slots' next objects whole\n");
 	return 0;
 }
