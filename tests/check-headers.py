@@ -19,6 +19,31 @@ import tempfile
 C_COMPILERS = ["gcc", "clang"]
 CXX_COMPILERS = ["g++", "clang++"]
 
+# Macros used, not only included: a header's macros can expand to what
+# only one language accepts (sk_guard() expanded to _Static_assert, which
+# g++ rejects, until 2026-11-26).
+USES = {
+    "safekern/lock.h": """
+struct sk_header_test_box { struct sk_mutex lock; int v; };
+int sk_header_test_use(struct sk_header_test_box *b);
+int sk_header_test_use(struct sk_header_test_box *b)
+{
+	int v = 0;
+	{
+		sk_guard(mutex)(&b->lock);
+		v += b->v;
+	}
+	sk_scoped_guard(mutex, &b->lock) {
+		v += b->v;
+	}
+	sk_scoped_cond_guard(mutex_try, return -1, &b->lock) {
+		v += b->v;
+	}
+	return v;
+}
+""",
+}
+
 
 def main():
     inc = sys.argv[1]
@@ -40,6 +65,7 @@ def main():
             # Twice: the include guard must work.
             src += f"#include <{h}>\n"
             src += "int sk_header_test_dummy;\n"
+            src += USES.get(h, "")
             cfile = os.path.join(tmp, "t.c")
             ccfile = os.path.join(tmp, "t.cc")
             open(cfile, "w").write(src)

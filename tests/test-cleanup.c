@@ -392,7 +392,9 @@ Test(cleanup, user_defined_guard)
 /* A guard's report names the guard's line (the constructor is a macro). */
 static struct sk_test_report seen;
 
-static int relock_in_guard(void)
+/* The misuse is deliberate: clang's analysis flags a scoped guard of a
+ * held lock (since the guards' exit ends its hold of the lock). */
+SK_NO_THREAD_SAFETY_ANALYSIS static int relock_in_guard(void)
 {
 	int line;
 

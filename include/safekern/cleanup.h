@@ -59,10 +59,18 @@
  * Clang's analysis does not see cleanup functions (clang 14 nor 19).  The
  * lock guards therefore take the lock through a path the analysis does not
  * follow and tell it "held" with an assert_capability function, which it
- * accepts at the end of the function without a release.  Inside
- * sk_scoped_guard() the assertion is made on the loop's first iteration
- * only, so the analysis merges it away where the block ends: touching
- * guarded data after the block is reported.  For sk_guard() the analysis
+ * accepts at the end of the function without a release.  The scoped
+ * guards' way out of their block meets a branch that never runs and
+ * releases the lock for the analysis (sk__tsa_never()), so the analysis
+ * merges the assertion away where the block ends: touching guarded data
+ * after the block is reported, and so is a scoped guard of a lock the
+ * analysis knows held already (a relock; the run-time checks refuse it
+ * too): "not held on every path through here".  (Until 2026-11-26 the
+ * assertion was made in the loop's condition, which kept the compiler
+ * from seeing that an unconditional guard's block runs: a block ending in
+ * a return warned -Wreturn-type.  They are now the kernel's loops, whose
+ * way out is a jump from the increment.)  A plain sk_guard() of a held
+ * lock is not flagged.  For sk_guard() the analysis
  * keeps the lock held until the end of the function, or until a point where
  * paths with and without the guard meet (after an if or a loop that
  * contains it); after a plain nested block ``{ sk_guard(...)(...); }`` it
@@ -214,6 +222,10 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
 	static inline SK_UNUSED void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
+	}                                                                     \
+	static inline SK_UNUSED void sk__class_##_name##_tsa_end(_type _T)    \
+	{                                                                     \
+		(void)_T;                                                     \
 	}
 
 /**
@@ -240,6 +252,10 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
 	static inline SK_UNUSED void *sk__class_##_name##_ext##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
+	}                                                                     \
+	static inline SK_UNUSED void sk__class_##_name##_ext##_tsa_end(sk__class_##_name##_t _T) \
+	{                                                                     \
+		(void)_T;                                                     \
 	}
 
 /**
@@ -253,23 +269,53 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  * the scope unlocked: they do not compile here (a static assertion); use
  * sk_scoped_guard() or sk_scoped_cond_guard() for those.
  */
+#ifdef __cplusplus
+#define SK__GUARD_STATIC_ASSERT static_assert
+#else
+#define SK__GUARD_STATIC_ASSERT _Static_assert
+#endif
+
 #define sk_guard(_name)                                                       \
-	_Static_assert(sk__class_##_name##_unconditional,                     \
+	SK__GUARD_STATIC_ASSERT(sk__class_##_name##_unconditional,            \
 		       "sk_guard(" #_name "): a conditional guard would leave the scope unlocked " \
 		       "when the trylock fails; use sk_scoped_guard() or sk_scoped_cond_guard()"); \
 	sk__class_##_name##_t SK__UNIQUE_ID(guard)                            \
 		SK__CLEANUP(sk__class_##_name##_destructor) SK_UNUSED =       \
 		sk__class_##_name##_constructor
 
-#define sk__scoped_guard(_name, _scope, _done, ...)                           \
-	for (sk__class_##_name##_t _scope SK__CLEANUP(sk__class_##_name##_destructor) = NULL, \
-				     *_done = NULL;                           \
-	     !_done && (_scope = sk__class_##_name##_constructor(__VA_ARGS__), \
-			sk__class_##_name##_lock_ptr(&_scope) != NULL);        \
-	     _done = &_scope)
+/*
+ * A function the compiler knows returns false, and the thread-safety
+ * analysis does not: on the scoped guards' way out, a branch that ends the
+ * analysis's hold of the lock (sk__class_*_tsa_end()) which never runs, so
+ * that after the block the analysis takes the lock for not held (it drops
+ * an asserted lock held on one way into a join and not on the other).
+ */
+static inline SK_UNUSED int sk__tsa_never(void)
+{
+	return 0;
+}
+
+/*
+ * As the kernel's (since 6.12): the loop's exit is a jump out of its
+ * increment, and for an unconditional guard its condition is always true,
+ * so that the compiler knows the block runs (a block that returns does not
+ * leave the function without a return value: -Wreturn-type, with
+ * optimisation; gcc -O0 still warns, as for the kernel's).
+ */
+#define sk__scoped_guard(_name, _scope, _label, ...)                          \
+	for (sk__class_##_name##_t _scope SK__CLEANUP(sk__class_##_name##_destructor) = \
+		     sk__class_##_name##_constructor(__VA_ARGS__);             \
+	     sk__class_##_name##_lock_ptr(&_scope) || sk__class_##_name##_unconditional; \
+	     __extension__({ goto _label; }))                                 \
+		if (0) {                                                      \
+		_label:                                                       \
+			if (sk__tsa_never())                                  \
+				sk__class_##_name##_tsa_end(__VA_ARGS__);     \
+			break;                                                \
+		} else
 
 #define sk__scoped_guard_id(_name, _id, ...)                                  \
-	sk__scoped_guard(_name, SK__PASTE(sk__scope_, _id), SK__PASTE(sk__done_, _id), __VA_ARGS__)
+	sk__scoped_guard(_name, SK__PASTE(sk__scope_, _id), SK__PASTE(sk__label_, _id), __VA_ARGS__)
 
 /**
  * sk_scoped_guard() - hold a lock for the following block
@@ -284,19 +330,25 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define sk_scoped_guard(_name, ...) sk__scoped_guard_id(_name, __COUNTER__, __VA_ARGS__)
 
-#define sk__scoped_cond_guard(_name, _fail, _scope, _done, ...)               \
-	for (sk__class_##_name##_t _scope SK__CLEANUP(sk__class_##_name##_destructor) = NULL, \
-				     *_done = NULL;                           \
-	     !_done; _done = &_scope)                                         \
-		if (_scope = sk__class_##_name##_constructor(__VA_ARGS__),     \
-		    sk__class_##_name##_lock_ptr(&_scope) == NULL) {          \
+#define sk__scoped_cond_guard(_name, _fail, _scope, _label, ...)              \
+	for (sk__class_##_name##_t _scope SK__CLEANUP(sk__class_##_name##_destructor) = \
+		     sk__class_##_name##_constructor(__VA_ARGS__);             \
+	     1; __extension__({ goto _label; }))                              \
+		if (!sk__class_##_name##_lock_ptr(&_scope)) {                 \
+			SK__GUARD_STATIC_ASSERT(!sk__class_##_name##_unconditional, \
+				"sk_scoped_cond_guard(" #_name "): not a conditional guard"); \
 			_fail;                                                \
+		_label:                                                       \
+			if (sk__tsa_never())                                  \
+				sk__class_##_name##_tsa_end(__VA_ARGS__);     \
+			break;                                                \
 		} else
 
 /**
  * sk_scoped_cond_guard() - try a lock; run a statement if it was not taken
  * @_name: a conditional guard (mutex_try, spinlock_try, read_lock_try,
- *	write_lock_try, or one defined with SK_DEFINE_GUARD_COND())
+ *	write_lock_try, or one defined with SK_DEFINE_GUARD_COND()); an
+ *	unconditional one does not compile (a static assertion)
  * @_fail: the statement to run when the lock was not taken (``return
  *	-EBUSY``, say)
  * @...: the lock
@@ -308,7 +360,7 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  */
 #define sk__scoped_cond_guard_id(_name, _fail, _id, ...)                      \
 	sk__scoped_cond_guard(_name, _fail, SK__PASTE(sk__scope_, _id),        \
-			      SK__PASTE(sk__done_, _id), __VA_ARGS__)
+			      SK__PASTE(sk__label_, _id), __VA_ARGS__)
 #define sk_scoped_cond_guard(_name, _fail, ...)                               \
 	sk__scoped_cond_guard_id(_name, _fail, __COUNTER__, __VA_ARGS__)
 

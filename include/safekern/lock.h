@@ -1112,6 +1112,14 @@ extern "C" {
 	static inline void *sk__class_##_name##_lock_ptr(sk__class_##_name##_t *p) \
 	{                                                                     \
 		return (void *)*p;                                            \
+	}                                                                     \
+	/* For the analysis only: see sk__tsa_never() in cleanup.h. */        \
+	SK_NO_THREAD_SAFETY_ANALYSIS static inline void                       \
+	sk__class_##_name##_tsa_end(_type *l) SK_RELEASES_GENERIC(l);         \
+	SK_NO_THREAD_SAFETY_ANALYSIS static inline void                       \
+	sk__class_##_name##_tsa_end(_type *l)                                 \
+	{                                                                     \
+		(void)l;                                                      \
 	}
 
 SK__DEFINE_LOCK_GUARD(mutex, struct sk_mutex, SK_ASSERT_HELD, sk__mutex_lock_fast,
@@ -1129,6 +1137,7 @@ SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lo
 	sk__guard_mutex_trylock(sk__class_mutex_tsa(m), SK_CALLSITE)
 #define sk__class_mutex_try_destructor sk__class_mutex_destructor
 #define sk__class_mutex_try_lock_ptr sk__class_mutex_lock_ptr
+#define sk__class_mutex_try_tsa_end sk__class_mutex_tsa_end
 
 #define sk__class_spinlock_constructor(l)                                     \
 	sk__guard_spinlock_lock(sk__class_spinlock_tsa(l), SK_CALLSITE)
@@ -1136,6 +1145,7 @@ SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lo
 	sk__guard_spinlock_trylock(sk__class_spinlock_tsa(l), SK_CALLSITE)
 #define sk__class_spinlock_try_destructor sk__class_spinlock_destructor
 #define sk__class_spinlock_try_lock_ptr sk__class_spinlock_lock_ptr
+#define sk__class_spinlock_try_tsa_end sk__class_spinlock_tsa_end
 
 #define sk__class_read_lock_constructor(rw)                                   \
 	sk__guard_read_lock_lock(sk__class_read_lock_tsa(rw), SK_CALLSITE)
@@ -1143,6 +1153,7 @@ SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lo
 	sk__guard_read_lock_trylock(sk__class_read_lock_tsa(rw), SK_CALLSITE)
 #define sk__class_read_lock_try_destructor sk__class_read_lock_destructor
 #define sk__class_read_lock_try_lock_ptr sk__class_read_lock_lock_ptr
+#define sk__class_read_lock_try_tsa_end sk__class_read_lock_tsa_end
 
 #define sk__class_write_lock_constructor(rw)                                  \
 	sk__guard_write_lock_lock(sk__class_write_lock_tsa(rw), SK_CALLSITE)
@@ -1150,6 +1161,7 @@ SK__DEFINE_LOCK_GUARD(write_lock, struct sk_rwlock, SK_ASSERT_HELD, sk__write_lo
 	sk__guard_write_lock_trylock(sk__class_write_lock_tsa(rw), SK_CALLSITE)
 #define sk__class_write_lock_try_destructor sk__class_write_lock_destructor
 #define sk__class_write_lock_try_lock_ptr sk__class_write_lock_lock_ptr
+#define sk__class_write_lock_try_tsa_end sk__class_write_lock_tsa_end
 
 /* ------------------------------------------------------------------------
  * -DSK_DEBUG turns the validator on for the whole process
