@@ -561,15 +561,20 @@ static void conn_close(struct worker *w, struct conn *c)
 		say("release of a connection failed\n");
 }
 
-static void conn_want_out(struct worker *w, struct conn *c, bool on)
+/* False if epoll refused (ENOMEM): the caller closes this connection,
+ * the daemon carries on. */
+static bool conn_want_out(struct worker *w, struct conn *c, bool on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.u64 = (uint64_t)c->fd };
 
 	if (c->want_out == on)
-		return;
+		return true;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev)) {
+		say("epoll_ctl(MOD) of fd %d: %s: connection closed\n", c->fd, strerror(errno));
+		return false;
+	}
 	c->want_out = on;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev))
-		die("epoll_ctl");
+	return true;
 }
 
 /* Write out what is buffered; false if the connection failed. */
@@ -580,17 +585,14 @@ static bool conn_flush(struct worker *w, struct conn *c)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			conn_want_out(w, c, true);
-			return true;
-		}
+		if (n < 0 && errno == EAGAIN)
+			return conn_want_out(w, c, true);
 		if (n <= 0)
 			return false;
 		c->ooff += (size_t)n;
 	}
 	c->ooff = c->olen = 0;
-	conn_want_out(w, c, false);
-	return true;
+	return conn_want_out(w, c, false);
 }
 
 static bool conn_say(struct worker *w, struct conn *c, const char *s, size_t n)
@@ -682,9 +684,13 @@ static bool conn_process(struct worker *w, struct conn *c)
 		}
 		len = (size_t)(nl - c->rbuf);
 		j = sk_kmem_cache_alloc(job_cache);
-		if (!j)
-			return conn_say(w, c, "ERROR out of memory\n", 20);
-		if (len > LINE_MAX_LEN || !parse(j, c->rbuf, len, &err)) {
+		if (!j) {
+			/* Answered and dropped, like a bad line: keeping the
+			 * line ran it later, after its error reply, and put
+			 * every later reply one request behind. */
+			if (!conn_say(w, c, "ERROR out of memory\n", 20))
+				return false;
+		} else if (len > LINE_MAX_LEN || !parse(j, c->rbuf, len, &err)) {
 			sk_kmem_cache_free(job_cache, j);
 			if (!err)
 				err = "ERROR line too long\n";
@@ -761,12 +767,18 @@ static void worker_adopt(struct worker *w, conn_table_handle_t h)
 		(void)sk_htable_release(conn_table, &conns, h, &w->owner);
 		return;
 	}
+	ev.data.u64 = (uint64_t)c->fd;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev)) {
+		/* ENOMEM, or max_user_watches: this connection only. */
+		say("epoll_ctl(ADD) of fd %d: %s: connection closed\n", c->fd, strerror(errno));
+		close(c->fd);
+		sk_htable_put(conn_table, &conns, h);
+		(void)sk_htable_release(conn_table, &conns, h, &w->owner);
+		return;
+	}
 	c->w = w;
 	w->by_fd[c->fd] = h;
 	w->served++;
-	ev.data.u64 = (uint64_t)c->fd;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev))
-		die("epoll_ctl");
 	sk_htable_put(conn_table, &conns, h);
 }
 
@@ -908,14 +920,36 @@ static void shed_one(int lfd)
 	nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 }
 
+/*
+ * The next worker, round robin, whose inbox has room (this thread is the
+ * inboxes' only producer, so the room stays); NULL if every inbox is full.
+ */
+static struct worker *pick_worker(unsigned long *rr)
+{
+	for (unsigned int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[(*rr)++ % nworkers];
+
+		if (!sk_kfifo_is_full(&w->inbox))
+			return w;
+	}
+	return NULL;
+}
+
 static void accept_one(int lfd, unsigned long *rr)
 {
-	struct worker *w = &workers[(*rr)++ % nworkers];
+	struct worker *w = pick_worker(rr);
 	conn_table_handle_t h, mine;
 	struct conn *c;
 	int one = 1;
 	int fd;
 
+	if (!w) {
+		/* Back-pressure: the connections wait in the listen backlog
+		 * until a worker takes what its inbox holds (accepting them
+		 * only to close them lost them). */
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+		return;
+	}
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
@@ -947,8 +981,9 @@ static void accept_one(int lfd, unsigned long *rr)
 		return;
 	}
 	c->self = h;
-	if (!sk_kfifo_put(&w->inbox, h)) {
+	if (!sk_kfifo_put(&w->inbox, h)) { /* not with pick_worker()'s room */
 		say("worker %u inbox full: connection refused\n", w->id);
+		refused++;
 		close(fd);
 		(void)sk_htable_release(conn_table, &conns, h, &w->owner);
 		return;
@@ -1104,7 +1139,10 @@ int main(int argc, char **argv)
 	sk_handle_owner_destroy(&acceptor_owner);
 	sk_kmem_cache_stats(conn_cache, &cs);
 	sk_kmem_cache_stats(job_cache, &js);
-	if (sk_kmem_cache_destroy(conn_cache) || sk_kmem_cache_destroy(job_cache))
+	/* Both, even if the first reports live objects. */
+	if (sk_kmem_cache_destroy(conn_cache))
+		rc = 1;
+	if (sk_kmem_cache_destroy(job_cache))
 		rc = 1;
 	rcu_unregister_thread();
 	close(epfd);
@@ -1116,7 +1154,7 @@ int main(int argc, char **argv)
 	if (sk_violation_total())
 		rc = 1;
 	fprintf(stderr,
-		"kvd: shutdown: %lu connections (%lu refused, out of descriptors), %lu requests, "
+		"kvd: shutdown: %lu connections (%lu refused), %lu requests, "
 		"%lu items freed, lookaside %lu hits %lu misses; live: conn %lu job %lu item %lu; "
 		"violations %lu\n",
 		served, refused, requests, items, hits, misses, cs.live, js.live,
