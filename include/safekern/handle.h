@@ -472,7 +472,9 @@ SK_API void sk_handle_owner_init(struct sk_handle_owner *owner, const char *name
  * on the list that exiting threads visit to return their cached slots; the
  * first chunk (64 slots) is allocated by the first insert.  So a table must
  * be destroyed (sk_handle_table_destroy()) before its memory is freed,
- * reused or moved.  Initialising a table that was not destroyed is
+ * reused or moved.  A table freed without it is not caught: the list still
+ * holds it, and later table inits and thread exits read and write the
+ * freed memory.  Initialising a table that was not destroyed is
  * reported (invalid_argument) and leaks what it held; from the destructor
  * of one of its own objects it is reported and refused, the table left as
  * it was (as sk_handle_table_destroy() there).

@@ -380,6 +380,12 @@ struct lstats {
 	uint64_t found, refused, refused_known; /* known: marked stale before the lookup */
 };
 
+/* Successful lookups by route (atomic): each route must succeed at least
+ * once in the run, or its checks on what it returns checked nothing. */
+static const char *const route_names[5] = { "try_lookup", "lookup", "borrow + try_lookup",
+					    "scoped lookup", "scoped try_lookup" };
+static uint64_t found_by_route[5];
+
 /*
  * One lookup of the record published in @cell (if any) by a route @r
  * chooses: quiet, reporting, borrow then quiet, scoped, scoped quiet.
@@ -457,9 +463,10 @@ static struct tobj *lookup_cell(struct pool *pl, uintptr_t *cell, uint64_t r, sk
 			}
 		}
 		n = disarm(mark);
-		if (got)
+		if (got) {
 			st->found++;
-		else
+			__atomic_add_fetch(&found_by_route[(r >> 8) % 5], 1, __ATOMIC_RELAXED);
+		} else
 			st->refused++, st->refused_known += stale;
 		if (got || quiet)
 			sk_check(n == 0, "scoped lookup: %lu reports", n);
@@ -475,6 +482,7 @@ static struct tobj *lookup_cell(struct pool *pl, uintptr_t *cell, uint64_t r, sk
 	}
 	check_found(pl, o, rec, stale, "lookup");
 	st->found++;
+	__atomic_add_fetch(&found_by_route[(r >> 8) % 5], 1, __ATOMIC_RELAXED);
 	*hp = h;
 	return o;
 }
@@ -1312,8 +1320,11 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0); /* a phase's line as it ends */
 	sk_test_count_policy();
 	sk_violation_set_handler(on_violation, NULL);
+	SK_TEST_BENIGN_RACE(found_by_route, sizeof(found_by_route));
 	phase_ring();
 	phase_exit();
 	sk_violation_set_handler(NULL, NULL);
+	for (unsigned int i = 0; i < 5; i++)
+		sk_check(found_by_route[i] > 0, "no %s ever succeeded", route_names[i]);
 	return 0;
 }
