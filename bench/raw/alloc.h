@@ -5,9 +5,10 @@
  *
  *   mallocx/sdallocx   jemalloc's non-standard API beside glibc's malloc,
  *                      as a program that links jemalloc without replacing
- *                      malloc calls it (the baseline);
+ *                      malloc calls it (the baseline until 2026-11-26);
  *   je malloc/free     jemalloc's standard entry points, as a program that
- *                      replaced its malloc with jemalloc calls them;
+ *                      replaced its malloc with jemalloc calls them (the
+ *                      baseline since: the faster; bench/group-alloc.c);
  *   glibc malloc/free  the default.
  *
  * The benchmark program must not link jemalloc itself (it would then
