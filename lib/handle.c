@@ -977,11 +977,19 @@ static long elapsed_ns(const struct timespec *since)
 
 /*
  * The puts without a reference that have undone their decrement
- * (sk__handle_put_slow()), in all tables: a lookup whose undo left a
- * deficit learns from it that the deficit was such a put's own.  Misuse
- * only.
+ * (sk__handle_put_slow()), counted in one of 64 counters chosen by the
+ * slot's address: a lookup whose undo left a deficit on a slot learns
+ * from that slot's counter that the deficit was such a put's own.  Misuse
+ * only.  (One counter for all slots let a misuse on any other table hide
+ * this one.)
  */
-static uint64_t deficit_undos;
+#define DEFICIT_COUNTERS 64
+static uint64_t deficit_undos[DEFICIT_COUNTERS];
+
+static uint64_t *deficit_undos_of(const struct sk__handle_slot *s)
+{
+	return &deficit_undos[((uintptr_t)s / sizeof(*s)) % DEFICIT_COUNTERS];
+}
 
 /*
  * Wait a while for a deficit on @s to be made good: a put without a
@@ -1003,22 +1011,23 @@ static bool deficit_settles(struct sk__handle_slot *s)
 }
 
 /*
- * Wait a while for a put without a reference to undo its decrement after
- * @undos was read: true if one did.  Not "until the word shows no
- * deficit": another lookup's transient add (a weak holder's, or a correct
- * lookup of the slot's next object) looks the same, and a lookup that
- * took it for the put's undo kept the reference it should give back: the
- * object stayed one short for good (every later lookup refused, never
- * destroyed).  A put undoing on another slot meanwhile is taken for this
- * one's (two misuses at once; the count stays one short, unreported).
+ * Wait a while for a put without a reference to undo its decrement on @s
+ * after @undos was read from @s's counter: true if one did.  Not "until
+ * the word shows no deficit": another lookup's transient add (a weak
+ * holder's, or a correct lookup of the slot's next object) looks the same,
+ * and a lookup that took it for the put's undo kept the reference it
+ * should give back: the object stayed one short for good (every later
+ * lookup refused, never destroyed).  A put undoing on another slot with
+ * the same counter meanwhile is taken for this one's (two misuses at once,
+ * 1 in 64: the count stays one short, unreported).
  */
-static bool deficit_put_undone(uint64_t undos)
+static bool deficit_put_undone(const struct sk__handle_slot *s, uint64_t undos)
 {
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int i = 0;; i++) {
-		if (__atomic_load_n(&deficit_undos, __ATOMIC_ACQUIRE) != undos)
+		if (__atomic_load_n(deficit_undos_of(s), __ATOMIC_ACQUIRE) != undos)
 			return true;
 		if (i >= DEFICIT_WAIT && elapsed_ns(&start) >= DEFICIT_WAIT_NS)
 			return false;
@@ -1041,11 +1050,11 @@ static bool deficit_put_undone(uint64_t undos)
 static void lookup_undo(struct sk_handle_table *t, struct sk__handle_slot *s, uint64_t idx,
 			uint64_t old, const struct sk_callsite *cs, const void *caller)
 {
-	uint64_t undos = __atomic_load_n(&deficit_undos, __ATOMIC_ACQUIRE);
+	uint64_t undos = __atomic_load_n(deficit_undos_of(s), __ATOMIC_ACQUIRE);
 	uint64_t w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 
 	if (sk_unlikely(w_deficit(w) && !w_deficit(old))) {
-		if (deficit_put_undone(undos))
+		if (deficit_put_undone(s, undos))
 			return; /* that put's own undo claims, if there is anything to */
 		w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 		sk__violation(SK_VIOLATION_REFCOUNT_UNDERFLOW, t, cs, caller,
@@ -1106,7 +1115,7 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 			 uint64_t w, const struct sk_callsite *cs)
 {
 	const void *caller = SK__RET_IP;
-	uint64_t v = h.sk__v;
+	uint64_t v = h.sk__v, undone;
 	struct verdict verdict;
 
 	if (!s) {
@@ -1132,8 +1141,11 @@ void sk__handle_put_slow(struct sk_handle_table *t, sk_handle_t h, struct sk__ha
 		claim(t, s, h_index(v), w);
 		return;
 	}
-	claim(t, s, h_index(v), __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL));
-	__atomic_add_fetch(&deficit_undos, 1, __ATOMIC_RELEASE);
+	/* Counted at once, before the claim (which may run a destructor): a
+	 * lookup waiting for this undo must not time out after it. */
+	undone = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
+	__atomic_add_fetch(deficit_undos_of(s), 1, __ATOMIC_RELEASE);
+	claim(t, s, h_index(v), undone);
 	if (!check_structure(t, v, &verdict)) {
 		/* A never-used slot of an allocated chunk. */
 		report(t, &verdict, cs, caller);

@@ -33,6 +33,11 @@
  *	for the put's undo and kept the reference it should give back (no
  *	report; the next object one short for good: its lookups refused, never
  *	destroyed).  Found by a review of 2026-11-26.
+ *  undo_beside_other_misuse  as took_ref_claimed_early, with a put without
+ *	a reference on another table while the stale lookup waits.  Was (for
+ *	a few hours on 2026-11-26, when one counter of such puts' undos served
+ *	every slot): the lookup took that put's undo for the one it waited
+ *	for, and the first misuse went unreported with the slot one short.
  *
  * A plain program so that TSan, helgrind and drd can run it.
  */
@@ -306,6 +311,63 @@ static void undo_under_next_lookup(void)
 	teardown();
 }
 
+/* The library's counter of put undos for @s (lib/handle.c: 64 counters,
+ * chosen by the slot's address). */
+static unsigned int undo_counter_of(const struct sk__handle_slot *s)
+{
+	return (unsigned int)(((uintptr_t)s / sizeof(*s)) % 64);
+}
+
+static void undo_beside_other_misuse(void)
+{
+	struct sk_handle_table other;
+	struct sk__handle_slot *s;
+	sk_handle_t ho[2], hother;
+	unsigned long total, u0;
+	pthread_t th;
+	int o3 = 3;
+
+	setup();
+	sk_handle_table_init(&other, dtor, NULL);
+	s = sk__handle_slot_of(&tab, live);
+	/* Two neighbouring slots have different counters: take the one whose
+	 * counter is not the stale lookup's. */
+	ho[0] = sk_handle_insert(&other, &o3, &owner);
+	ho[1] = sk_handle_insert(&other, &o3, &owner);
+	sk_check(!sk_handle_is_null(ho[0]) && !sk_handle_is_null(ho[1]), "insert");
+	hother = undo_counter_of(sk__handle_slot_of(&other, ho[0])) != undo_counter_of(s) ? ho[0]
+											    : ho[1];
+	sk_check(undo_counter_of(sk__handle_slot_of(&other, hother)) != undo_counter_of(s),
+		 "no slot with another counter");
+	total = sk_violation_total();
+	u0 = underflows();
+	__atomic_store_n(&stale_done, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&lookup_park, 1, __ATOMIC_RELEASE);
+	sk_check(!pthread_create(&th, NULL, stale_lookup_flagged, NULL), "pthread_create");
+	pthread_barrier_wait(&a); /* the stale lookup's reference is in the count */
+	sk_check(sk_handle_release(&tab, live, &owner) == 0, "release");
+	sk_handle_put(&tab, live); /* misuse: takes the count to zero, finalizes */
+	sk_check(dtor_calls == 1, "the misuse put did not finalize (%lu)", dtor_calls);
+	pthread_barrier_wait(&b); /* the stale lookup undoes: the free slot runs short */
+	/* A free slot counts -1; the undo makes it -2, and the lookup waits. */
+	while ((int64_t)__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE) >> SK__HANDLE_REF_SHIFT >= -1 &&
+	       !__atomic_load_n(&stale_done, __ATOMIC_ACQUIRE))
+		sched_yield();
+	sk_check(!__atomic_load_n(&stale_done, __ATOMIC_ACQUIRE),
+		 "the stale lookup returned before the other misuse");
+	sk_handle_put(&other, hother); /* misuse on another table: undoes itself */
+	pthread_join(th, NULL);
+	sk_check(sk_violation_total() - total == 2 && underflows() - u0 == 2,
+		 "%lu reports (refcount_underflow %lu), expected one underflow per misuse",
+		 sk_violation_total() - total, underflows() - u0);
+	check_next_object();
+	for (int i = 0; i < 2; i++)
+		sk_check(sk_handle_release(&other, ho[i], &owner) == 0, "release on the other table");
+	sk_check(dtor_calls == 4, "%lu destructor calls, expected 4", dtor_calls);
+	sk_handle_table_destroy(&other);
+	teardown();
+}
+
 int main(void)
 {
 	SK_TEST_BENIGN_RACE(&dtor_calls, sizeof(dtor_calls));
@@ -327,13 +389,14 @@ int main(void)
 	lookup_during_misuse(false);
 	lookup_during_misuse(true);
 	undo_under_next_lookup();
+	undo_beside_other_misuse();
 
-	sk_check(sk_violation_total() == 5, "%lu reports in all, expected 5", sk_violation_total());
+	sk_check(sk_violation_total() == 7, "%lu reports in all, expected 7", sk_violation_total());
 	sk_check(sk_handle_owner_destroy(&owner) == 0, "owner destroy");
 	pthread_barrier_destroy(&a);
 	pthread_barrier_destroy(&b);
 	pthread_barrier_destroy(&c);
-	printf("handle-misuse-race: five misuse puts racing a lookup, each reported once, "
+	printf("handle-misuse-race: six misuse puts racing a lookup, each reported once, "
 	       "each object destroyed once, the slots' next objects whole\n");
 	return 0;
 }
