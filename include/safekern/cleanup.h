@@ -64,13 +64,19 @@
  * releases the lock for the analysis (sk__tsa_never()), so the analysis
  * merges the assertion away where the block ends: touching guarded data
  * after the block is reported, and so is a scoped guard of a lock the
- * analysis knows held already (a relock; the run-time checks refuse it
- * too): "not held on every path through here".  (Until 2026-11-26 the
- * assertion was made in the loop's condition, which kept the compiler
- * from seeing that an unconditional guard's block runs: a block ending in
- * a return warned -Wreturn-type.  They are now the kernel's loops, whose
- * way out is a jump from the increment.)  A plain sk_guard() of a held
- * lock is not flagged.  For sk_guard() the analysis
+ * analysis knows held already: "not held on every path through here".
+ * For a mutex, spinlock or write lock that is a relock, which the run-time
+ * checks refuse too.  For a read lock it is not: read locks are recursive,
+ * but the analysis does not count holds, so a scoped read guard nested in
+ * another of the same lock (or in a function that holds it for reading)
+ * is flagged although correct; take the lock once.  (Until 2026-11-26 the
+ * assertion was made in the loop's condition and merged away where the
+ * loop's paths met, which accepted nested read guards but kept the
+ * compiler from seeing that an unconditional guard's block runs: a
+ * function ending in a guarded block that returns warned -Wreturn-type.
+ * They are now the kernel's loops, whose way out is a jump from the
+ * increment; the two cannot be had together with clang 14.)  A plain
+ * sk_guard() of a held lock is not flagged.  For sk_guard() the analysis
  * keeps the lock held until the end of the function, or until a point where
  * paths with and without the guard meet (after an if or a loop that
  * contains it); after a plain nested block ``{ sk_guard(...)(...); }`` it
@@ -326,7 +332,13 @@ static inline SK_UNUSED int sk__tsa_never(void)
  * ``sk_scoped_guard(mutex, &obj->lock) { ... }``.  The lock is released
  * when the block ends, by any path.  The statement is a loop of one
  * iteration: break and continue leave the block.  The thread-safety
- * analysis treats the lock as held inside the block only.
+ * analysis treats the lock as held inside the block only.  As the
+ * kernel's: an unconditional guard's block runs even if its constructor
+ * gave NULL (a guard defined with SK_DEFINE_GUARD() for a lock that may be
+ * absent needs a conditional form); write an empty block as ``{ }`` (a
+ * bare ``;`` warns -Wempty-body); the guard has a label, so a macro that
+ * expands its argument twice cannot take a guard in it.  In C++, g++
+ * still warns -Wreturn-type after a guarded block that returns.
  */
 #define sk_scoped_guard(_name, ...) sk__scoped_guard_id(_name, __COUNTER__, __VA_ARGS__)
 
