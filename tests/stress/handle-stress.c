@@ -23,8 +23,9 @@
  * destructor, never while a reader held it (the destructor checks, and
  * ASan/memcheck see the frees); the lookups counted on the objects they
  * returned add up, at the destructors, to the lookups that succeeded; both
- * lookup forms succeeded at least once (the writers go on, up to twice
- * their iterations, until they have); and no violation was reported.  A plain
+ * lookup forms succeeded at least once (the writers go on, an iteration a
+ * millisecond for up to EXTRA more, until they have); and no violation
+ * was reported.  A plain
  * program so that TSan can run it; helgrind and drd run the debug build.
  */
 #define SK_TEST_PLAIN
@@ -41,6 +42,7 @@
 #define CELLS (WRITERS * CELLS_PER_WRITER)
 #define LIVE_MAGIC 0x11fe11fe11fe11feull
 #define HELD 4
+#define EXTRA 20000 /* iterations past the count, waiting for the readers */
 
 struct sobj {
 	uint64_t magic;
@@ -136,15 +138,20 @@ static void *writer(void *arg)
 	}
 	/* Past the iterations, only until the readers have found an object
 	 * with each lookup form (a starved reader would make the lookup
-	 * checks vacuous), and at most as many again. */
+	 * checks vacuous), slowly: a short run under valgrind can end before
+	 * the readers are scheduled. */
 	for (uint64_t i = 0; i < w->iters || !(__atomic_load_n(&found_plain, __ATOMIC_RELAXED) &&
 					       __atomic_load_n(&found_scoped, __ATOMIC_RELAXED));
 	     i++) {
 		unsigned int c, to;
 
-		sk_check(i < 2 * w->iters, "the readers found no object with %s",
-			 __atomic_load_n(&found_plain, __ATOMIC_RELAXED) ? "the scoped lookup"
-									 : "sk_handle_try_lookup()");
+		if (i >= w->iters) {
+			sk_check(i - w->iters < EXTRA, "the readers found no object with %s",
+				 __atomic_load_n(&found_plain, __ATOMIC_RELAXED)
+					 ? "the scoped lookup"
+					 : "sk_handle_try_lookup()");
+			nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+		}
 
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		c = (unsigned int)(x % CELLS_PER_WRITER);
@@ -276,7 +283,7 @@ int main(void)
 	SK_TEST_BENIGN_RACE(&found_scoped, sizeof(found_scoped));
 	sk_violation_set_policy(SK_VIOLATION_COUNT);
 	sk_handle_table_init(&table, sobj_free, &table);
-	nrecords = 2 * iters + CELLS_PER_WRITER;
+	nrecords = iters + EXTRA + CELLS_PER_WRITER;
 	for (unsigned int i = 0; i < WRITERS; i++) {
 		records[i] = calloc(nrecords, sizeof(struct record));
 		sk_check(records[i], "calloc");
