@@ -10,14 +10,13 @@ inboxes are full. Until 2026-11-26 it accepted them and closed them at
 once (143 of 900 lost in one run). SIGTERM then ends kvd with status 0
 and a shutdown line that counts no refused connection.
 """
-import os
 import resource
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import time
+
+import kvdstart
 
 CONNS = 1000
 
@@ -28,18 +27,8 @@ def main():
     if soft != resource.RLIM_INFINITY and soft < CONNS + 64:
         want = CONNS + 64 if hard == resource.RLIM_INFINITY else min(hard, CONNS + 64)
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    tmp = tempfile.mkdtemp()
-    portfile = os.path.join(tmp, "port")
-    proc = subprocess.Popen([kvd, "-p", "0", "-P", portfile, "-w", "1", "-e", "1", "-q"],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (os.path.exists(portfile) and os.path.getsize(portfile)):
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            sys.exit("FAIL: kvd did not start")
-        time.sleep(0.05)
-    with open(portfile) as f:
-        port = int(f.read())
+    proc, port = kvdstart.start([kvd, "-w", "1", "-e", "1", "-q"], stderr=subprocess.PIPE,
+                                text=True)
 
     socks = []
     for _ in range(CONNS):

@@ -17,10 +17,10 @@ import os
 import resource
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
+
+import kvdstart
 
 LIMIT = 64
 CONNS = 150
@@ -53,22 +53,11 @@ def round_trip(s, i):
 
 def main():
     kvd = sys.argv[1]
-    tmp = tempfile.mkdtemp()
-    portfile = os.path.join(tmp, "port")
 
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
 
-    proc = subprocess.Popen([kvd, "-p", "0", "-P", portfile, "-w", "2", "-e", "2"],
-                            preexec_fn=limit)
-    deadline = time.time() + 60
-    while not (os.path.exists(portfile) and os.path.getsize(portfile)):
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            sys.exit("FAIL: kvd did not start")
-        time.sleep(0.05)
-    with open(portfile) as f:
-        port = int(f.read())
+    proc, port = kvdstart.start([kvd, "-w", "2", "-e", "2"], preexec_fn=limit)
 
     socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNS)]
     time.sleep(0.5)  # let the acceptor reach its limit

@@ -13,31 +13,20 @@ was one request behind. SIGTERM then ends kvd with status 0.
 import os
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
-import time
+
+import kvdstart
 
 
 def main():
     kvd, shim = sys.argv[1], os.path.abspath(sys.argv[2])
-    tmp = tempfile.mkdtemp()
-    portfile = os.path.join(tmp, "port")
     env = dict(os.environ)
     env["LD_PRELOAD"] = shim
     env["KVD_FAIL_JOB"] = "2"
     # Under ASan the runtime must come first; the shim is not instrumented.
     env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
                                                  "verify_asan_link_order=0"]))
-    proc = subprocess.Popen([kvd, "-p", "0", "-P", portfile, "-q"], env=env)
-    deadline = time.time() + 60
-    while not (os.path.exists(portfile) and os.path.getsize(portfile)):
-        if time.time() > deadline or proc.poll() is not None:
-            proc.kill()
-            sys.exit("FAIL: kvd did not start")
-        time.sleep(0.05)
-    with open(portfile) as f:
-        port = int(f.read())
+    proc, port = kvdstart.start([kvd, "-q"], env=env)
 
     want = [(b"SET a 1\n", b"STORED\n"), (b"SET a 2\n", b"ERROR out of memory\n"),
             (b"GET a\n", b"VALUE 1\n"), (b"GET a\n", b"VALUE 1\n")]

@@ -269,6 +269,26 @@ static void *stale_lookup_flagged(void *arg)
 	return NULL;
 }
 
+/*
+ * A stale lookup parked with its transient reference counted, then the
+ * owner's release and a put without a reference, which takes the count to
+ * zero and finalizes: the lookup's undo (after barrier b) runs the slot
+ * short.  Returns the lookup's thread.
+ */
+static pthread_t park_stale_then_misuse(void)
+{
+	pthread_t th;
+
+	__atomic_store_n(&stale_done, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&lookup_park, 1, __ATOMIC_RELEASE);
+	sk_check(!pthread_create(&th, NULL, stale_lookup_flagged, NULL), "pthread_create");
+	pthread_barrier_wait(&a); /* the stale lookup's reference is in the count */
+	sk_check(sk_handle_release(&tab, live, &owner) == 0, "release");
+	sk_handle_put(&tab, live); /* misuse: takes the count to zero, finalizes */
+	sk_check(dtor_calls == 1, "the misuse put did not finalize (%lu)", dtor_calls);
+	return th;
+}
+
 static void undo_under_next_lookup(void)
 {
 	unsigned long total, u0;
@@ -280,13 +300,7 @@ static void undo_under_next_lookup(void)
 	setup();
 	total = sk_violation_total();
 	u0 = underflows();
-	__atomic_store_n(&stale_done, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&lookup_park, 1, __ATOMIC_RELEASE);
-	sk_check(!pthread_create(&th, NULL, stale_lookup_flagged, NULL), "pthread_create");
-	pthread_barrier_wait(&a); /* the stale lookup's reference is in the count */
-	sk_check(sk_handle_release(&tab, live, &owner) == 0, "release");
-	sk_handle_put(&tab, live); /* misuse: takes the count to zero, finalizes */
-	sk_check(dtor_calls == 1, "the misuse put did not finalize (%lu)", dtor_calls);
+	th = park_stale_then_misuse();
 	h2 = sk_handle_insert(&tab, &obj2, &owner); /* the slot's next object */
 	sk_check(!sk_handle_is_null(h2), "insert");
 	s = sk__handle_slot_of(&tab, h2);
@@ -341,13 +355,7 @@ static void undo_beside_other_misuse(void)
 		 "no slot with another counter");
 	total = sk_violation_total();
 	u0 = underflows();
-	__atomic_store_n(&stale_done, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&lookup_park, 1, __ATOMIC_RELEASE);
-	sk_check(!pthread_create(&th, NULL, stale_lookup_flagged, NULL), "pthread_create");
-	pthread_barrier_wait(&a); /* the stale lookup's reference is in the count */
-	sk_check(sk_handle_release(&tab, live, &owner) == 0, "release");
-	sk_handle_put(&tab, live); /* misuse: takes the count to zero, finalizes */
-	sk_check(dtor_calls == 1, "the misuse put did not finalize (%lu)", dtor_calls);
+	th = park_stale_then_misuse();
 	pthread_barrier_wait(&b); /* the stale lookup undoes: the free slot runs short */
 	/* A free slot counts -1; the undo makes it -2, and the lookup waits. */
 	while ((int64_t)__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE) >> SK__HANDLE_REF_SHIFT >= -1 &&
