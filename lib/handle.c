@@ -992,17 +992,17 @@ static uint64_t *deficit_undos_of(const struct sk__handle_slot *s)
 }
 
 /*
- * Wait a while for a deficit on @s to be made good: a put without a
- * reference whose own decrement showed it undoes that at once
- * (sk__handle_put_slow()).  True if it was.  Only misuse gets here.
+ * Wait a while (at least DEFICIT_WAIT yields and DEFICIT_WAIT_NS) for
+ * @done(@s, @arg): true if it came.  Only misuse gets here.
  */
-static bool deficit_settles(struct sk__handle_slot *s)
+static bool deficit_wait(const struct sk__handle_slot *s,
+			 bool (*done)(const struct sk__handle_slot *s, uint64_t arg), uint64_t arg)
 {
 	struct timespec start;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (int i = 0;; i++) {
-		if (!w_deficit(__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE)))
+		if (done(s, arg))
 			return true;
 		if (i >= DEFICIT_WAIT && elapsed_ns(&start) >= DEFICIT_WAIT_NS)
 			return false;
@@ -1011,9 +1011,20 @@ static bool deficit_settles(struct sk__handle_slot *s)
 }
 
 /*
- * Wait a while for a put without a reference to undo its decrement on @s
- * after @undos was read from @s's counter: true if one did.  Not "until
- * the word shows no deficit": another lookup's transient add (a weak
+ * For deficit_wait(): the deficit on @s was made good.  A put without a
+ * reference whose own decrement showed it undoes that at once
+ * (sk__handle_put_slow()).
+ */
+static bool deficit_gone(const struct sk__handle_slot *s, uint64_t unused)
+{
+	(void)unused;
+	return !w_deficit(__atomic_load_n(&s->sk__word, __ATOMIC_ACQUIRE));
+}
+
+/*
+ * For deficit_wait(): a put without a reference undid its decrement on @s
+ * after @undos was read from @s's counter.  Not "the word shows no
+ * deficit" (deficit_gone()): another lookup's transient add (a weak
  * holder's, or a correct lookup of the slot's next object) looks the same,
  * and a lookup that took it for the put's undo kept the reference it
  * should give back: the object stayed one short for good (every later
@@ -1021,18 +1032,9 @@ static bool deficit_settles(struct sk__handle_slot *s)
  * the same counter meanwhile is taken for this one's (two misuses at once,
  * 1 in 64: the count stays one short, unreported).
  */
-static bool deficit_put_undone(const struct sk__handle_slot *s, uint64_t undos)
+static bool deficit_undo_counted(const struct sk__handle_slot *s, uint64_t undos)
 {
-	struct timespec start;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (int i = 0;; i++) {
-		if (__atomic_load_n(deficit_undos_of(s), __ATOMIC_ACQUIRE) != undos)
-			return true;
-		if (i >= DEFICIT_WAIT && elapsed_ns(&start) >= DEFICIT_WAIT_NS)
-			return false;
-		sched_yield();
-	}
+	return __atomic_load_n(deficit_undos_of(s), __ATOMIC_ACQUIRE) != undos;
 }
 
 /*
@@ -1054,7 +1056,7 @@ static void lookup_undo(struct sk_handle_table *t, struct sk__handle_slot *s, ui
 	uint64_t w = __atomic_sub_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 
 	if (sk_unlikely(w_deficit(w) && !w_deficit(old))) {
-		if (deficit_put_undone(s, undos))
+		if (deficit_wait(s, deficit_undo_counted, undos))
 			return; /* that put's own undo claims, if there is anything to */
 		w = __atomic_add_fetch(&s->sk__word, REF_ONE, __ATOMIC_ACQ_REL);
 		sk__violation(SK_VIOLATION_REFCOUNT_UNDERFLOW, t, cs, caller,
@@ -1093,7 +1095,7 @@ void *sk__handle_lookup_slow(struct sk_handle_table *t, sk_handle_t h, struct sk
 		 * retry, so that a correct lookup is not refused; a deficit
 		 * nobody makes good is refused and reported as what it is.
 		 */
-		if (!deficit_settles(s))
+		if (!deficit_wait(s, deficit_gone, 0))
 			break;
 		old = __atomic_fetch_add(&s->sk__word, REF_ONE, __ATOMIC_ACQUIRE);
 		if (!((old ^ v) & SK__HANDLE_KEY_MASK)) {
