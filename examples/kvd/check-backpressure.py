@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 
-import kvdstart
+import kvdtest
 
 CONNS = 1000
 
@@ -27,7 +27,7 @@ def main():
     if soft != resource.RLIM_INFINITY and soft < CONNS + 64:
         want = CONNS + 64 if hard == resource.RLIM_INFINITY else min(hard, CONNS + 64)
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    proc, port = kvdstart.start([kvd, "-w", "1", "-e", "1", "-q"], stderr=subprocess.PIPE,
+    proc, port = kvdtest.start([kvd, "-w", "1", "-e", "1", "-q"], stderr=subprocess.PIPE,
                                 text=True)
 
     socks = []
@@ -45,12 +45,7 @@ def main():
             s.setblocking(True)
             s.settimeout(30)
             s.sendall(b"GET bp%d\n" % i)
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                buf += chunk
+            buf = kvdtest.read_reply(s)
         except OSError as e:
             buf = repr(e).encode()
         if buf == b"NOTFOUND\n":

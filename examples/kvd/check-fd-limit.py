@@ -20,7 +20,7 @@ import socket
 import sys
 import time
 
-import kvdstart
+import kvdtest
 
 LIMIT = 64
 CONNS = 150
@@ -57,7 +57,7 @@ def main():
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (LIMIT, LIMIT))
 
-    proc, port = kvdstart.start([kvd, "-w", "2", "-e", "2"], preexec_fn=limit)
+    proc, port = kvdtest.start([kvd, "-w", "2", "-e", "2"], preexec_fn=limit)
 
     socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNS)]
     time.sleep(0.5)  # let the acceptor reach its limit

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 
-import kvdstart
+import kvdtest
 
 
 def main():
@@ -26,7 +26,7 @@ def main():
     # Under ASan the runtime must come first; the shim is not instrumented.
     env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
                                                  "verify_asan_link_order=0"]))
-    proc, port = kvdstart.start([kvd, "-q"], env=env)
+    proc, port = kvdtest.start([kvd, "-q"], env=env)
 
     want = [(b"SET a 1\n", b"STORED\n"), (b"SET a 2\n", b"ERROR out of memory\n"),
             (b"GET a\n", b"VALUE 1\n"), (b"GET a\n", b"VALUE 1\n")]
@@ -35,12 +35,7 @@ def main():
         s.settimeout(10)
         for req, reply in want:
             s.sendall(req)
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(100)
-                if not chunk:
-                    break
-                buf += chunk
+            buf = kvdtest.read_reply(s)
             print("%r -> %r" % (req, buf))
             if buf != reply:
                 print("FAIL: expected %r" % reply)

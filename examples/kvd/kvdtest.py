@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""kvdstart.py: start kvd for the check-*.py tests of this directory."""
+"""kvdtest.py: what the check-*.py tests of this directory share."""
 import os
 import subprocess
 import sys
@@ -23,3 +23,14 @@ def start(argv, **popen_args):
         time.sleep(0.05)
     with open(portfile) as f:
         return proc, int(f.read())
+
+
+def read_reply(sock):
+    """One reply from @sock: the bytes up to a newline, or to EOF."""
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = sock.recv(100)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
