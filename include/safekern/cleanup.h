@@ -275,16 +275,10 @@ static inline SK_MUST_CHECK const volatile void *sk__must_check_ptr(const volati
  * the scope unlocked: they do not compile here (a static assertion); use
  * sk_scoped_guard() or sk_scoped_cond_guard() for those.
  */
-#ifdef __cplusplus
-#define SK__GUARD_STATIC_ASSERT static_assert
-#else
-#define SK__GUARD_STATIC_ASSERT _Static_assert
-#endif
-
 #define sk_guard(_name)                                                       \
-	SK__GUARD_STATIC_ASSERT(sk__class_##_name##_unconditional,            \
-		       "sk_guard(" #_name "): a conditional guard would leave the scope unlocked " \
-		       "when the trylock fails; use sk_scoped_guard() or sk_scoped_cond_guard()"); \
+	SK__STATIC_ASSERT(sk__class_##_name##_unconditional,                  \
+			  "sk_guard(" #_name "): a conditional guard would leave the scope unlocked " \
+			  "when the trylock fails; use sk_scoped_guard() or sk_scoped_cond_guard()"); \
 	sk__class_##_name##_t SK__UNIQUE_ID(guard)                            \
 		SK__CLEANUP(sk__class_##_name##_destructor) SK_UNUSED =       \
 		sk__class_##_name##_constructor
@@ -347,7 +341,7 @@ static inline SK_UNUSED int sk__tsa_never(void)
 		     sk__class_##_name##_constructor(__VA_ARGS__);             \
 	     1; __extension__({ goto _label; }))                              \
 		if (!sk__class_##_name##_lock_ptr(&_scope)) {                 \
-			SK__GUARD_STATIC_ASSERT(!sk__class_##_name##_unconditional, \
+			SK__STATIC_ASSERT(!sk__class_##_name##_unconditional, \
 				"sk_scoped_cond_guard(" #_name "): not a conditional guard"); \
 			_fail;                                                \
 		_label:                                                       \

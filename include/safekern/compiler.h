@@ -193,6 +193,14 @@ struct sk_callsite {
  * container_of, READ_ONCE/WRITE_ONCE
  * ------------------------------------------------------------------------ */
 
+/* Internal: a static assertion in either language (C11's keyword is not
+ * C++'s). */
+#ifdef __cplusplus
+#define SK__STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define SK__STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
 #ifdef __cplusplus
 #define SK__SAME_TYPE(a, b) __is_same(__typeof__(a), __typeof__(b))
 #else

@@ -170,12 +170,6 @@ struct sk__kfifo {
 	char sk__pad2[SK_CACHELINE_SIZE - 2 * sizeof(unsigned int) - sizeof(uintptr_t)];
 };
 
-#ifdef __cplusplus
-#define SK__KFIFO_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
-#else
-#define SK__KFIFO_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
-#endif
-
 /* The union that gives every kfifo its element type (as the kernel's). */
 #define SK__STRUCT_KFIFO_COMMON(datatype)                                     \
 	union {                                                               \
@@ -198,8 +192,8 @@ struct sk__kfifo {
 #define SK_STRUCT_KFIFO(type, size)                                           \
 	struct {                                                              \
 		SK__STRUCT_KFIFO_COMMON(type);                                \
-		SK__KFIFO_STATIC_ASSERT(SK__KFIFO_SIZE_OK(size),              \
-					"kfifo size must be a power of two from 2 to 2^31"); \
+		SK__STATIC_ASSERT(SK__KFIFO_SIZE_OK(size),                    \
+				  "kfifo size must be a power of two from 2 to 2^31"); \
 		__typeof__(type) buf[SK__KFIFO_SIZE_OK(size) ? (size) : 2];   \
 	}
 
