@@ -9,6 +9,9 @@
  *                       (a compiler barrier after each operation, so that
  *                       what the add stored is not known to the delete, as
  *                       in a program where they are far apart)
+ *   list.add_tail_del_one
+ *                       add_tail an entry to a list of two, delete it (a
+ *                       queue that is mostly empty): ns per pair
  *   list.add_tail_del   add_tail 1,000 entries, then delete them all in
  *                       order (a queue): ns per entry (one add_tail + one del)
  *   list.lru            add 1,000 entries at the head, then delete them
@@ -76,24 +79,37 @@ static void *setup_add_del_sk(const struct sk_bench_case *c)
 	return &add_del;
 }
 
-static void run_add_del_sk(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct add_del_state *s = t->state;
-	struct sk_list_head *head = &s->sk.head, *node = &s->sk.node;
-
-	sk_bench_opaque(head);
-	sk_bench_opaque(node);
-	for (uint64_t i = 0; i < iters; i++) {
-		sk_list_add(node, head);
-		sk_bench_clobber();
-		sk_list_del(node);
-		sk_bench_clobber();
+/*
+ * PAIR_RUN() - define run function @fn: @add the state's one moving entry
+ * to the head (@add is the head or the tail form), then @del it, a clobber
+ * after each.  @member names the list type's part of struct add_del_state.
+ */
+#define PAIR_RUN(fn, member, type, add, del)                                  \
+	static void fn(struct sk_bench_thread *t)                             \
+	{                                                                     \
+		uint64_t iters = t->iters;                                    \
+		struct add_del_state *s = t->state;                           \
+		type *head = &s->member.head, *node = &s->member.node;        \
+									      \
+		sk_bench_opaque(head);                                        \
+		sk_bench_opaque(node);                                        \
+		for (uint64_t i = 0; i < iters; i++) {                        \
+			add(node, head);                                      \
+			sk_bench_clobber();                                   \
+			del(node);                                            \
+			sk_bench_clobber();                                   \
+		}                                                             \
+		t->sink = (uintptr_t)head->next;                              \
 	}
-	t->sink = (uintptr_t)head->next;
-}
+
+PAIR_RUN(run_add_del_sk, sk, struct sk_list_head, sk_list_add, sk_list_del)
 SK_BENCH_CASE(list_add_del_sk, .group = "list.add_del", .name = "sk_list." SK_BENCH_LEVEL,
 	      .setup = setup_add_del_sk, .run = run_add_del_sk)
+
+PAIR_RUN(run_add_tail_del_one_sk, sk, struct sk_list_head, sk_list_add_tail, sk_list_del)
+SK_BENCH_CASE(list_add_tail_del_one_sk, .group = "list.add_tail_del_one",
+	      .name = "sk_list." SK_BENCH_LEVEL, .setup = setup_add_del_sk,
+	      .run = run_add_tail_del_one_sk)
 
 #ifndef SK_DEBUG
 static void *setup_add_del_raw(const struct sk_bench_case *c)
@@ -105,43 +121,24 @@ static void *setup_add_del_raw(const struct sk_bench_case *c)
 	return &add_del;
 }
 
-static void run_add_del_raw(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct add_del_state *s = t->state;
-	struct raw_list_head *head = &s->raw.head, *node = &s->raw.node;
-
-	sk_bench_opaque(head);
-	sk_bench_opaque(node);
-	for (uint64_t i = 0; i < iters; i++) {
-		raw_list_add(node, head);
-		sk_bench_clobber();
-		raw_list_del(node);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
+PAIR_RUN(run_add_del_raw, raw, struct raw_list_head, raw_list_add, raw_list_del)
 SK_BENCH_CASE(list_add_del_raw, .group = "list.add_del", .name = "raw", .baseline = true,
 	      .setup = setup_add_del_raw, .run = run_add_del_raw)
 
-static void run_add_del_raw_kernel_order(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct add_del_state *s = t->state;
-	struct raw_list_head *head = &s->raw.head, *node = &s->raw.node;
-
-	sk_bench_opaque(head);
-	sk_bench_opaque(node);
-	for (uint64_t i = 0; i < iters; i++) {
-		raw_list_add_kernel_order(node, head);
-		sk_bench_clobber();
-		raw_list_del(node);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
+PAIR_RUN(run_add_del_raw_kernel_order, raw, struct raw_list_head, raw_list_add_kernel_order,
+	 raw_list_del)
 SK_BENCH_CASE(list_add_del_raw_ko, .group = "list.add_del", .name = "raw.kernel_store_order",
 	      .setup = setup_add_del_raw, .run = run_add_del_raw_kernel_order)
+
+PAIR_RUN(run_add_tail_del_one_raw, raw, struct raw_list_head, raw_list_add_tail, raw_list_del)
+SK_BENCH_CASE(list_add_tail_del_one_raw, .group = "list.add_tail_del_one", .name = "raw",
+	      .baseline = true, .setup = setup_add_del_raw, .run = run_add_tail_del_one_raw)
+
+PAIR_RUN(run_add_tail_del_one_raw_kernel_order, raw, struct raw_list_head,
+	 raw_list_add_tail_kernel_order, raw_list_del)
+SK_BENCH_CASE(list_add_tail_del_one_raw_ko, .group = "list.add_tail_del_one",
+	      .name = "raw.kernel_store_order", .setup = setup_add_del_raw,
+	      .run = run_add_tail_del_one_raw_kernel_order)
 
 #ifdef SK_BENCH_HAVE_URCU
 static void *setup_add_del_urcu(const struct sk_bench_case *c)
@@ -153,24 +150,15 @@ static void *setup_add_del_urcu(const struct sk_bench_case *c)
 	return &add_del;
 }
 
-static void run_add_del_urcu(struct sk_bench_thread *t)
-{
-	uint64_t iters = t->iters;
-	struct add_del_state *s = t->state;
-	struct cds_list_head *head = &s->urcu.head, *node = &s->urcu.node;
-
-	sk_bench_opaque(head);
-	sk_bench_opaque(node);
-	for (uint64_t i = 0; i < iters; i++) {
-		cds_list_add(node, head);
-		sk_bench_clobber();
-		cds_list_del(node);
-		sk_bench_clobber();
-	}
-	t->sink = (uintptr_t)head->next;
-}
+PAIR_RUN(run_add_del_urcu, urcu, struct cds_list_head, cds_list_add, cds_list_del)
 SK_BENCH_CASE(list_add_del_urcu, .group = "list.add_del", .name = "cds_list (liburcu)",
 	      .setup = setup_add_del_urcu, .run = run_add_del_urcu)
+
+PAIR_RUN(run_add_tail_del_one_urcu, urcu, struct cds_list_head, cds_list_add_tail,
+	 cds_list_del)
+SK_BENCH_CASE(list_add_tail_del_one_urcu, .group = "list.add_tail_del_one",
+	      .name = "cds_list (liburcu)", .setup = setup_add_del_urcu,
+	      .run = run_add_tail_del_one_urcu)
 #endif
 #endif /* !SK_DEBUG */
 
