@@ -24,6 +24,8 @@ int sk_ptr_ring_init(struct sk_ptr_ring *r, size_t size)
 	uint64_t lap = 2;
 
 	memset(r, 0, sizeof(*r));
+	/* Set on failure too: a ring without slots reports its size (0). */
+	r->sk__self = r;
 	if (!size || size > SK_PTR_RING_MAX_SIZE)
 		return -EINVAL;
 	while (lap < size)
@@ -47,8 +49,28 @@ int sk_ptr_ring_init(struct sk_ptr_ring *r, size_t size)
 	return 0;
 }
 
+/* A ring not at the address its init set it up at (SK__PTR_RING_SIZE()). */
+static void report_self(const struct sk_ptr_ring *r, const struct sk_callsite *cs, void *ret_ip)
+{
+	const struct sk_ptr_ring *home = SK_READ_ONCE(r->sk__self);
+
+	if (!home)
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, ret_ip,
+			      "ptr_ring: not initialised (zeroed, or cleaned up); refused");
+	else
+		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, ret_ip,
+			      "ptr_ring: initialised at %p, used at %p (a struct copy of the "
+			      "ring, which shares its slots, or corrupt); refused",
+			      (const void *)home, (const void *)r);
+}
+
 void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *))
 {
+	if (r->slots && r->sk__self != r) {
+		/* A copy: freeing the slots would free the original's. */
+		report_self(r, NULL, SK__RET_IP);
+		return;
+	}
 	if (r->slots) {
 		if (destroy) {
 			void *p;
@@ -67,6 +89,10 @@ void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *))
 void sk__ptr_ring_report(const struct sk_ptr_ring *r, const char *side, uint64_t pos,
 			 uint64_t idx, int64_t d, const struct sk_callsite *cs)
 {
+	if (SK_READ_ONCE(r->sk__self) != r) {
+		report_self(r, cs, SK__RET_IP);
+		return;
+	}
 	if (idx >= r->size)
 		sk__violation(SK_VIOLATION_RING_CORRUPTION, r, cs, SK__RET_IP,
 			      "ptr_ring: %s %#llx decodes to slot %llu of %u (uninitialised or "

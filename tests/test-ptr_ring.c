@@ -495,6 +495,52 @@ Test(ptr_ring, corrupt_stamp_is_refused)
 }
 
 /*
+ * A struct copy of a ring shares the slots and has positions of its own.
+ * Its first produce went through (the slot was free for the copy's lap),
+ * and a consume of the original then took that pointer and left the
+ * original's head past its tail: every later produce of the original was
+ * refused (the reviewer's program, 2026-11-26).  Now the copy is refused
+ * before it touches a slot, and so is its cleanup, which would free the
+ * original's slots.
+ */
+Test(ptr_ring, struct_copy_is_refused_before_any_slot)
+{
+	struct sk_ptr_ring r, copy;
+	void *buf[2] = { P(3), P(4) };
+
+	cr_assert_eq(sk_ptr_ring_init(&r, 4), 0);
+	copy = r;
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce(&copy, P(1)), -EUCLEAN));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce_bulk(&copy, buf, 2), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_produce_burst(&copy, buf, 2), 0));
+	for (unsigned int i = 0; i < 4; i++)
+		cr_assert_eq(r.slots[i].stamp, 0, "slot %u written through the copy", i);
+	cr_assert_eq(copy.tail, 0);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce(&r, P(2)), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, cr_assert_null(sk_ptr_ring_consume(&copy)));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_consume_bulk(&copy, buf, 1), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION,
+			    cr_assert_eq(sk_ptr_ring_consume_burst(&copy, buf, 2), 0));
+	cr_assert_eq(copy.head, 0);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_RING_CORRUPTION, sk_ptr_ring_cleanup(&copy, NULL));
+	/* The original is whole: what it holds, then room for all four. */
+	{
+		void *four[4] = { P(5), P(6), P(7), P(8) };
+
+		SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_consume(&r), P(2)));
+		SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_produce_bulk(&r, four, 4), 4));
+		cr_assert(sk_ptr_ring_full(&r));
+		for (unsigned int i = 0; i < 4; i++)
+			SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_ptr_ring_consume(&r), four[i]));
+	}
+	sk_ptr_ring_cleanup(&r, NULL);
+}
+
+/*
  * A stamp ahead of the position that reads it means, in a correct ring,
  * that another thread moved the position past it meanwhile: reloading the
  * position gives a new one.  A struct copy of the ring (sharing the slots,
@@ -510,6 +556,9 @@ Test(ptr_ring, stamp_ahead_of_a_still_position_is_refused)
 
 	cr_assert_eq(sk_ptr_ring_init(&r, 4), 0);
 	copy = r; /* shares the slots, not the positions */
+	/* Past the address check (struct_copy_is_refused_before_any_slot),
+	 * as a wild write could be: the stamps' own check must hold. */
+	copy.sk__self = &copy;
 	cr_assert_eq(sk_ptr_ring_produce(&r, P(0)), 0);
 	cr_assert_eq(sk_ptr_ring_consume(&r), P(0));
 	cr_assert_eq(sk_ptr_ring_produce(&r, P(1)), 0);

@@ -101,8 +101,11 @@
  * reported as SK_VIOLATION_INVALID_ARGUMENT and refused with -EINVAL (NULL
  * would come out as "empty" and be lost); a bulk call for more pointers
  * than the ring can ever hold is reported the same way, since it could
- * never succeed.  The fast path pays one compare (the index) and one test
- * (NULL) over the unchecked algorithm.  Debug (-DSK_DEBUG): Valgrind
+ * never succeed.  A ring that is not at the address sk_ptr_ring_init() set
+ * it up at (a struct copy, or never initialised) is reported as
+ * SK_VIOLATION_RING_CORRUPTION and refused before any slot is touched.
+ * The fast path pays two compares (the ring's address, the index) and one
+ * test (NULL) over the unchecked algorithm.  Debug (-DSK_DEBUG): Valgrind
  * client requests (happens-before on publish and on release) so that
  * helgrind and drd report nothing on correct use; the ring's words are
  * declared as deliberately racy to them when it is initialised.
@@ -139,6 +142,8 @@ struct sk__ptr_ring_slot {
 /**
  * struct sk_ptr_ring - a bounded MPMC ring of pointers
  * @slots: the slot array (internal)
+ * @sk__self: the ring's own address, set by sk_ptr_ring_init() (internal:
+ *	a struct copy of the ring has the original's, and is refused)
  * @mask: L - 1 (internal)
  * @size: the capacity
  * @tail: producers' next position (internal; its own cache line)
@@ -149,9 +154,11 @@ struct sk__ptr_ring_slot {
  */
 struct sk_ptr_ring {
 	struct sk__ptr_ring_slot *slots;
+	struct sk_ptr_ring *sk__self;
 	uint64_t mask;
 	unsigned int size;
-	char sk__pad0[SK_CACHELINE_SIZE - sizeof(void *) - sizeof(uint64_t) - sizeof(unsigned int)];
+	char sk__pad0[SK_CACHELINE_SIZE - 2 * sizeof(void *) - sizeof(uint64_t) -
+		      sizeof(unsigned int)];
 	uint64_t tail;
 	char sk__pad1[SK_CACHELINE_SIZE - sizeof(uint64_t)];
 	uint64_t head;
@@ -179,7 +186,9 @@ SK_API int sk_ptr_ring_init(struct sk_ptr_ring *r, size_t size) SK_MUST_CHECK SK
  * @destroy: called on every pointer still in the ring, oldest first; NULL
  *	to drop them
  *
- * Frees the slots; the ring must be initialised again before reuse.
+ * Frees the slots; the ring must be initialised again before reuse.  A
+ * struct copy of a ring is reported (SK_VIOLATION_RING_CORRUPTION) and
+ * left alone: its slots are the original's.
  *
  * Context: no other thread may use the ring during the call.
  */
@@ -195,6 +204,19 @@ SK_API void sk_ptr_ring_cleanup(struct sk_ptr_ring *r, void (*destroy)(void *)) 
 SK_API SK_COLD SK_NOINLINE void sk__ptr_ring_report(const struct sk_ptr_ring *r, const char *side,
 						   uint64_t pos, uint64_t idx, int64_t d,
 						   const struct sk_callsite *cs);
+
+/*
+ * The size an operation works with: 0 unless the ring is the one
+ * sk_ptr_ring_init() set up at this address, so that every index is out
+ * of range and the operation takes the index check's report path, whose
+ * reporter tells the two apart (a call site of its own made the inline
+ * operations bigger, see below).  A struct copy shares the original's
+ * slots but has positions of its own: its first produce went through, and
+ * a consume of the original then took that pointer and left the original's
+ * head past its tail, refusing every later produce (until 2026-11-26).
+ * One compare, on the cache line the operation reads anyway.
+ */
+#define SK__PTR_RING_SIZE(r) ((r)->sk__self == (r) ? (uint64_t)(r)->size : 0)
 
 /* ------------------------------------------------------------------------
  * Internal helpers (sk__*): called from the macros below, not by programs.
@@ -262,7 +284,7 @@ sk__ptr_ring_produce(struct sk_ptr_ring *r, void *ptr, const struct sk_callsite 
 {
 	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
-	uint64_t mask = r->mask, size = r->size, pos;
+	uint64_t mask = r->mask, size = SK__PTR_RING_SIZE(r), pos;
 
 	if (sk_unlikely(!ptr)) {
 		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, r, cs, NULL,
@@ -313,7 +335,7 @@ static SK_ALWAYS_INLINE SK_MUST_CHECK void *sk__ptr_ring_consume(struct sk_ptr_r
 {
 	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
-	uint64_t mask = r->mask, size = r->size, pos;
+	uint64_t mask = r->mask, size = SK__PTR_RING_SIZE(r), pos;
 
 	pos = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 	for (;;) {
@@ -373,7 +395,7 @@ sk__ptr_ring_claim_n(struct sk_ptr_ring *r, uint64_t *pos, unsigned int n, bool 
 {
 	/* Read-only after init: loaded once, not after every acquire. */
 	struct sk__ptr_ring_slot *slots = r->slots;
-	uint64_t mask = r->mask, size = r->size;
+	uint64_t mask = r->mask, size = SK__PTR_RING_SIZE(r);
 	uint64_t cur = __atomic_load_n(pos, __ATOMIC_ACQUIRE);
 
 	for (;;) {
