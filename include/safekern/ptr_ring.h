@@ -41,7 +41,9 @@
  * Progress guarantee.  No operation waits for another thread: each call
  * either succeeds, or returns "full" (-ENOSPC, 0) or "empty" (NULL, 0), and
  * loops only when it lost a compare-and-swap to another thread, which then
- * made progress.  It is not lock-free in the strict sense, because a
+ * made progress (or, on a load-linked/store-conditional machine such as
+ * arm64 without LSE atomics, when the weak compare-and-swap failed
+ * spuriously, and retries).  It is not lock-free in the strict sense, because a
  * thread preempted inside an operation can make other threads' calls
  * *fail*:
  *
