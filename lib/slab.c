@@ -131,9 +131,12 @@ struct slab_debug {
 /*
  * The objects freed to a cache destroyed with live ones: nothing can be
  * allocated from it any more, so an address freed to it twice is a double
- * free.  Open addressing, at most half full (sized for the objects live at
- * destroy); without a table (out of memory) only the last address is
- * remembered.
+ * free.  It also holds the free objects the destroy took from the
+ * magazines and the depot, so that a second free of one of them (its
+ * first free came before the destroy) is refused as well.  Open
+ * addressing, at most half full (sized for the objects live at destroy
+ * plus those taken from the magazines); without a table (out of memory)
+ * only the last address is remembered.
  */
 struct dead_set {
 	uintptr_t *slot;
@@ -429,14 +432,14 @@ static void cache_release(struct sk_kmem_cache *c)
 /* Serialises frees into destroyed hardened caches with their release. */
 static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Sizes the set for @live frees (under dead_lock, before mark_dead()). */
-static void dead_set_init(struct dead_set *d, uint64_t live)
+/* Sizes the set for @count addresses (under dead_lock, before mark_dead()). */
+static void dead_set_init(struct dead_set *d, uint64_t count)
 {
 	size_t n = 16;
 
-	while (n < 2 * live && n < ((size_t)1 << 40))
+	while (n < 2 * count && n < ((size_t)1 << 40))
 		n <<= 1;
-	d->slot = n / 2 >= live ? sk__be.calloc(n, sizeof(*d->slot)) : NULL;
+	d->slot = n / 2 >= count ? sk__be.calloc(n, sizeof(*d->slot)) : NULL;
 	d->mask = d->slot ? n - 1 : 0;
 	d->last = 0;
 }
@@ -1115,25 +1118,32 @@ static struct slab_mag *mag_new(struct sk_kmem_cache *c)
 	return m;
 }
 
-/* Give a magazine's objects back to the allocator; returns how many. */
-static unsigned int mag_drain(struct slab_mag *m)
+/*
+ * Give a magazine's objects back to the allocator; returns how many.
+ * @dead: NULL, or the set of a cache being destroyed with live objects,
+ * which records each address (see struct dead_set).
+ */
+static unsigned int mag_drain(struct slab_mag *m, struct dead_set *dead)
 {
 	unsigned int n = m->rounds;
 
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		if (dead)
+			dead_set_add(dead, m->objs[i]);
 		sk__be.free(m->objs[i]);
+	}
 	m->rounds = 0;
 	return n;
 }
 
 /* Drain and release a magazine (nothing for &mag_none); returns objects drained. */
-static unsigned int mag_free(struct slab_mag *m)
+static unsigned int mag_free(struct slab_mag *m, struct dead_set *dead)
 {
 	unsigned int n;
 
 	if (!m->cap)
 		return 0;
-	n = mag_drain(m);
+	n = mag_drain(m, dead);
 	sk_kfree(m);
 	return n;
 }
@@ -1230,7 +1240,7 @@ static struct slab_mag *depot_swap_full(struct sk_kmem_cache *c, struct slab_mag
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (!kept) {
-		*drained = mag_drain(full);
+		*drained = mag_drain(full, NULL);
 		return full;
 	}
 	return e ? e : mag_new(c);
@@ -1258,11 +1268,11 @@ static unsigned int depot_put(struct sk_kmem_cache *c, struct slab_mag *m)
 		kept = true;
 	}
 	pthread_mutex_unlock(&d->lock);
-	return kept ? 0 : mag_free(m);
+	return kept ? 0 : mag_free(m, NULL);
 }
 
-/* Empty the depot: objects back to the allocator; returns how many. */
-static uint64_t depot_flush(struct sk_kmem_cache *c)
+/* Empty the depot: objects back to the allocator (@dead: as mag_drain()); returns how many. */
+static uint64_t depot_flush(struct sk_kmem_cache *c, struct dead_set *dead)
 {
 	struct slab_depot *d = &c->depot;
 	struct slab_mag *full, *empty, *next;
@@ -1276,7 +1286,7 @@ static uint64_t depot_flush(struct sk_kmem_cache *c)
 	pthread_mutex_unlock(&d->lock);
 	for (; full; full = next) {
 		next = full->next;
-		n += mag_free(full);
+		n += mag_free(full, dead);
 	}
 	for (; empty; empty = next) {
 		next = empty->next;
@@ -1301,10 +1311,10 @@ static void stat_drain(struct sk_kmem_cache *c, uint64_t n)
 	shard_add(&s->drains, n);
 }
 
-/* Empty a shard's magazines into the allocator; returns the objects drained. */
-static uint64_t shard_flush(struct slab_shard *s)
+/* Empty a shard's magazines into the allocator (@dead: as mag_drain()); returns how many. */
+static uint64_t shard_flush(struct slab_shard *s, struct dead_set *dead)
 {
-	uint64_t n = mag_free(s->loaded) + mag_free(s->prev);
+	uint64_t n = mag_free(s->loaded, dead) + mag_free(s->prev, dead);
 
 	shard_unload(s);
 	return n;
@@ -1335,15 +1345,13 @@ static void mag_cache_link(struct sk_kmem_cache *c)
 }
 
 /*
- * Destroy: take the cache off the list (no thread exit touches it from
- * now on), then give every cached object back to the allocator.  No
- * operation on the cache runs concurrently (the destroy contract), so
- * every shard's magazines can be emptied from here.
+ * Destroy, first step: take the cache off the list, so that no thread
+ * exit touches its magazines from now on.  No operation on the cache runs
+ * concurrently (the destroy contract), so after this every shard's
+ * magazines and the depot are the destroy's alone.
  */
-static void mag_teardown(struct sk_kmem_cache *c)
+static void mag_unlist(struct sk_kmem_cache *c)
 {
-	uint64_t n = 0;
-
 	if (!c->mag_rounds)
 		return;
 	pthread_mutex_lock(&caches_lock);
@@ -1356,9 +1364,38 @@ static void mag_teardown(struct sk_kmem_cache *c)
 		c->listed = false;
 	}
 	pthread_mutex_unlock(&caches_lock);
+}
+
+/* The free objects in the magazines and the depot of an unlisted cache. */
+static uint64_t mag_held(struct sk_kmem_cache *c)
+{
+	uint64_t n = 0;
+
+	if (!c->mag_rounds)
+		return 0;
 	for (unsigned int i = 0; i < SLAB_SHARDS; i++)
-		n += shard_flush(&c->shards[i]);
-	n += depot_flush(c);
+		n += c->shards[i].loaded->rounds + c->shards[i].prev->rounds;
+	pthread_mutex_lock(&c->depot.lock);
+	for (struct slab_mag *m = c->depot.full; m; m = m->next)
+		n += m->rounds;
+	pthread_mutex_unlock(&c->depot.lock);
+	return n;
+}
+
+/*
+ * Destroy, second step (after mag_unlist()): give every cached object
+ * back to the allocator, from every shard's magazines and the depot.
+ * @dead: as mag_drain(), for a cache destroyed with live objects.
+ */
+static void mag_teardown(struct sk_kmem_cache *c, struct dead_set *dead)
+{
+	uint64_t n = 0;
+
+	if (!c->mag_rounds)
+		return;
+	for (unsigned int i = 0; i < SLAB_SHARDS; i++)
+		n += shard_flush(&c->shards[i], dead);
+	n += depot_flush(c, dead);
 	if (n)
 		stat_drain(c, n);
 }
@@ -1371,8 +1408,8 @@ unsigned long sk_kmem_cache_shrink(struct sk_kmem_cache *c)
 	if (!c->mag_rounds || (__atomic_load_n(&c->slow_free, __ATOMIC_RELAXED) & SLOW_DEAD))
 		return 0;
 	if (off)
-		n = shard_flush(my_shard(c, off));
-	n += depot_flush(c);
+		n = shard_flush(my_shard(c, off), NULL);
+	n += depot_flush(c, NULL);
 	if (n)
 		stat_drain(c, n);
 	return (unsigned long)n;
@@ -1885,8 +1922,7 @@ int sk__kmem_cache_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs
 	if (c->dbg)
 		return debug_destroy(c, cs, ip);
 
-	/* Every cached object goes back (idempotent: nothing left the second time). */
-	mag_teardown(c);
+	mag_unlist(c);
 	pthread_mutex_lock(&dead_lock);
 	if (__atomic_load_n(&c->slow_alloc, __ATOMIC_RELAXED) & SLOW_DEAD) {
 		pthread_mutex_unlock(&dead_lock);
@@ -1894,12 +1930,21 @@ int sk__kmem_cache_destroy(struct sk_kmem_cache *c, const struct sk_callsite *cs
 			      "cache \"%s\" destroyed twice (it still has objects)", c->name);
 		return -EBUSY;
 	}
+	/*
+	 * Every cached object goes back.  With live objects left, the cache
+	 * stays behind and counts their frees down to its release; an object
+	 * that was freed before the destroy and sat in a magazine must then
+	 * not pass for one of them when it is freed again (the count would
+	 * reach zero under a live object), so the set of addresses freed to
+	 * the destroyed cache starts with the ones given back here.
+	 */
 	shard_sums(c, &a, &f);
 	live = live_of(a, f);
-	if (live) {
-		dead_set_init(&c->dead, live);
+	if (live)
+		dead_set_init(&c->dead, live + mag_held(c));
+	mag_teardown(c, live ? &c->dead : NULL);
+	if (live)
 		mark_dead(c);
-	}
 	pthread_mutex_unlock(&dead_lock);
 
 	if (live) {

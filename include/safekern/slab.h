@@ -83,10 +83,17 @@
  * top of the thread's magazine.  Frees that go straight to the allocator
  * are not checked: objects above 4 KiB, threads beyond the 64th (and a
  * free that finds no magazine to be had).  An older double free is not
- * seen at this level, except by a cache destroyed with live objects: it
- * refuses an address freed to it twice after the destroy (nothing is
- * allocated from it then).  A free before the destroy and another after
- * it are not told apart.  Hardened caches do not
+ * seen at this level, except by a cache destroyed with live objects
+ * (nothing is allocated from it then): it refuses an address freed to it
+ * twice after the destroy, and the free after the destroy of an object
+ * that was still in a magazine or the depot when the cache was destroyed
+ * (its first free came before).  An object the cache had already given
+ * back to the allocator before the destroy (freed straight to it, as
+ * above, or from a magazine emptied into a full depot or by
+ * sk_kmem_cache_shrink()) leaves no trace: a second free of it after the
+ * destroy passes for the free of a live object, and the cache can then be
+ * released while one of its objects is live, as a double free with
+ * free() is undefined.  Hardened caches do not
  * validate the pointer given to sk_kmem_cache_free(): freeing a foreign
  * pointer there is undefined, as with free().
  *
