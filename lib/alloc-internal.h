@@ -69,7 +69,8 @@ bool sk__be_fast(void) SK__HIDDEN;
  * The calling thread's shard (lib/slab.c): 0 to SK__THREAD_SHARDS - 1, its
  * own until it exits, or SK__THREAD_SHARDS when all are taken (or the
  * thread-exit hook cannot be installed).  At thread exit, slab.c calls
- * sk__handle_thread_exit() with the shard before giving it back.
+ * sk__handle_thread_exit() with the shard before giving it back; from
+ * then on, for the rest of the exit, the thread is on SK__THREAD_SHARDS.
  */
 #define SK__THREAD_SHARDS 64
 unsigned int sk__thread_shard(void) SK__HIDDEN;

@@ -177,7 +177,8 @@ static bool slab_debug_env;
 
 /*
  * Shard index + 1; 0 until the thread first touches an object cache or
- * a handle table's slot cache (sk__thread_shard()).  slab_off is the byte
+ * a handle table's slot cache (sk__thread_shard()), and the shared shard
+ * from the thread's exit hook on (see tid_release()).  slab_off is the byte
  * offset of the thread's own shard in a cache, or 0 when it has none (not
  * assigned yet, or sharing the overflow shard): the hot path tests and
  * adds that one word.
@@ -204,6 +205,14 @@ static void tid_put(unsigned int t)
  * Thread exit (the key's destructor): hand the thread's magazines to the
  * depots and its cached free handle slots to their tables, then give its
  * shard back.
+ *
+ * The thread stays on the shared shard for the rest of its exit.  Other
+ * keys' destructors may still free to caches or release handles after
+ * this one; with slab_tid back at 0 they would take a fresh shard and set
+ * the key again, and if that happened in glibc's last destructor round
+ * (PTHREAD_DESTRUCTOR_ITERATIONS) this destructor would not run again:
+ * the shard would stay taken for the life of the process, its magazines
+ * and slot caches out of reach.
  */
 static void tid_release(void *v)
 {
@@ -214,7 +223,7 @@ static void tid_release(void *v)
 		sk__handle_thread_exit(t);
 		tid_put(t);
 	}
-	slab_tid = 0;
+	slab_tid = SLAB_SHARDS + 1;
 	slab_off = 0;
 }
 

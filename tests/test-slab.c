@@ -17,6 +17,7 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <pthread.h>
 #include <stdalign.h>
@@ -764,6 +765,86 @@ Test(slab, thread_exit_hands_magazines_to_the_depot)
 	cr_assert_eq(cached_of(t.cache), 0);
 	assert_stats(t.cache, 0, 200, n, n);
 	cr_assert_eq(sk_kmem_cache_destroy(t.cache), 0);
+}
+
+/*
+ * A thread whose exit uses a cache after the library's own exit hook has
+ * run (another key's destructor frees an object, in glibc's last round of
+ * destructors) took a fresh shard and set the hook's key again, and the
+ * hook never ran again: the shard stayed taken for the life of the
+ * process, with its magazines.  After 63 such threads every new thread was
+ * on the shared shard, without magazines.  The rest of an exit now runs
+ * on the shared shard.
+ */
+static struct sk_kmem_cache *late_cache;
+static pthread_key_t late_key;
+
+struct late_user {
+	unsigned int round;
+	void *obj;
+};
+
+static void late_user_dtor(void *v)
+{
+	struct late_user *u = v;
+
+	/* Re-armed until glibc's last round, as a per-thread pool may be. */
+	if (++u->round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(late_key, u);
+		return;
+	}
+	sk_kmem_cache_free(late_cache, u->obj);
+	u->obj = sk_kmem_cache_alloc(late_cache);
+	sk_kmem_cache_free(late_cache, u->obj);
+}
+
+static void *late_user_thread(void *arg)
+{
+	struct late_user *u = arg;
+
+	u->obj = sk_kmem_cache_alloc(late_cache);
+	pthread_setspecific(late_key, u);
+	return NULL;
+}
+
+/* Whether a new thread's free stays in a magazine of its own. */
+static void *probe_magazines(void *arg)
+{
+	void *p = sk_kmem_cache_alloc(late_cache);
+	unsigned long before = cached_of(late_cache);
+
+	sk_kmem_cache_free(late_cache, p);
+	*(bool *)arg = cached_of(late_cache) == before + 1;
+	return NULL;
+}
+
+Test(slab, cache_use_late_in_thread_exit_keeps_shards_free)
+{
+	enum { THREADS = 2 * 64 };
+	static struct late_user users[THREADS];
+	bool has_mag = false;
+	pthread_t th;
+
+	late_cache = mag_cache("late");
+	/*
+	 * The library's key first: glibc runs a round's destructors in key
+	 * order, and a key set by an earlier key's destructor would still
+	 * have its own run in the same round.
+	 */
+	sk_kmem_cache_free(late_cache, sk_kmem_cache_alloc(late_cache));
+	cr_assert_eq(pthread_key_create(&late_key, late_user_dtor), 0);
+	for (int i = 0; i < THREADS; i++) {
+		cr_assert_eq(pthread_create(&th, NULL, late_user_thread, &users[i]), 0);
+		cr_assert_eq(pthread_join(th, NULL), 0);
+		cr_assert_eq(users[i].round, PTHREAD_DESTRUCTOR_ITERATIONS);
+	}
+	assert_stats(late_cache, 0, 1, 2 * THREADS + 1, 2 * THREADS + 1);
+	cr_assert_eq(pthread_create(&th, NULL, probe_magazines, &has_mag), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert(has_mag, "a new thread has no shard of its own left");
+	cr_assert_eq(pthread_key_delete(late_key), 0);
+	cr_assert_eq(sk_kmem_cache_destroy(late_cache), 0);
+	cr_assert_eq(sk_violation_total(), 0);
 }
 
 struct parked {

@@ -157,7 +157,10 @@
  *
  * Destroy must not race with other operations on the same cache (as in
  * the kernel); after it returns 0 the cache pointer is dead.  A thread
- * may exit at any time, before or after destroying a cache it used.
+ * may exit at any time, before or after destroying a cache it used.  Once
+ * the library's own thread-exit hook has run, the rest of that thread's
+ * exit (other pthread keys' destructors) allocates and frees as a thread
+ * beyond the 64th: straight to the allocator.
  */
 #ifndef SAFEKERN_SLAB_H
 #define SAFEKERN_SLAB_H
