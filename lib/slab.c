@@ -47,6 +47,13 @@ _Static_assert(SLAB_SHARDS <= 64, "tid_used is one 64-bit word");
 #define SLAB_RZ 16              /* minimum debug red zone */
 #define QUARANTINE_OBJS 1024
 #define QUARANTINE_BYTES ((size_t)1 << 20)
+/*
+ * Allocations reuse the oldest quarantined object only while more than
+ * this many are quarantined: a freed object stays out of use for at least
+ * that many later frees, so that a write through a stale pointer lands in
+ * poisoned memory (checked) rather than in the next object handed out.
+ */
+#define QUARANTINE_REUSE (QUARANTINE_OBJS / 4)
 #define MAX_ALIGN ((size_t)1 << 20)
 
 /* The kernel's poison values (include/linux/poison.h). */
@@ -797,7 +804,14 @@ static void *debug_alloc(struct sk_kmem_cache *c, bool zero, const struct sk_cal
 		pthread_mutex_unlock(&dbg_lock);
 		return dead_alloc(c, cs, ip);
 	}
-	if (d->q_head)
+	/*
+	 * Fresh memory until the quarantine holds enough objects: popping
+	 * whenever it is non-empty handed the object freed last out again at
+	 * the next allocation (free(p); q = alloc() gave q == p).  Memory
+	 * stays bounded: frees trim the quarantine to QUARANTINE_OBJS and
+	 * QUARANTINE_BYTES either way.
+	 */
+	if (d->q_count > QUARANTINE_REUSE)
 		e = q_pop(c, &pend);
 	if (e) {
 		o = key_obj(e->key);

@@ -1045,6 +1045,29 @@ Test(slab_debug, leak_report_of_many_objects_is_quick)
  * Debug caches
  * ------------------------------------------------------------------------ */
 
+/*
+ * As slab.h documents: allocations reuse the oldest quarantined object only
+ * while more than this many objects are quarantined.
+ */
+#define QUARANTINE_REUSE 256
+
+/*
+ * Free @n objects to @c (fresh ones, allocated first and all live at
+ * once), behind those already quarantined: with at least one there and @n
+ * QUARANTINE_REUSE, the next allocation takes the oldest.
+ */
+static void quarantine_more(struct sk_kmem_cache *c, unsigned int n)
+{
+	void **p = sk_kcalloc(n, sizeof(*p));
+
+	cr_assert_not_null(p);
+	for (unsigned int i = 0; i < n; i++)
+		cr_assert_not_null(p[i] = sk_kmem_cache_alloc(c));
+	for (unsigned int i = 0; i < n; i++)
+		sk_kmem_cache_free(c, p[i]);
+	sk_kfree(p);
+}
+
 Test(slab_debug, quarantine_is_fifo_and_counted)
 {
 	struct sk_kmem_cache *c = sk_kmem_cache_create("q", 32, 0, SK_SLAB_DEBUG, NULL);
@@ -1059,15 +1082,47 @@ Test(slab_debug, quarantine_is_fifo_and_counted)
 	sk_kmem_cache_free(c, b);
 	cr_assert_eq(stats_of(c).quarantined, 2);
 	assert_stats(c, 0, 2, 2, 2);
-	/* The next allocations take the oldest freed objects, checked. */
+	/* Allocations take the oldest freed objects, checked, once enough are quarantined. */
+	quarantine_more(c, QUARANTINE_REUSE);
+	cr_assert_eq(stats_of(c).quarantined, 2 + QUARANTINE_REUSE);
 	SK_EXPECT_NO_VIOLATION(x = sk_kmem_cache_alloc(c));
 	SK_EXPECT_NO_VIOLATION(y = sk_kmem_cache_alloc(c));
 	cr_assert_eq(x, (void *)a);
 	cr_assert_eq(y, (void *)b);
-	cr_assert_eq(stats_of(c).quarantined, 0);
-	assert_stats(c, 2, 2, 4, 2);
+	cr_assert_eq(stats_of(c).quarantined, QUARANTINE_REUSE);
+	assert_stats(c, 2, QUARANTINE_REUSE, 4 + QUARANTINE_REUSE, 2 + QUARANTINE_REUSE);
 	sk_kmem_cache_free(c, x);
 	sk_kmem_cache_free(c, y);
+	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
+}
+
+/*
+ * A freed object was handed out again by the very next allocation (the
+ * quarantine gave its oldest object whenever it held one): free(p);
+ * q = alloc() gave q == p, and a write through p after its free landed in
+ * the live q, unseen by the cache and by memcheck.  It now stays
+ * quarantined (poisoned, checked) through QUARANTINE_REUSE later frees.
+ */
+Test(slab_debug, freed_object_is_not_handed_out_at_once)
+{
+	struct sk_kmem_cache *c = sk_kmem_cache_create("qr", 64, 0, SK_SLAB_DEBUG, NULL);
+	char *p = sk_kmem_cache_alloc(c), *q = NULL;
+
+	cr_assert_not_null(p);
+	sk_kmem_cache_free(c, p);
+	for (int i = 0; i < QUARANTINE_REUSE; i++) {
+		SK_EXPECT_NO_VIOLATION(q = sk_kmem_cache_alloc(c));
+		cr_assert_not_null(q);
+		cr_assert_neq(q, p, "freed object handed out again at allocation %d", i + 1);
+		sk_kmem_cache_free(c, q);
+	}
+	poke(p, 0, 'X'); /* the use after free, still in poisoned memory */
+	/* Now the oldest is reused: checked first, reported, never handed out. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, q = sk_kmem_cache_alloc(c));
+	cr_assert_not_null(q);
+	cr_assert_neq(q, p);
+	sk_kmem_cache_free(c, q);
+	assert_stats(c, 0, 1, 2 + QUARANTINE_REUSE, 2 + QUARANTINE_REUSE);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }
 
@@ -1102,6 +1157,7 @@ static void check_uaf_caught_on_next_alloc(bool zero)
 
 	sk_kmem_cache_free(c, a);
 	poke(a, 10, 'X'); /* the bug */
+	quarantine_more(c, QUARANTINE_REUSE); /* a is the oldest: the next to reuse */
 	sk_test_record_start(&last);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE,
 			    b = zero ? sk_kmem_cache_zalloc(c) : sk_kmem_cache_alloc(c));
@@ -1113,8 +1169,9 @@ static void check_uaf_caught_on_next_alloc(bool zero)
 	cr_assert_neq(b, a);
 	for (int i = 0; zero && i < 48; i++)
 		cr_assert_eq(b[i], 0, "byte %d", i);
-	assert_stats(c, 1, 1, 2, 1);
-	cr_assert_eq(stats_of(c).quarantined, 0);
+	/* b is fresh: the quarantine keeps the others, never a. */
+	assert_stats(c, 1, QUARANTINE_REUSE, 2 + QUARANTINE_REUSE, 1 + QUARANTINE_REUSE);
+	cr_assert_eq(stats_of(c).quarantined, QUARANTINE_REUSE);
 	sk_kmem_cache_free(c, b);
 	cr_assert_eq(sk_kmem_cache_destroy(c), 0);
 }
@@ -1141,6 +1198,7 @@ Test(slab_debug, use_after_free_anywhere_is_caught_on_alloc_and_destroy)
 	sk_kmem_cache_free(c, b);
 	poke(a, 12, 0);  /* the last byte (0xa5) */
 	poke(b, 13, 0);  /* the red zone of a free object */
+	quarantine_more(c, QUARANTINE_REUSE); /* a and b are the next to reuse */
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, x = sk_kmem_cache_alloc(c));
 	sk_kmem_cache_free(c, x);
 	SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_USE_AFTER_FREE, x = sk_kmem_cache_alloc(c));
@@ -1167,6 +1225,7 @@ static void overflow_at(size_t size, size_t off)
 	cr_assert(strstr(last.detail, "is 0x5a, expected 0xcc"), "%s", last.detail);
 	/* Reported, then freed: the statistics moved, the red zone was restored. */
 	assert_stats(c, 0, 1, 1, 1);
+	quarantine_more(c, QUARANTINE_REUSE);
 	SK_EXPECT_NO_VIOLATION(b = sk_kmem_cache_alloc(c));
 	cr_assert_eq(b, a);
 	sk_kmem_cache_free(c, b);

@@ -104,13 +104,16 @@
  *     reported (SK_VIOLATION_ALLOC_OVERFLOW), the red zone is restored
  *     and the free goes ahead;
  *   - a freed object is filled with 0x6b (last byte 0xa5) and kept in a
- *     FIFO quarantine of the cache; the next allocation takes the oldest
- *     quarantined object and checks the pattern first: a write after free
- *     is reported (SK_VIOLATION_ALLOC_USE_AFTER_FREE), the damaged object
- *     is never handed out again (its memory is deliberately kept, since a
- *     stray writer may still hold it) and a fresh object is returned.
- *     Objects leaving the quarantine otherwise (when it holds more than
- *     1024 objects or 1 MiB, and on destroy) are checked too;
+ *     FIFO quarantine of the cache.  While the quarantine holds 256
+ *     objects or fewer, allocations get fresh memory; beyond that an
+ *     allocation takes the oldest quarantined object and checks the
+ *     pattern first, so a freed object is handed out again only after at
+ *     least 256 later frees to the cache.  A write after free is reported
+ *     (SK_VIOLATION_ALLOC_USE_AFTER_FREE), the damaged object is never
+ *     handed out again (its memory is deliberately kept, since a stray
+ *     writer may still hold it) and a fresh object is returned.  Objects
+ *     leaving the quarantine otherwise (when it holds more than 1024
+ *     objects or 1 MiB, and on destroy) are checked too;
  *   - every object is registered with its allocation call site; freeing a
  *     pointer the cache did not hand out (SK_VIOLATION_ALLOC_WRONG_CACHE)
  *     or an object that is already free (SK_VIOLATION_ALLOC_DOUBLE_FREE)
