@@ -155,6 +155,26 @@ Test(kmalloc, krealloc_array_shrinks_grows_and_goes_to_zero)
 	sk_kfree(q);
 }
 
+/*
+ * alloc.h said that a new size of 0 "frees nothing": but the old block is
+ * consumed, as by realloc() (plain mode may return it, shrunk; tool mode
+ * moves it), and freeing it again is a double free.
+ */
+Test(kmalloc, krealloc_array_to_zero_consumes_the_block, .init = sk_test_count_policy)
+{
+	char *p = sk_kmalloc(8), *q;
+
+	cr_assert_not_null(p);
+	q = sk_krealloc_array(p, 0, 8);
+	cr_assert_not_null(q, "a size of 0 is not a failure");
+	if (tool_mode()) {
+		/* The tools' quarantine keeps p's address free: a clear double free. */
+		cr_assert_neq(q, p);
+		SK_EXPECT_VIOLATION(SK_VIOLATION_ALLOC_DOUBLE_FREE, sk_kfree(p));
+	}
+	sk_kfree(q);
+}
+
 Test(kmalloc, sized_free_of_arrays)
 {
 	int *a = sk_kmalloc_array(7, sizeof(int));

@@ -118,8 +118,10 @@ SK_API void *sk_kcalloc(size_t n, size_t size) SK__MALLOC_LIKE(1, 2);
  * @size: size of one element
  *
  * The first min(old, new) bytes are kept.  On failure @p is untouched and
- * still owned by the caller.  @new_n * @size == 0 frees nothing and
- * returns a unique minimal allocation, like sk_kmalloc(0).
+ * still owned by the caller.  On success @p is consumed, as by realloc():
+ * only the result may be used and freed (it may be @p itself).  That holds
+ * for @new_n * @size == 0 too: @p is consumed and the result is a unique
+ * minimal allocation, like sk_kmalloc(0), never NULL because of the size.
  *
  * Return: the (possibly moved) memory, or NULL as sk_kmalloc_array().
  */
