@@ -304,6 +304,9 @@ struct sk_kmem_cache_stats {
  * sk_kmem_cache_free() and is released with the last of them.  Objects in
  * a debug cache's quarantine are checked and released either way.
  * Destroying a destroyed cache is reported (SK_VIOLATION_INVALID_ARGUMENT).
+ * After a destroy that left live objects, the last sk_kmem_cache_free() of
+ * them releases the cache: any other call on it (stats, shrink, name, ...)
+ * must not run concurrently with a free that may be that last one.
  *
  * Context: no other operation on @cache may run concurrently.
  * Return: 0 if the cache was released, -EBUSY if live objects kept it
