@@ -14,6 +14,14 @@
  *   bit 1  OWNER_TRACKED  the acquisition is on the validator's held-lock
  *                         stack; the unlock must pop it
  *
+ * and OWNER_DESTROYED (both bits, no thread) poisons a destroyed mutex or
+ * spinlock, whose lock word destroy also leaves busy: lock.h's inline
+ * compare-and-swap fails, and the functions here report the use
+ * (invalid_argument) and refuse it.  Without the poison an uncontended
+ * lock of a destroyed mutex took the word silently, and a contended one
+ * got EINVAL from pthread_mutex_lock(), which was ignored: two threads
+ * in the critical section.
+ *
  * The owner writes it after acquiring and clears it before releasing, so
  * "owner == me" is exact for the calling thread (it only ever sees its own
  * writes of its own value), and any other value means "not mine".  The
@@ -64,6 +72,8 @@ _Static_assert(offsetof(struct sk_rwlock, owner) >= SK__LOCK_OWNER_GAP, "rwlock 
 #define OWNER_REFUSED ((uintptr_t)1)
 #define OWNER_TRACKED ((uintptr_t)2)
 #define OWNER_FLAGS SK__LOCK_OWNER_FLAGS
+/* A destroyed mutex or spinlock (lock.h): no thread's owner word. */
+#define OWNER_DESTROYED SK__LOCK_OWNER_DESTROYED
 
 /*
  * dep_map.refused (only the owner touches it): the refused relocks whose
@@ -213,6 +223,16 @@ static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *
 		      lock_name(map));
 }
 
+/* Use of a destroyed mutex or spinlock (owner word OWNER_DESTROYED). */
+static SK_COLD SK_NOINLINE void report_destroyed(const struct sk_lockdep_map *map,
+						 const void *lock, const char *what,
+						 const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, lock, cs, ip,
+		      "%s \"%s\", which was destroyed (initialise it again before use): refused",
+		      what, lock_name(map));
+}
+
 static SK_COLD SK_NOINLINE void report_destroy_held(uintptr_t o, const struct sk_lockdep_map *map,
 						    const void *lock, const char *what,
 						    const struct sk_callsite *cs, const void *ip)
@@ -254,6 +274,10 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 	uintptr_t o = RD(*owner);
 
 	if (sk_unlikely((o & ~OWNER_FLAGS) != SELF())) {
+		if (o == OWNER_DESTROYED) {
+			report_destroyed(map, lock, rwlock ? "write_unlock of" : "unlock of", cs, ip);
+			return false;
+		}
 		/* A write lock the validator refused (read-held by us) is absorbed,
 		 * even if the validator went off since: one misuse, one report. */
 		if (rwlock && sk__lockdep_release_refused(lock))
@@ -296,20 +320,24 @@ static SK_ALWAYS_INLINE int mutex_word_trylock(struct sk_mutex *m)
 	return sk__mutex_word_trylock(m);
 }
 
-static SK_ALWAYS_INLINE void mutex_word_lock(struct sk_mutex *m)
+/* 0, or the error of pthread_mutex_lock(), which took nothing (the
+ * default type fails only with EINVAL: not an initialised mutex). */
+static SK_ALWAYS_INLINE int mutex_word_lock(struct sk_mutex *m)
 {
-	if (sk_unlikely(RD(sk__lock_calls_only))) {
-		pthread_mutex_lock(&m->m);
-		return;
-	}
+	int err;
+
+	if (sk_unlikely(RD(sk__lock_calls_only)))
+		return pthread_mutex_lock(&m->m);
 	if (sk_likely(sk__mutex_word_trylock(m)))
-		return;
-	pthread_mutex_lock(&m->m);
+		return 0;
+	err = pthread_mutex_lock(&m->m);
 #ifdef SK__LOCK_WORD_INLINE
 	/* glibc counted a user, which the word's unlock does not give back
 	 * (the owner field glibc set, it clears): as if the word took it. */
-	m->m.__data.__nusers--;
+	if (sk_likely(err == 0))
+		m->m.__data.__nusers--;
 #endif
+	return err;
 }
 
 static SK_ALWAYS_INLINE void mutex_word_unlock(struct sk_mutex *m)
@@ -335,6 +363,35 @@ void sk__mutex_wake(struct sk_mutex *m)
 #endif
 }
 
+/*
+ * pthread_mutex_lock() refused the mutex (@err): destroyed (poisoned by
+ * sk__mutex_destroy(), or by pthread_mutex_destroy() behind our back) or
+ * never initialised.  The caller must not run as if it held the lock, and
+ * must not be recorded as the owner: reported, refused.
+ */
+static SK_COLD SK_NOINLINE void mutex_refused(struct sk_mutex *m, int err, const char *what,
+					      const struct sk_callsite *cs, const void *ip)
+{
+	if (RD(m->owner) == OWNER_DESTROYED) {
+		report_destroyed(&m->dep_map, m, what, cs, ip);
+		return;
+	}
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, m, cs, ip,
+		      "%s \"%s\" refused by the C library (error %d%s): refused, the lock is "
+		      "not taken",
+		      what, lock_name(&m->dep_map), err,
+		      err == EINVAL ? ", EINVAL: not an initialised mutex (destroyed?)" : "");
+}
+
+/* A trylock that failed: busy, or destroyed (its word is left busy). */
+static inline int mutex_trylock_failed(struct sk_mutex *m, const struct sk_callsite *cs,
+				       const void *ip)
+{
+	if (sk_unlikely(RD(m->owner) == OWNER_DESTROYED))
+		report_destroyed(&m->dep_map, m, "trylock of mutex", cs, ip);
+	return 0;
+}
+
 void sk__mutex_init(struct sk_mutex *m, const char *name, const struct sk_lock_class_key *key)
 {
 	pthread_mutex_init(&m->m, NULL);
@@ -345,31 +402,59 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__mutex_destroy(struct sk_mutex *m,
 						    const struct sk_callsite *cs)
 {
 	uintptr_t o;
+	int err = 0;
 
 	annotate(&m->owner, &m->dep_map);
 	o = RD(m->owner);
-	if (sk_unlikely(o || pthread_mutex_trylock(&m->m))) {
-		report_destroy_held(o, &m->dep_map, m, "mutex", cs, SK__RET_IP);
+	if (sk_unlikely(o == OWNER_DESTROYED)) {
+		report_destroyed(&m->dep_map, m, "destroy of mutex", cs, SK__RET_IP);
+		return;
+	}
+	if (sk_unlikely(o || (err = pthread_mutex_trylock(&m->m)))) {
+		if (err && err != EBUSY)
+			mutex_refused(m, err, "destroy of mutex", cs, SK__RET_IP);
+		else
+			report_destroy_held(o, &m->dep_map, m, "mutex", cs, SK__RET_IP);
 		return;
 	}
 	pthread_mutex_unlock(&m->m);
 	pthread_mutex_destroy(&m->m);
+	/* Poisoned until the next init (see OWNER_DESTROYED): the word busy
+	 * for lock.h's inline compare-and-swap (glibc's calls fail on the
+	 * kind its destroy set), where the library knows the word. */
+#ifdef SK__LOCK_WORD_INLINE
+	if (!RD(sk__lock_calls_only))
+		__atomic_store_n(&m->m.__data.__lock, 1, __ATOMIC_RELAXED);
+#endif
+	WR(m->owner, OWNER_DESTROYED);
 }
 
 static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclass,
 					const struct sk_callsite *cs, const void *ip)
 {
-	uintptr_t self = SELF(), tracked = 0;
+	uintptr_t self = SELF(), tracked = 0, o = RD(m->owner);
+	int err;
 
-	if (sk_unlikely(sk__lock_is_mine(m, self))) {
+	if (sk_unlikely((o ^ self) <= OWNER_FLAGS)) { /* sk__lock_is_mine() */
 		refuse_recursion(&m->owner, &m->dep_map, m, "mutex", REFUSED_WRITE, false, cs,
 				 ip);
+		return;
+	}
+	/* Before the validator, which would judge the acquisition too. */
+	if (sk_unlikely(o == OWNER_DESTROYED)) {
+		report_destroyed(&m->dep_map, m, "lock of mutex", cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&m->dep_map, m, subclass, 0, cs, ip) == SK__LD_TRACKED)
 		tracked = OWNER_TRACKED;
-	mutex_word_lock(m);
+	err = mutex_word_lock(m);
+	if (sk_unlikely(err)) {
+		if (tracked)
+			(void)sk__lockdep_release(&m->dep_map, m, 0);
+		mutex_refused(m, err, "lock of mutex", cs, ip);
+		return;
+	}
 	WR(m->owner, self | tracked);
 }
 
@@ -393,12 +478,19 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 					 const void *ip)
 {
 	uintptr_t self = SELF();
+	int err;
 
 	if (sk_unlikely(sk__lock_is_mine(m, self))) {
 		mutex_lock_core(m, 0, cs, ip); /* ours: refused there */
 		return;
 	}
-	mutex_word_lock(m);
+	/* A destroyed mutex fails here too: its word is busy and glibc
+	 * refuses the kind its destroy set. */
+	err = mutex_word_lock(m);
+	if (sk_unlikely(err)) {
+		mutex_refused(m, err, "lock of mutex", cs, ip);
+		return;
+	}
 	WR(m->owner, self);
 }
 
@@ -426,7 +518,7 @@ static SK_NOINLINE int mutex_trylock_slow(struct sk_mutex *m, const struct sk_ca
 
 	annotate(&m->owner, &m->dep_map);
 	if (!mutex_word_trylock(m))
-		return 0;
+		return mutex_trylock_failed(m, cs, ip);
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&m->dep_map, m, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
 		tracked = OWNER_TRACKED;
@@ -439,7 +531,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS int sk__mutex_trylock(struct sk_mutex *m, const str
 	if (sk_unlikely(RD(sk__lock_slow)))
 		return mutex_trylock_slow(m, cs, SK__RET_IP);
 	if (!mutex_word_trylock(m))
-		return 0;
+		return mutex_trylock_failed(m, cs, SK__RET_IP);
 	WR(m->owner, SELF());
 	return 1;
 }
@@ -566,12 +658,31 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__spin_lock_destroy(struct sk_spinlock *l,
 
 	annotate(&l->owner, &l->dep_map);
 	o = RD(l->owner);
+	if (sk_unlikely(o == OWNER_DESTROYED)) {
+		report_destroyed(&l->dep_map, l, "destroy of spinlock", cs, SK__RET_IP);
+		return;
+	}
 	if (sk_unlikely(o || pthread_spin_trylock(&l->l))) {
 		report_destroy_held(o, &l->dep_map, l, "spinlock", cs, SK__RET_IP);
 		return;
 	}
 	pthread_spin_unlock(&l->l);
 	pthread_spin_destroy(&l->l);
+	/* Poisoned until the next init (see OWNER_DESTROYED), the word busy
+	 * (an int, as SK_SPINLOCK_INITIALIZER() has it): a pthread spinlock
+	 * stays usable after glibc's destroy, which does nothing, and a use
+	 * of a destroyed one would otherwise go unreported. */
+	__atomic_store_n(&l->l, SK__SPIN_UNLOCKED ? 0 : 1, __ATOMIC_RELAXED);
+	WR(l->owner, OWNER_DESTROYED);
+}
+
+/* A trylock that failed: busy, or destroyed (its word is left busy). */
+static inline int spin_trylock_failed(struct sk_spinlock *l, const struct sk_callsite *cs,
+				      const void *ip)
+{
+	if (sk_unlikely(RD(l->owner) == OWNER_DESTROYED))
+		report_destroyed(&l->dep_map, l, "trylock of spinlock", cs, ip);
+	return 0;
 }
 
 /*
@@ -608,13 +719,20 @@ static SK_COLD SK_NOINLINE void spin_uninitialised(struct sk_spinlock *l, uintpt
 static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int subclass,
 					    const struct sk_callsite *cs, const void *ip, bool tool)
 {
-	uintptr_t self = SELF(), tracked = 0;
+	uintptr_t self = SELF(), tracked = 0, o;
 
 	if (tool)
 		sk__lock_annotate(&l->owner, &l->dep_map);
-	if (sk_unlikely(sk__lock_is_mine(l, self))) {
+	o = RD(l->owner);
+	if (sk_unlikely((o ^ self) <= OWNER_FLAGS)) { /* sk__lock_is_mine() */
 		refuse_recursion(&l->owner, &l->dep_map, l, "spinlock", REFUSED_WRITE, false, cs,
 				 ip);
+		return;
+	}
+	/* Its word is busy for good: refused before the wait (and before the
+	 * validator, which would judge the acquisition too). */
+	if (sk_unlikely(o == OWNER_DESTROYED)) {
+		report_destroyed(&l->dep_map, l, "lock of spinlock", cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -685,7 +803,7 @@ static SK_NOINLINE int spin_trylock_slow(struct sk_spinlock *l, const struct sk_
 
 	annotate(&l->owner, &l->dep_map);
 	if (!spin_word_trylock(l))
-		return 0;
+		return spin_trylock_failed(l, cs, ip);
 	if (RD(sk__lockdep_on) &&
 	    sk__lockdep_acquire(&l->dep_map, l, 0, SK__LD_TRY, cs, ip) == SK__LD_TRACKED)
 		tracked = OWNER_TRACKED;
@@ -698,7 +816,7 @@ SK_NO_THREAD_SAFETY_ANALYSIS int sk__spin_trylock(struct sk_spinlock *l, const s
 	if (sk_unlikely(RD(sk__lock_slow)))
 		return spin_trylock_slow(l, cs, SK__RET_IP);
 	if (!spin_word_trylock(l))
-		return 0;
+		return spin_trylock_failed(l, cs, SK__RET_IP);
 	WR(l->owner, SELF());
 	return 1;
 }
@@ -746,10 +864,29 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__rwlock_destroy(struct sk_rwlock *rw,
 	pthread_rwlock_destroy(&rw->rw);
 }
 
+/*
+ * pthread_rwlock_wrlock() refused the lock (@err), having taken nothing:
+ * EDEADLK when glibc records this thread as the writer, which the owner
+ * word does not (a writer exited holding the lock and its thread ID came
+ * back as ours: see rdlock_refused()).  The caller must not run as if it
+ * held the lock, nor be recorded as the owner: reported, refused.
+ */
+static SK_COLD SK_NOINLINE void wrlock_refused(struct sk_rwlock *rw, int err,
+					       const struct sk_callsite *cs, const void *ip)
+{
+	sk__violation(err == EDEADLK ? SK_VIOLATION_LOCK_RECURSION : SK_VIOLATION_INVALID_ARGUMENT,
+		      rw, cs, ip,
+		      "write_lock of \"%s\" refused by the C library (error %d%s): refused, the "
+		      "lock is not taken",
+		      lock_name(&rw->dep_map), err,
+		      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
+}
+
 static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subclass,
 					const struct sk_callsite *cs, const void *ip)
 {
 	uintptr_t self = SELF(), tracked = 0;
+	int err;
 
 	if (sk_unlikely(sk__lock_is_mine(rw, self))) {
 		refuse_recursion(&rw->owner, &rw->dep_map, rw, "rwlock (write)", REFUSED_WRITE, true,
@@ -767,7 +904,13 @@ static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subcl
 			break;
 		}
 	}
-	pthread_rwlock_wrlock(&rw->rw);
+	err = pthread_rwlock_wrlock(&rw->rw);
+	if (sk_unlikely(err)) {
+		if (tracked)
+			(void)sk__lockdep_release(&rw->dep_map, rw, 0);
+		wrlock_refused(rw, err, cs, ip);
+		return;
+	}
 	WR(rw->owner, self | tracked);
 }
 
@@ -791,12 +934,17 @@ static SK_NOINLINE void write_lock_plain(struct sk_rwlock *rw, const struct sk_c
 					 const void *ip)
 {
 	uintptr_t self = SELF();
+	int err;
 
 	if (sk_unlikely(sk__lock_is_mine(rw, self))) {
 		write_lock_core(rw, 0, cs, ip); /* ours: refused there */
 		return;
 	}
-	pthread_rwlock_wrlock(&rw->rw);
+	err = pthread_rwlock_wrlock(&rw->rw);
+	if (sk_unlikely(err)) {
+		wrlock_refused(rw, err, cs, ip);
+		return;
+	}
 	WR(rw->owner, self);
 }
 

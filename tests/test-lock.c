@@ -139,6 +139,12 @@ NT static int mutex_unlock_elsewhere(void *p)
 	return 0;
 }
 
+NT static int spin_lock_elsewhere(void *p)
+{
+	sk_spin_lock((struct sk_spinlock *)p);
+	return 0;
+}
+
 NT static int spin_unlock_elsewhere(void *p)
 {
 	sk_spin_unlock((struct sk_spinlock *)p);
@@ -378,6 +384,71 @@ Test(mutex, destroy_held_is_reported_and_refused)
 	cr_assert_eq(on_other_thread(mutex_free_elsewhere, &m), 0);
 	sk_mutex_unlock(&m);
 	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
+/*
+ * A destroyed mutex is poisoned: every use until the next init is reported
+ * (invalid_argument) and refused, and nobody becomes its owner.  Until
+ * 2026-11-26 an uncontended lock of a destroyed mutex took glibc's word
+ * inline, unreported, and a second thread's lock got EINVAL from glibc,
+ * which was ignored: both threads ran in the critical section, and the
+ * one report came later, at the first one's unlock.  A double destroy was
+ * reported as the destroy of a held mutex (lock_held).
+ */
+NT static void mutex_use_after_destroy(struct sk_mutex *m)
+{
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_lock(m));
+	/* Not taken: another thread is refused as well, not made to wait. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, on_other_thread(mutex_lock_elsewhere, m));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_mutex_trylock(m), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_mutex_lock_nested(m, SK_SINGLE_DEPTH_NESTING));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_unlock(m));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_destroy(m));
+}
+
+Test(mutex, use_after_destroy_is_reported_and_refused)
+{
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+	mutex_use_after_destroy(&m);
+	/* Initialised again, it is an ordinary mutex. */
+	sk_mutex_init(&m);
+	mutex_semantics(&m);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
+/*
+ * The C library refuses a contended lock (EINVAL: its mutex was destroyed
+ * with pthread_mutex_destroy() behind the library's back while a thread
+ * held it).  Until 2026-11-26 the refusal was ignored and the caller
+ * recorded as the owner, beside the thread that held the lock.
+ */
+NT static void mutex_refused_by_glibc(struct sk_mutex *m)
+{
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_lock(m));
+	/* Not ours: the unlock is refused, the holder keeps the lock. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(m));
+}
+
+Test(mutex, a_lock_the_c_library_refuses_is_reported_not_taken)
+{
+	struct sk_mutex m;
+	struct holder h;
+
+	sk_mutex_init(&m);
+	hold_start(&h, mutex_lock_elsewhere, mutex_unlock_elsewhere, &m);
+	if (pthread_mutex_destroy(&m.m) != 0) { /* glibc counted the holder: EBUSY */
+		hold_stop(&h);
+		sk_mutex_destroy(&m);
+		cr_skip_test("the C library will not destroy a held mutex here");
+	}
+	mutex_refused_by_glibc(&m);
+	hold_stop(&h); /* the holder's unlock is an ordinary one */
+	/* (m is a destroyed pthread mutex now: not destroyed again.) */
 }
 
 Test(mutex, bad_subclass_is_reported_and_the_lock_taken)
@@ -668,6 +739,37 @@ NT static void spin_semantics(struct sk_spinlock *l)
 		sk_spin_lock_nested(l, 1);
 		sk_spin_unlock(l);
 	});
+}
+
+/*
+ * A destroyed spinlock is poisoned as a destroyed mutex is.  Until
+ * 2026-11-26 (glibc's destroy does nothing) it stayed an ordinary
+ * spinlock: every use after destroy, and a second destroy, went
+ * unreported.
+ */
+NT static void spin_use_after_destroy(struct sk_spinlock *l)
+{
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_spin_lock(l));
+	/* Refused, not waited for: its word stays busy for good. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, on_other_thread(spin_lock_elsewhere, l));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    cr_assert_eq(sk_spin_trylock(l), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_spin_lock_nested(l, SK_SINGLE_DEPTH_NESTING));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_spin_unlock(l));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_spin_lock_destroy(l));
+}
+
+Test(spinlock, use_after_destroy_is_reported_and_refused)
+{
+	struct sk_spinlock l;
+
+	sk_spin_lock_init(&l);
+	SK_EXPECT_NO_VIOLATION(sk_spin_lock_destroy(&l));
+	spin_use_after_destroy(&l);
+	sk_spin_lock_init(&l);
+	spin_semantics(&l);
+	SK_EXPECT_NO_VIOLATION(sk_spin_lock_destroy(&l));
 }
 
 /* A waiter blocked behind a long hold gets the lock when it is released. */
@@ -1150,6 +1252,40 @@ Test(rwlock, read_lock_refused_by_glibc_is_reported_not_waited_for)
 	rwlock_read_refused_by_glibc();
 	cr_assert_eq(sk_lockdep_enable(), 0); /* the validator's path */
 	rwlock_read_refused_by_glibc();
+	if (!was)
+		cr_assert_eq(sk_lockdep_disable(), 0);
+}
+
+/*
+ * The same for a write lock: glibc refuses it with EDEADLK when it records
+ * this thread as the writer.  Until 2026-11-26 the refusal was ignored and
+ * this thread recorded as the owner of a lock it did not get.
+ */
+NT static void rwlock_write_refused_by_glibc(void)
+{
+	struct sk_rwlock rw;
+
+	sk_rwlock_init(&rw);
+	if (sk_lockdep_enabled()) /* the validator reports the exit */
+		SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD_AT_EXIT, leak_write_lock(&rw));
+	else
+		leak_write_lock(&rw);
+	rw.rw.__data.__cur_writer = (int)gettid();
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_write_lock(&rw));
+	/* Not taken: the unlock is not ours either. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_write_unlock(&rw));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 0);
+	/* The lock stays write-held by the exited thread: not destroyed. */
+}
+
+Test(rwlock, write_lock_refused_by_glibc_is_reported_not_taken)
+{
+	bool was = sk_lockdep_enabled();
+
+	cr_assert_eq(sk_lockdep_disable(), 0);
+	rwlock_write_refused_by_glibc();
+	cr_assert_eq(sk_lockdep_enable(), 0); /* the validator's path */
+	rwlock_write_refused_by_glibc();
 	if (!was)
 		cr_assert_eq(sk_lockdep_disable(), 0);
 }

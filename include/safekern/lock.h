@@ -342,6 +342,11 @@ extern SK_API int sk__lock_slow;
 #define sk__lock_self() ((uintptr_t)pthread_self())
 #endif
 #define SK__LOCK_OWNER_FLAGS ((uintptr_t)3)
+/* The owner word of a destroyed mutex or spinlock: flag bits and no
+ * thread, a value no thread's owner word takes.  Destroy also leaves the
+ * lock word busy, so that the compare-and-swap of every inline lock and
+ * trylock of it fails and the exported function reports the use. */
+#define SK__LOCK_OWNER_DESTROYED SK__LOCK_OWNER_FLAGS
 
 #define sk__lock_slow_now() sk_unlikely(__atomic_load_n(&sk__lock_slow, __ATOMIC_RELAXED))
 #define sk__lock_owner(l) __atomic_load_n(&(l)->owner, __ATOMIC_RELAXED)
@@ -440,8 +445,11 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__mutex_trylock_fast(struct sk_
 {
 	if (sk__lock_slow_now())
 		return sk__mutex_trylock(m, cs);
+	/* Busy, or destroyed (its word is left busy): only the failure pays
+	 * for the look at the owner word, and only a destroyed lock calls. */
 	if (!sk__mutex_word_trylock(m))
-		return 0;
+		return sk_unlikely(sk__lock_owner(m) == SK__LOCK_OWNER_DESTROYED) ?
+			       sk__mutex_trylock(m, cs) : 0;
 	sk__lock_set_owner(m, sk__lock_self());
 	return 1;
 }
@@ -491,8 +499,10 @@ SK_NO_THREAD_SAFETY_ANALYSIS static inline int sk__spin_trylock_fast(struct sk_s
 {
 	if (sk__lock_slow_now())
 		return sk__spin_trylock(l, cs);
+	/* Busy, or destroyed: see sk__mutex_trylock_fast(). */
 	if (!sk__spin_word_trylock(l))
-		return 0;
+		return sk_unlikely(sk__lock_owner(l) == SK__LOCK_OWNER_DESTROYED) ?
+			       sk__spin_trylock(l, cs) : 0;
 	sk__lock_set_owner(l, sk__lock_self());
 	return 1;
 }
@@ -644,7 +654,10 @@ SK_API void sk__lockdep_debug_unit(void);
  * @m: the mutex
  *
  * Destroying a held mutex is reported (lock_held) and refused: the mutex
- * stays as it was.
+ * stays as it was.  A destroyed mutex is poisoned until it is initialised
+ * again: every lock, trylock, unlock or destroy of it is reported
+ * (invalid_argument) and refused (a lock returns without the lock, a
+ * trylock returns 0).
  *
  * Context: no other thread may use @m.
  */
@@ -714,7 +727,9 @@ SK_API void sk__lockdep_debug_unit(void);
  * sk_spin_lock_destroy() - destroy an unlocked spinlock
  * @l: the spinlock
  *
- * Destroying a held spinlock is reported (lock_held) and refused.
+ * Destroying a held spinlock is reported (lock_held) and refused.  A
+ * destroyed spinlock is poisoned as a destroyed mutex is (see
+ * sk_mutex_destroy()).
  */
 #define sk_spin_lock_destroy(l) sk__spin_lock_destroy((l), SK_CALLSITE)
 
