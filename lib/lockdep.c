@@ -402,12 +402,33 @@ static uint32_t edge_get(unsigned int from, unsigned int to)
  * Classes
  * ------------------------------------------------------------------------ */
 
-/* A lock with no key must be static: inside a loaded object's image. */
+/* A lock with no key must be static: inside a loaded object's image; so
+ * must a key. */
 static bool is_static_object(const void *p)
 {
 	Dl_info info;
 
 	return dladdr(p, &info) != 0;
+}
+
+/* The report of a lock the validator ignores: no class, or no static key. */
+static void no_class_text(struct ld_report *rep, const struct sk_lockdep_map *map,
+			  const void *lock)
+{
+	const char *name = map->name ? map->name : "(unnamed)";
+
+	if (map->key)
+		snprintf(rep->text, sizeof(rep->text),
+			 "lock \"%s\" at %p has a lock class key at %p that is not a static "
+			 "object (on the stack or the heap? keys must have static storage); the "
+			 "validator ignores the lock",
+			 name, lock, (const void *)map->key);
+	else
+		snprintf(rep->text, sizeof(rep->text),
+			 "lock \"%s\" at %p has no lock class: it was not initialised with its "
+			 "_init() function and is not a static object (zeroed memory?); the "
+			 "validator ignores it",
+			 name, lock);
 }
 
 static SK_NOINLINE unsigned int class_slow(struct sk_lockdep_map *map, const void *lock,
@@ -420,8 +441,15 @@ static SK_NOINLINE unsigned int class_slow(struct sk_lockdep_map *map, const voi
 
 	report_init(&r);
 	if (!id) {
-		/* dladdr() takes the loader's lock: never under graph_lock. */
-		bool ok = map->key || is_static_object(lock);
+		/*
+		 * dladdr() takes the loader's lock: never under graph_lock.  A
+		 * class is keyed by an address for the life of the process, so
+		 * the key must be static, as the kernel's lockdep demands: keys
+		 * on the stack or the heap come and go at shared addresses, and
+		 * unrelated locks would become one class (a correct nesting of
+		 * them reported as recursion, a real misuse of one unreported).
+		 */
+		bool ok = is_static_object(map->key ? (const void *)map->key : lock);
 
 		pthread_mutex_lock(&graph_lock);
 		id = class_find(key);
@@ -430,11 +458,7 @@ static SK_NOINLINE unsigned int class_slow(struct sk_lockdep_map *map, const voi
 		} else if (!ok) {
 			id = LD_UNTRACKED;
 			if (problem_slot(&r, SK_VIOLATION_INVALID_ARGUMENT, lock, site))
-				snprintf(r.problem.text, sizeof(r.problem.text),
-					 "lock \"%s\" at %p has no lock class: it was not "
-					 "initialised with its _init() function and is not a "
-					 "static object (zeroed memory?); the validator ignores it",
-					 map->name ? map->name : "(unnamed)", lock);
+				no_class_text(&r.problem, map, lock);
 		} else if (nr_classes >= LD_MAX_CLASSES || !RD(sk__lockdep_on)) {
 			if (RD(sk__lockdep_on))
 				exhaust(&r, "lock classes", LD_MAX_CLASSES, lock, site);

@@ -930,6 +930,54 @@ Test(lockdep, lock_in_zeroed_memory_is_reported_once)
 	sk_kfree(m);
 }
 
+/* sk_lockdep_set_class_and_name() with a key in automatic storage. */
+static SK_NOINLINE void set_stack_key(struct sk_mutex *m, const char *name)
+{
+	struct sk_lock_class_key key; /* wrong: keys must be static */
+
+	init_class_x(m);
+	sk_lockdep_set_class_and_name(m, &key, name);
+}
+
+/*
+ * A class key that is not static is reported once per lock
+ * (invalid_argument) and the lock left to the hardened checks, as a lock
+ * with no class is.  Until 2026-11-26 it was accepted: two roles whose
+ * keys shared a stack address (as these do) became one class, a correct
+ * nesting of them was reported as recursive locking, and the misuse itself
+ * went unreported.
+ */
+NT static void nest_stack_keyed(struct sk_mutex *a, struct sk_mutex *b)
+{
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_lock(a));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_lock(b));
+	SK_EXPECT_NO_VIOLATION({
+		sk_mutex_unlock(b);
+		sk_mutex_unlock(a);
+	});
+}
+
+Test(lockdep, class_key_not_static_is_reported_once)
+{
+	struct sk_mutex a, b;
+
+	set_stack_key(&a, "role_a");
+	set_stack_key(&b, "role_b");
+	sk_test_record_start(&last);
+	nest_stack_keyed(&a, &b);
+	sk_test_record_stop();
+	cr_assert_eq(last.object, &b);
+	cr_assert(strstr(last.detail, "\"role_b\"") && strstr(last.detail, "not a static object"),
+		  "%s", last.detail);
+	/* Ignored by the validator from then on: no order, no recursion. */
+	SK_EXPECT_NO_VIOLATION({
+		lu2(&a, &b);
+		lu2(&b, &a);
+	});
+	sk_mutex_destroy(&b);
+	sk_mutex_destroy(&a);
+}
+
 NT static void lock_unlock_ndeep(struct sk_mutex *ms, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)

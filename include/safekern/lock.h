@@ -884,6 +884,9 @@ static inline void sk__lockdep_set_class(struct sk_lockdep_map *map,
  *
  * For locks that are initialised at one site but used in different roles
  * (the kernel's lockdep_set_class()).  Call after init, before first use.
+ * With the validator on, a lock whose @key is not static (on the stack or
+ * the heap) is reported once (invalid_argument) and ignored by the
+ * validator.
  */
 #define sk_lockdep_set_class(lock, key) sk__lockdep_set_class(&(lock)->dep_map, (key), NULL)
 
