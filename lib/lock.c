@@ -204,13 +204,47 @@ static void absorb_refused(uintptr_t *owner, struct sk_lockdep_map *map, uintptr
 		WR(*owner, o & ~OWNER_REFUSED);
 }
 
-/* The owner's last unlock: the validator's entry (if any) and the owner word. */
-static void owner_release(uintptr_t *owner, struct sk_lockdep_map *map, const void *lock,
-			  uintptr_t o)
+/*
+ * The owner compare is not the whole story when a thread exited holding
+ * the lock: its thread pointer stays in the owner word, and glibc may give
+ * it to a new thread, which then passes the compare.  An acquisition the
+ * validator tracked (OWNER_TRACKED) stays on its acquirer's held-lock
+ * stack until the unlock: when the validator has seen every acquisition
+ * of the lock and it is not on ours, this thread never took it.
+ */
+static SK_COLD SK_NOINLINE void report_dead_owner(const struct sk_lockdep_map *map,
+						  const void *lock, const char *what,
+						  const struct sk_callsite *cs, const void *ip)
 {
-	if (o & OWNER_TRACKED)
-		(void)sk__lockdep_release(map, lock, 0);
+	sk__violation(SK_VIOLATION_LOCK_NOT_HELD, lock, cs, ip,
+		      "%s of \"%s\", which this thread never locked: a thread that exited "
+		      "holding it had this thread's identity (its thread pointer, reused): "
+		      "refused, the lock stays held",
+		      what, lock_name(map));
+}
+
+/* Held under this thread's identity but, the validator is sure, not taken
+ * by this thread (see report_dead_owner()); without popping anything. */
+static bool not_our_acquisition(const struct sk_lockdep_map *map, const void *lock, uintptr_t o)
+{
+	return (o & OWNER_TRACKED) && RD(sk__lockdep_on) && sk__lockdep_held_mode(lock) < 0 &&
+	       sk__lockdep_authoritative(map);
+}
+
+/* The owner's last unlock: the validator's entry (if any) and the owner
+ * word.  False, after a report, if the validator says this thread never
+ * took the lock (see report_dead_owner()): the lock then stays held. */
+static bool owner_release(uintptr_t *owner, struct sk_lockdep_map *map, const void *lock,
+			  uintptr_t o, const char *what, const struct sk_callsite *cs,
+			  const void *ip)
+{
+	if ((o & OWNER_TRACKED) &&
+	    sk_unlikely(sk__lockdep_release(map, lock, 0) == SK__LD_REL_MISSING)) {
+		report_dead_owner(map, lock, what, cs, ip);
+		return false;
+	}
 	WR(*owner, 0);
+	return true;
 }
 
 static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *map,
@@ -288,6 +322,12 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 	if (o & OWNER_REFUSED) {
 		unsigned int r = map->refused;
 
+		/* Not ours to absorb either (rare: the check costs a stack walk). */
+		if (sk_unlikely(not_our_acquisition(map, lock, o))) {
+			report_dead_owner(map, lock, what, cs, ip);
+			return false;
+		}
+
 		if (!rwlock || (r & REFUSED_WRITES))
 			absorb_refused(owner, map, o, REFUSED_WRITE, rwlock);
 		else if ((r & REFUSED_READS) && !(r & REFUSED_READ_OWED))
@@ -299,8 +339,7 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 			report_write_ended(map, lock, cs, ip);
 		return false;
 	}
-	owner_release(owner, map, lock, o);
-	return true;
+	return owner_release(owner, map, lock, o, what, cs, ip);
 }
 
 /* ------------------------------------------------------------------------
@@ -1153,6 +1192,10 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 		if ((o & ~OWNER_FLAGS) == SELF() && (o & OWNER_REFUSED)) {
 			unsigned int r = rw->dep_map.refused;
 
+			if (sk_unlikely(not_our_acquisition(&rw->dep_map, rw, o))) {
+				report_dead_owner(&rw->dep_map, rw, "read_unlock", cs, ip);
+				return;
+			}
 			if (r & REFUSED_READS) {
 				absorb_refused(&rw->owner, &rw->dep_map, o, REFUSED_READ, true);
 				return;
@@ -1160,8 +1203,10 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 			if (r == REFUSED_READ_OWED) {
 				/* The write hold ended before this refused read's
 				 * unlock: it is the last one, and releases. */
+				if (!owner_release(&rw->owner, &rw->dep_map, rw, o, "read_unlock",
+						   cs, ip))
+					return;
 				rw->dep_map.refused = 0;
-				owner_release(&rw->owner, &rw->dep_map, rw, o);
 				pthread_rwlock_unlock(&rw->rw);
 				return;
 			}
