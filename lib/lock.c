@@ -1099,8 +1099,8 @@ static inline bool rdlock(struct sk_rwlock *rw, const struct sk_callsite *cs, co
 	return sk_likely(err == 0) || rdlock_refused(rw, err, cs, ip);
 }
 
-static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_callsite *cs,
-				       const void *ip)
+static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, unsigned int subclass,
+				       const struct sk_callsite *cs, const void *ip)
 {
 	if (sk_unlikely(sk__lock_is_mine(rw, SELF()))) {
 		/* The write lock is ours: a read lock would deadlock. */
@@ -1109,7 +1109,7 @@ static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_cal
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
-	    sk__lockdep_acquire(&rw->dep_map, rw, 0, SK__LD_READ | SK__LD_RWLOCK, cs, ip) ==
+	    sk__lockdep_acquire(&rw->dep_map, rw, subclass, SK__LD_READ | SK__LD_RWLOCK, cs, ip) ==
 		    SK__LD_TRACKED) {
 		if (sk_unlikely(!rdlock(rw, cs, ip)))
 			(void)sk__lockdep_release(&rw->dep_map, rw, SK__LD_READ); /* refused */
@@ -1118,27 +1118,27 @@ static SK_NOINLINE void read_lock_core(struct sk_rwlock *rw, const struct sk_cal
 	(void)rdlock(rw, cs, ip);
 }
 
-static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, const struct sk_callsite *cs,
-					       const void *ip)
+static SK_COLD SK_NOINLINE void read_lock_tool(struct sk_rwlock *rw, unsigned int subclass,
+					       const struct sk_callsite *cs, const void *ip)
 {
 	sk__lock_annotate(&rw->owner, &rw->dep_map);
-	read_lock_core(rw, cs, ip);
+	read_lock_core(rw, subclass, cs, ip);
 }
 
-static inline void read_lock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,
-				  const void *ip)
+static inline void read_lock_slow(struct sk_rwlock *rw, unsigned int subclass,
+				  const struct sk_callsite *cs, const void *ip)
 {
 	if (sk_unlikely(RD(sk__lock_race_tool)))
-		read_lock_tool(rw, cs, ip);
+		read_lock_tool(rw, subclass, cs, ip);
 	else
-		read_lock_core(rw, cs, ip);
+		read_lock_core(rw, subclass, cs, ip);
 }
 
 static SK_NOINLINE void read_lock_plain(struct sk_rwlock *rw, const struct sk_callsite *cs,
 					const void *ip)
 {
 	if (sk_unlikely(sk__lock_is_mine(rw, SELF()))) {
-		read_lock_core(rw, cs, ip); /* write-held by us: refused there */
+		read_lock_core(rw, 0, cs, ip); /* write-held by us: refused there */
 		return;
 	}
 	(void)rdlock(rw, cs, ip);
@@ -1148,9 +1148,17 @@ SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock(struct sk_rwlock *rw, const stru
 {
 	/* Tail calls only: the slow mode needs no stack frame here. */
 	if (sk_unlikely(RD(sk__lock_slow)))
-		read_lock_slow(rw, cs, SK__RET_IP);
+		read_lock_slow(rw, 0, cs, SK__RET_IP);
 	else
 		read_lock_plain(rw, cs, SK__RET_IP);
+}
+
+SK_NO_THREAD_SAFETY_ANALYSIS void sk__read_lock_nested(struct sk_rwlock *rw, unsigned int subclass,
+						       const struct sk_callsite *cs)
+{
+	if (sk_unlikely(subclass >= SK_LOCKDEP_MAX_SUBCLASSES))
+		subclass = bad_subclass(subclass, rw, cs, SK__RET_IP);
+	read_lock_slow(rw, subclass, cs, SK__RET_IP);
 }
 
 static SK_NOINLINE int read_trylock_slow(struct sk_rwlock *rw, const struct sk_callsite *cs,

@@ -1322,6 +1322,17 @@ Test(rwlock, bad_subclass_is_reported_and_the_lock_taken)
 	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, &rw), 0);
 	SK_EXPECT_NO_VIOLATION(sk_write_unlock(&rw));
 	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 1);
+	/* The read form: the same check, and the read lock taken all the same. */
+	SK_EXPECT_NO_VIOLATION({
+		sk_read_lock_nested(&rw, SK_LOCKDEP_MAX_SUBCLASSES - 1);
+		sk_read_unlock(&rw);
+	});
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
+			    sk_read_lock_nested(&rw, SK_LOCKDEP_MAX_SUBCLASSES));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 0);
+	cr_assert_eq(on_other_thread(rw_read_free_elsewhere, &rw), 1);
+	SK_EXPECT_NO_VIOLATION(sk_read_unlock(&rw));
+	cr_assert_eq(on_other_thread(rw_write_free_elsewhere, &rw), 1);
 	sk_rwlock_destroy(&rw);
 }
 

@@ -644,6 +644,46 @@ Test(lockdep, nested_subclass_accepted)
 	});
 }
 
+/*
+ * A parent write- or read-held and a child of its class read-held: the
+ * kernel's down_read_nested().  Without a read form the only way was the
+ * plain read lock, reported as recursion (a review's program, 2026-11-26).
+ */
+NT static void read_nested(struct sk_rwlock *wp, struct sk_rwlock *wc)
+{
+	sk_write_lock(wp);
+	sk_read_lock_nested(wc, 1);
+	sk_read_unlock(wc);
+	sk_write_unlock(wp);
+	sk_read_lock(wp);
+	sk_read_lock_nested(wc, SK_SINGLE_DEPTH_NESTING);
+	sk_read_unlock(wc);
+	sk_read_unlock(wp);
+}
+
+NT static void read_not_nested(struct sk_rwlock *wp, struct sk_rwlock *wc)
+{
+	sk_write_lock(wp);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_RECURSION, sk_read_lock(wc));
+	sk_read_unlock(wc);
+	sk_write_unlock(wp);
+}
+
+Test(lockdep, read_nested_subclass_accepted)
+{
+	struct sk_rwlock wp, wc;
+
+	init_class_w(&wp);
+	init_class_w(&wc);
+	SK_EXPECT_NO_VIOLATION({
+		read_nested(&wp, &wc);
+		read_nested(&wc, &wp); /* by role, not by instance */
+	});
+	read_not_nested(&wp, &wc);
+	sk_rwlock_destroy(&wp);
+	sk_rwlock_destroy(&wc);
+}
+
 NT static int try_inversion(void)
 {
 	int got = 0;

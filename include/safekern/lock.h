@@ -295,6 +295,8 @@ SK_API void sk__rwlock_destroy(struct sk_rwlock *rw, const struct sk_callsite *c
 	SK_NONNULL(1) SK_EXCLUDES(rw);
 SK_API void sk__read_lock(struct sk_rwlock *rw, const struct sk_callsite *cs)
 	SK_NONNULL(1) SK_ACQUIRES_SHARED(rw);
+SK_API void sk__read_lock_nested(struct sk_rwlock *rw, unsigned int subclass,
+				 const struct sk_callsite *cs) SK_NONNULL(1) SK_ACQUIRES_SHARED(rw);
 SK_API int sk__read_trylock(struct sk_rwlock *rw, const struct sk_callsite *cs)
 	SK_NONNULL(1) SK_MUST_CHECK SK_TRY_ACQUIRES_SHARED(1, rw);
 SK_API void sk__read_unlock(struct sk_rwlock *rw, const struct sk_callsite *cs)
@@ -807,6 +809,17 @@ SK_API void sk__lockdep_debug_unit(void);
  * Context: may sleep while a writer holds @rw.
  */
 #define sk_read_lock(rw) sk__read_lock_fast((rw), SK_CALLSITE)
+
+/**
+ * sk_read_lock_nested() - acquire for reading an rwlock of a held class
+ * @rw: the rwlock
+ * @subclass: see sk_mutex_lock_nested()
+ *
+ * The kernel's down_read_nested(): a parent write-held and a child of the
+ * same class read-held (or both read-held) is a correct nesting that the
+ * validator would otherwise report as lock_recursion.  Out of line.
+ */
+#define sk_read_lock_nested(rw, subclass) sk__read_lock_nested((rw), (subclass), SK_CALLSITE)
 
 /**
  * sk_read_trylock() - acquire an rwlock for reading if no writer holds it
