@@ -395,6 +395,13 @@ int sk__klist_destroy(struct sk_klist *k, const struct sk_callsite *cs)
 {
 	bool empty;
 
+	/* Destroyed already: one report, not one for the lock, the unlock and
+	 * the destroy of its mutex each. */
+	if (sk_unlikely(sk__lock_owner(&k->k_lock) == SK__LOCK_OWNER_DESTROYED)) {
+		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, k, cs, SK__RET_IP,
+			      "klist_destroy: klist %p was destroyed already", (void *)k);
+		return -EINVAL;
+	}
 	sk__mutex_lock(&k->k_lock, cs);
 	empty = klist_head(k)->next == klist_head(k);
 	sk__mutex_unlock(&k->k_lock, cs);

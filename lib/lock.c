@@ -257,6 +257,35 @@ static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *
 		      lock_name(map));
 }
 
+/*
+ * Locks of a destroyed (or otherwise unusable) mutex or spinlock that this
+ * thread was refused: the caller's matching unlock is absorbed without a
+ * second report (one misuse, one report), as a refused relock's is.  A few
+ * per thread, oldest overwritten; an unlock beyond them is reported too.
+ * An entry whose unlock never came can hide one later unlock of that lock
+ * by this thread while another thread holds it (a second misuse).
+ */
+#define REFUSED_LOCKS 4
+static __thread const void *refused_locks[REFUSED_LOCKS]
+	__attribute__((tls_model("initial-exec")));
+static __thread unsigned int refused_next __attribute__((tls_model("initial-exec")));
+
+static void note_refused_lock(const void *lock)
+{
+	refused_locks[refused_next++ % REFUSED_LOCKS] = lock;
+}
+
+static bool absorb_refused_lock(const void *lock)
+{
+	for (unsigned int i = 0; i < REFUSED_LOCKS; i++) {
+		if (refused_locks[i] == lock) {
+			refused_locks[i] = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Use of a destroyed mutex or spinlock (owner word OWNER_DESTROYED). */
 static SK_COLD SK_NOINLINE void report_destroyed(const struct sk_lockdep_map *map,
 						 const void *lock, const char *what,
@@ -308,6 +337,9 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 	uintptr_t o = RD(*owner);
 
 	if (sk_unlikely((o & ~OWNER_FLAGS) != SELF())) {
+		/* The unlock that goes with a refused lock of an unusable one. */
+		if (absorb_refused_lock(lock))
+			return false;
 		if (o == OWNER_DESTROYED) {
 			report_destroyed(map, lock, rwlock ? "write_unlock of" : "unlock of", cs, ip);
 			return false;
@@ -482,6 +514,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	/* Before the validator, which would judge the acquisition too. */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
 		report_destroyed(&m->dep_map, m, "lock of mutex", cs, ip);
+		note_refused_lock(m);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -492,6 +525,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 		if (tracked)
 			(void)sk__lockdep_release(&m->dep_map, m, 0);
 		mutex_refused(m, err, "lock of mutex", cs, ip);
+		note_refused_lock(m);
 		return;
 	}
 	WR(m->owner, self | tracked);
@@ -528,6 +562,7 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 	err = mutex_word_lock(m);
 	if (sk_unlikely(err)) {
 		mutex_refused(m, err, "lock of mutex", cs, ip);
+		note_refused_lock(m);
 		return;
 	}
 	WR(m->owner, self);
@@ -772,6 +807,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	 * validator, which would judge the acquisition too). */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
 		report_destroyed(&l->dep_map, l, "lock of spinlock", cs, ip);
+		note_refused_lock(l);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -919,6 +955,7 @@ static SK_COLD SK_NOINLINE void wrlock_refused(struct sk_rwlock *rw, int err,
 		      "lock is not taken",
 		      lock_name(&rw->dep_map), err,
 		      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
+	note_refused_lock(rw); /* its write_unlock is absorbed */
 }
 
 static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subclass,

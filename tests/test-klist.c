@@ -142,6 +142,17 @@ Test(klist, init_empty_destroy)
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_klist_destroy(&k), 0));
 }
 
+/* A second destroy: one report (it made three: its mutex's lock, unlock
+ * and destroy, from a review of 2026-11-26). */
+Test(klist, second_destroy_is_one_report)
+{
+	struct sk_klist k;
+
+	sk_klist_init(&k, NULL, NULL);
+	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_klist_destroy(&k), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, cr_assert_eq(sk_klist_destroy(&k), -EINVAL));
+}
+
 Test(klist, destroy_non_empty_refused)
 {
 	struct sk_klist k;

@@ -213,9 +213,10 @@ SK_API int sk__klist_destroy(struct sk_klist *k, const struct sk_callsite *cs)
  * A klist that still has nodes (dead or alive) is reported
  * (invalid_argument) and left as it was; one with a node leaked by a
  * corrupted neighbour (see sk_klist_remove()) can never be destroyed.
+ * Destroying a destroyed klist is reported once (invalid_argument).
  *
  * Context: no other thread may use @k.
- * Return: 0, or -EBUSY if @k is not empty.
+ * Return: 0, -EBUSY if @k is not empty, -EINVAL if it was destroyed.
  */
 #define sk_klist_destroy(k) sk__klist_destroy((k), SK_CALLSITE)
 
