@@ -78,7 +78,9 @@ int sk__lockdep_held_mode(const void *lock);
 const struct sk_callsite *sk__lockdep_held_site(const void *lock);
 
 /* True if the validator has seen every acquisition of @map's lock: it was
- * on from load time and never turned off, and the lock has a class. */
+ * on from load time and never turned off, and the lock has a class; and
+ * this thread's held-lock stack is still there (false once its exit hook
+ * has run, for the program's later pthread-key destructors). */
 bool sk__lockdep_authoritative(const struct sk_lockdep_map *map);
 
 /* Declares a lock's owner word and class cache as benign races to helgrind

@@ -159,6 +159,14 @@ struct ld_thread {
 };
 
 static __thread struct ld_thread *ld_self __attribute__((tls_model("initial-exec")));
+/*
+ * Set when this thread's exit hook has run (thread_exit()): its held-lock
+ * stack is gone, so the validator no longer knows what it holds.  The
+ * program's own pthread-key destructors can run after ours (POSIX allows
+ * an unlock there); such an unlock must not be judged against the empty
+ * stack (it was refused as a dead owner's until a review, 2026-11-26).
+ */
+static __thread bool ld_exited __attribute__((tls_model("initial-exec")));
 
 /* A report prepared under graph_lock, made after it is dropped. */
 struct ld_report {
@@ -718,6 +726,7 @@ static void thread_exit(void *p)
 			report_emit(&rep);
 		}
 	}
+	ld_exited = true;
 	ld_self = NULL;
 	sk_kfree(t);
 }
@@ -981,7 +990,7 @@ bool sk__lockdep_authoritative(const struct sk_lockdep_map *map)
 {
 	unsigned int id = RD(map->class_id);
 
-	return RD(sk__lockdep_on) && RD(ld_complete) && id && id != LD_UNTRACKED;
+	return RD(sk__lockdep_on) && RD(ld_complete) && id && id != LD_UNTRACKED && !ld_exited;
 }
 
 /*

@@ -595,6 +595,56 @@ Test(lockdep, unlock_by_a_thread_with_a_dead_owners_identity_absorbs_nothing)
 	unlock_of_a_dead_owners_lock(true);
 }
 
+/*
+ * A thread that releases a lock in its own pthread-key destructor (POSIX
+ * allows it).  The library's key is older, so its exit hook runs first and
+ * frees the held-lock stack: the program's unlock must not then be judged
+ * against the empty stack.  It was refused as a dead owner's, the lock held
+ * for good (a review of 2026-11-26, against the dead-owner check above).
+ */
+static struct sk_mutex tsd_m;
+static pthread_key_t tsd_key;
+
+NT static void tsd_release(void *arg)
+{
+	(void)arg;
+	sk_mutex_unlock(&tsd_m);
+}
+
+NT static void *tsd_worker(void *arg)
+{
+	(void)arg;
+	sk_mutex_lock(&tsd_m);
+	pthread_setspecific(tsd_key, &tsd_m);
+	return NULL;
+}
+
+NT static int tsd_free_now(void)
+{
+	if (!sk_mutex_trylock(&tsd_m))
+		return 0;
+	sk_mutex_unlock(&tsd_m);
+	return 1;
+}
+
+Test(lockdep, unlock_in_a_later_key_destructor_goes_through)
+{
+	pthread_t t;
+
+	if (!on_since_load())
+		cr_skip_test("the validator is on since load only in the -DSK_DEBUG build");
+	sk_mutex_init(&tsd_m);
+	cr_assert_eq(pthread_key_create(&tsd_key, tsd_release), 0);
+	/* The exit is reported (the lock is still held then); the unlock is not. */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_HELD_AT_EXIT, {
+		cr_assert_eq(pthread_create(&t, NULL, tsd_worker, NULL), 0);
+		pthread_join(t, NULL);
+	});
+	cr_assert_eq(tsd_free_now(), 1, "the unlock in the key destructor was refused");
+	pthread_key_delete(tsd_key);
+	sk_mutex_destroy(&tsd_m);
+}
+
 /* ------------------------------------------------------------------------
  * What must not be reported
  * ------------------------------------------------------------------------ */
