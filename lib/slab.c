@@ -52,6 +52,9 @@ _Static_assert(SLAB_SHARDS <= 64, "tid_used is one 64-bit word");
  * this many are quarantined: a freed object stays out of use for at least
  * that many later frees, so that a write through a stale pointer lands in
  * poisoned memory (checked) rather than in the next object handed out.
+ * Not for objects above QUARANTINE_BYTES / QUARANTINE_REUSE (about 4 KiB
+ * with the red zone): the byte bound trims the quarantine first, and
+ * jemalloc may hand a trimmed object out again at once (documented).
  */
 #define QUARANTINE_REUSE (QUARANTINE_OBJS / 4)
 #define MAX_ALIGN ((size_t)1 << 20)

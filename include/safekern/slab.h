@@ -108,7 +108,10 @@
  *     objects or fewer, allocations get fresh memory; beyond that an
  *     allocation takes the oldest quarantined object and checks the
  *     pattern first, so a freed object is handed out again only after at
- *     least 256 later frees to the cache.  A write after free is reported
+ *     least 256 later frees to the cache, or fewer for objects above about
+ *     4 KiB: the quarantine also keeps at most 1 MiB, and the oldest
+ *     objects beyond it go back to the allocator (checked first), which
+ *     may hand them out at once.  A write after free is reported
  *     (SK_VIOLATION_ALLOC_USE_AFTER_FREE), the damaged object is never
  *     handed out again (its memory is deliberately kept, since a stray
  *     writer may still hold it) and a fresh object is returned.  Objects
