@@ -395,24 +395,34 @@ Test(mutex, destroy_held_is_reported_and_refused)
  * one report came later, at the first one's unlock.  A double destroy was
  * reported as the destroy of a held mutex (lock_held).
  */
+/*
+ * USE_AFTER_DESTROY() - every use of destroyed lock @l (a mutex or a
+ * spinlock: its @lock, @lock_nested, @trylock, @unlock and @destroy, and
+ * @elsewhere, a lock attempt from another thread) is one report, refused.
+ */
+#define USE_AFTER_DESTROY(l, lock, lock_nested, trylock, unlock, destroy, elsewhere)       \
+	do {                                                                              \
+		/* One misuse, one report: the refused lock's unlock is absorbed. */       \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {                      \
+			lock(l);                                                          \
+			unlock(l);                                                        \
+		});                                                                       \
+		/* Not taken: another thread is refused as well, not made to wait. */     \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, on_other_thread(elsewhere, l)); \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, cr_assert_eq(trylock(l), 0)); \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {                      \
+			lock_nested(l, SK_SINGLE_DEPTH_NESTING);                          \
+			unlock(l);                                                        \
+		});                                                                       \
+		/* An unlock without a refused lock before it is a misuse of its own. */  \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, unlock(l));            \
+		SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, destroy(l));           \
+	} while (0)
+
 NT static void mutex_use_after_destroy(struct sk_mutex *m)
 {
-	/* One misuse, one report: the refused lock's unlock is absorbed. */
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {
-		sk_mutex_lock(m);
-		sk_mutex_unlock(m);
-	});
-	/* Not taken: another thread is refused as well, not made to wait. */
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, on_other_thread(mutex_lock_elsewhere, m));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
-			    cr_assert_eq(sk_mutex_trylock(m), 0));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {
-		sk_mutex_lock_nested(m, SK_SINGLE_DEPTH_NESTING);
-		sk_mutex_unlock(m);
-	});
-	/* An unlock without a refused lock before it is a misuse of its own. */
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_unlock(m));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_destroy(m));
+	USE_AFTER_DESTROY(m, sk_mutex_lock, sk_mutex_lock_nested, sk_mutex_trylock,
+			  sk_mutex_unlock, sk_mutex_destroy, mutex_lock_elsewhere);
 }
 
 Test(mutex, use_after_destroy_is_reported_and_refused)
@@ -758,20 +768,9 @@ NT static void spin_semantics(struct sk_spinlock *l)
  */
 NT static void spin_use_after_destroy(struct sk_spinlock *l)
 {
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {
-		sk_spin_lock(l);
-		sk_spin_unlock(l); /* absorbed: one misuse */
-	});
 	/* Refused, not waited for: its word stays busy for good. */
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, on_other_thread(spin_lock_elsewhere, l));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT,
-			    cr_assert_eq(sk_spin_trylock(l), 0));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, {
-		sk_spin_lock_nested(l, SK_SINGLE_DEPTH_NESTING);
-		sk_spin_unlock(l);
-	});
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_spin_unlock(l));
-	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_spin_lock_destroy(l));
+	USE_AFTER_DESTROY(l, sk_spin_lock, sk_spin_lock_nested, sk_spin_trylock,
+			  sk_spin_unlock, sk_spin_lock_destroy, spin_lock_elsewhere);
 }
 
 Test(spinlock, use_after_destroy_is_reported_and_refused)
