@@ -262,25 +262,31 @@ static SK_COLD SK_NOINLINE void report_write_ended(const struct sk_lockdep_map *
  * thread was refused: the caller's matching unlock is absorbed without a
  * second report (one misuse, one report), as a refused relock's is.  A few
  * per thread, oldest overwritten; an unlock beyond them is reported too.
- * An entry whose unlock never came can hide one later unlock of that lock
- * by this thread while another thread holds it (a second misuse).
+ * Each entry keeps the owner word the refusal saw: an unlock absorbs it
+ * only while the word is the same (the lock still destroyed, or held by
+ * the same other thread), so a refusal whose unlock never came cannot
+ * hide a later misuse of the lock once it was initialised again or
+ * changed hands (a review, 2026-11-26); the entry goes either way.
  */
 #define REFUSED_LOCKS 4
-static __thread const void *refused_locks[REFUSED_LOCKS]
+static __thread struct { const void *lock; uintptr_t owner; } refused_locks[REFUSED_LOCKS]
 	__attribute__((tls_model("initial-exec")));
 static __thread unsigned int refused_next __attribute__((tls_model("initial-exec")));
 
-static void note_refused_lock(const void *lock)
+static void note_refused_lock(const void *lock, uintptr_t o)
 {
-	refused_locks[refused_next++ % REFUSED_LOCKS] = lock;
+	unsigned int i = refused_next++ % REFUSED_LOCKS;
+
+	refused_locks[i].lock = lock;
+	refused_locks[i].owner = o;
 }
 
-static bool absorb_refused_lock(const void *lock)
+static bool absorb_refused_lock(const void *lock, uintptr_t o)
 {
 	for (unsigned int i = 0; i < REFUSED_LOCKS; i++) {
-		if (refused_locks[i] == lock) {
-			refused_locks[i] = NULL;
-			return true;
+		if (refused_locks[i].lock == lock) {
+			refused_locks[i].lock = NULL;
+			return refused_locks[i].owner == o;
 		}
 	}
 	return false;
@@ -338,7 +344,7 @@ static SK_ALWAYS_INLINE bool unlock_slow(uintptr_t *owner, struct sk_lockdep_map
 
 	if (sk_unlikely((o & ~OWNER_FLAGS) != SELF())) {
 		/* The unlock that goes with a refused lock of an unusable one. */
-		if (absorb_refused_lock(lock))
+		if (absorb_refused_lock(lock, o))
 			return false;
 		if (o == OWNER_DESTROYED) {
 			report_destroyed(map, lock, rwlock ? "write_unlock of" : "unlock of", cs, ip);
@@ -514,7 +520,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	/* Before the validator, which would judge the acquisition too. */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
 		report_destroyed(&m->dep_map, m, "lock of mutex", cs, ip);
-		note_refused_lock(m);
+		note_refused_lock(m, RD(m->owner));
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -525,7 +531,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 		if (tracked)
 			(void)sk__lockdep_release(&m->dep_map, m, 0);
 		mutex_refused(m, err, "lock of mutex", cs, ip);
-		note_refused_lock(m);
+		note_refused_lock(m, RD(m->owner));
 		return;
 	}
 	WR(m->owner, self | tracked);
@@ -562,7 +568,7 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 	err = mutex_word_lock(m);
 	if (sk_unlikely(err)) {
 		mutex_refused(m, err, "lock of mutex", cs, ip);
-		note_refused_lock(m);
+		note_refused_lock(m, RD(m->owner));
 		return;
 	}
 	WR(m->owner, self);
@@ -807,7 +813,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	 * validator, which would judge the acquisition too). */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
 		report_destroyed(&l->dep_map, l, "lock of spinlock", cs, ip);
-		note_refused_lock(l);
+		note_refused_lock(l, RD(l->owner));
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -955,7 +961,7 @@ static SK_COLD SK_NOINLINE void wrlock_refused(struct sk_rwlock *rw, int err,
 		      "lock is not taken",
 		      lock_name(&rw->dep_map), err,
 		      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
-	note_refused_lock(rw); /* its write_unlock is absorbed */
+	note_refused_lock(rw, RD(rw->owner)); /* its write_unlock is absorbed */
 }
 
 static SK_NOINLINE void write_lock_core(struct sk_rwlock *rw, unsigned int subclass,

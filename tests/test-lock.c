@@ -439,6 +439,35 @@ Test(mutex, use_after_destroy_is_reported_and_refused)
 }
 
 /*
+ * A refused lock whose unlock never came must not hide a later misuse of
+ * the mutex once it is initialised again: an unlock while another thread
+ * holds it, and one of an unlocked mutex (a review of 2026-11-26: the
+ * refusal was remembered by address alone and absorbed both).
+ */
+NT static void refusal_without_unlock(struct sk_mutex *m)
+{
+	struct holder h;
+
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(m));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_mutex_lock(m)); /* no unlock */
+	sk_mutex_init(m);
+	hold_start(&h, mutex_lock_elsewhere, mutex_unlock_elsewhere, m);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(m));
+	hold_stop(&h); /* the holder still held it: its unlock is an ordinary one */
+	SK_EXPECT_VIOLATION(SK_VIOLATION_LOCK_NOT_HELD, sk_mutex_unlock(m));
+}
+
+Test(mutex, a_refusal_without_its_unlock_hides_no_later_misuse)
+{
+	struct sk_mutex m;
+
+	sk_mutex_init(&m);
+	refusal_without_unlock(&m);
+	mutex_semantics(&m);
+	SK_EXPECT_NO_VIOLATION(sk_mutex_destroy(&m));
+}
+
+/*
  * The C library refuses a contended lock (EINVAL: its mutex was destroyed
  * with pthread_mutex_destroy() behind the library's back while a thread
  * held it).  Until 2026-11-26 the refusal was ignored and the caller
