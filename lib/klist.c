@@ -391,17 +391,30 @@ void sk_klist_init(struct sk_klist *k, void (*get)(struct sk_klist_node *),
 	k->put = put;
 }
 
+/*
+ * A klist destroyed already (its mutex poisoned by sk_mutex_destroy()):
+ * one report, and the operation is refused before it takes or changes
+ * anything.  Without it the mutex refused the lock (one report), the
+ * operation went ahead unlocked and linked a node into the destroyed
+ * klist, and a second destroy made three reports (a review, 2026-11-26).
+ */
+static bool klist_destroyed(const struct sk_klist *k, const char *op,
+			    const struct sk_callsite *cs, const void *ip)
+{
+	if (sk_likely(sk__lock_owner(&k->k_lock) != SK__LOCK_OWNER_DESTROYED))
+		return false;
+	sk__violation(SK_VIOLATION_INVALID_ARGUMENT, k, cs, ip,
+		      "%s: klist %p was destroyed (initialise it again before use): refused", op,
+		      (const void *)k);
+	return true;
+}
+
 int sk__klist_destroy(struct sk_klist *k, const struct sk_callsite *cs)
 {
 	bool empty;
 
-	/* Destroyed already: one report, not one for the lock, the unlock and
-	 * the destroy of its mutex each. */
-	if (sk_unlikely(sk__lock_owner(&k->k_lock) == SK__LOCK_OWNER_DESTROYED)) {
-		sk__violation(SK_VIOLATION_INVALID_ARGUMENT, k, cs, SK__RET_IP,
-			      "klist_destroy: klist %p was destroyed already", (void *)k);
+	if (sk_unlikely(klist_destroyed(k, "klist_destroy", cs, SK__RET_IP)))
 		return -EINVAL;
-	}
 	sk__mutex_lock(&k->k_lock, cs);
 	empty = klist_head(k)->next == klist_head(k);
 	sk__mutex_unlock(&k->k_lock, cs);
@@ -458,7 +471,8 @@ void sk__klist_add(struct sk_klist_node *n, struct sk_klist *k, bool tail,
 	const char *op = tail ? "klist_add_tail" : "klist_add_head";
 	bool added;
 
-	if (sk_unlikely(!add_ok(n, op, cs, SK__RET_IP)))
+	if (sk_unlikely(!add_ok(n, op, cs, SK__RET_IP) ||
+			klist_destroyed(k, op, cs, SK__RET_IP)))
 		return;
 	if (k->get)
 		k->get(n);
@@ -485,6 +499,8 @@ void sk__klist_add_pos(struct sk_klist_node *n, struct sk_klist_node *pos, bool 
 			      (void *)pos, (void *)n);
 		return;
 	}
+	if (sk_unlikely(klist_destroyed(k, op, cs, SK__RET_IP)))
+		return;
 	if (k->get)
 		k->get(n);
 	sk__mutex_lock(&k->k_lock, cs);
@@ -600,6 +616,10 @@ void sk__klist_iter_init_node(struct sk_klist *k, struct sk_klist_iter *i, struc
 	i->i_cur = NULL;
 	if (!n)
 		return;
+	if (sk_unlikely(klist_destroyed(k, "klist_iter_init_node", cs, SK__RET_IP))) {
+		i->i_klist = NULL;
+		return;
+	}
 	sk__mutex_lock(&k->k_lock, cs);
 	if (sk_likely(knode_on(k, n))) {
 		/* On the list, dead or alive: it has a reference, unless it
@@ -634,6 +654,11 @@ struct sk_klist_node *sk__klist_next(struct sk_klist_iter *i, bool reverse,
 
 	if (sk_unlikely(!k))
 		return NULL;
+	/* (A destroyed klist is empty: an iterator on it holds no node.) */
+	if (sk_unlikely(klist_destroyed(k, reverse ? "klist_prev" : "klist_next", cs, SK__RET_IP))) {
+		i->i_klist = NULL;
+		return NULL;
+	}
 	sk__mutex_lock(&k->k_lock, cs);
 	head = klist_head(k);
 	if (last) {

@@ -142,15 +142,35 @@ Test(klist, init_empty_destroy)
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_klist_destroy(&k), 0));
 }
 
-/* A second destroy: one report (it made three: its mutex's lock, unlock
- * and destroy, from a review of 2026-11-26). */
-Test(klist, second_destroy_is_one_report)
+/*
+ * A destroyed klist: each use is one report and changes nothing.  A second
+ * destroy made three reports (its mutex's lock, unlock and destroy), and an
+ * add made one (the refused lock) and linked the node all the same, without
+ * the lock (reviews of 2026-11-26).
+ */
+Test(klist, use_after_destroy_is_one_report_and_refused)
 {
 	struct sk_klist k;
+	struct sk_klist_iter it;
+	struct item a = { .id = 1 };
 
-	sk_klist_init(&k, NULL, NULL);
+	sk_klist_init(&k, item_get, item_put);
 	SK_EXPECT_NO_VIOLATION(cr_assert_eq(sk_klist_destroy(&k), 0));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_klist_add_tail(&a.node, &k));
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, sk_klist_add_head(&a.node, &k));
+	cr_assert(!sk_klist_node_attached(&a.node));
+	cr_assert_eq(a.gets, 0);
+	cr_assert(k.k_list.next == &k.k_list && k.k_list.prev == &k.k_list);
+	sk_klist_iter_init(&k, &it);
+	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, cr_assert_null(sk_klist_next(&it)));
+	SK_EXPECT_NO_VIOLATION(cr_assert_null(sk_klist_next(&it))); /* the iterator is done */
+	SK_EXPECT_NO_VIOLATION(sk_klist_iter_exit(&it));
 	SK_EXPECT_VIOLATION(SK_VIOLATION_INVALID_ARGUMENT, cr_assert_eq(sk_klist_destroy(&k), -EINVAL));
+	/* Initialised again, it is an ordinary klist. */
+	sk_klist_init(&k, item_get, item_put);
+	SK_EXPECT_NO_VIOLATION(sk_klist_add_tail(&a.node, &k));
+	assert_walk(&k, 1);
+	teardown(&k, &a, 1);
 }
 
 Test(klist, destroy_non_empty_refused)

@@ -213,7 +213,9 @@ SK_API int sk__klist_destroy(struct sk_klist *k, const struct sk_callsite *cs)
  * A klist that still has nodes (dead or alive) is reported
  * (invalid_argument) and left as it was; one with a node leaked by a
  * corrupted neighbour (see sk_klist_remove()) can never be destroyed.
- * Destroying a destroyed klist is reported once (invalid_argument).
+ * Any later use of a destroyed klist (add, an iterator's init at a node or
+ * step, a second destroy) is reported once (invalid_argument) and refused
+ * until it is initialised again.
  *
  * Context: no other thread may use @k.
  * Return: 0, -EBUSY if @k is not empty, -EINVAL if it was destroyed.
