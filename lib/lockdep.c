@@ -742,6 +742,11 @@ static SK_NOINLINE struct ld_thread *thread_get(struct ld_site site)
 		t->depth = 0;
 		return t;
 	}
+	/* After our exit hook, a lock taken in a later key destructor: a new
+	 * stack would never be freed (no destructor round is left to do it),
+	 * and the validator is not authoritative for this thread any more. */
+	if (ld_exited)
+		return NULL;
 	t = sk_kzalloc(sizeof(*t));
 	if (!t) {
 		struct ld_reports r;
