@@ -1129,6 +1129,8 @@ static SK_COLD SK_NOINLINE bool rdlock_refused(struct sk_rwlock *rw, int err,
 			      "refused, the lock is not taken",
 			      lock_name(&rw->dep_map), err,
 			      err == EDEADLK ? ", EDEADLK: it records this thread as the writer" : "");
+	if (err)
+		note_refused_lock(rw, RD(rw->owner)); /* its read_unlock is absorbed */
 	errno = saved_errno;
 	return err == 0;
 }
@@ -1262,6 +1264,9 @@ static SK_NOINLINE void read_unlock_slow(struct sk_rwlock *rw, const struct sk_c
 				return;
 			}
 		}
+		/* The read_unlock that goes with a read lock glibc refused. */
+		if (absorb_refused_lock(rw, o))
+			return;
 		sk__violation(SK_VIOLATION_LOCK_NOT_HELD, rw, cs, ip,
 			      "read_unlock of \"%s\" while %s holds it for writing: refused",
 			      lock_name(&rw->dep_map),
