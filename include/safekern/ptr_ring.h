@@ -105,7 +105,9 @@
  * than the ring can ever hold is reported the same way, since it could
  * never succeed.  A ring that is not at the address sk_ptr_ring_init() set
  * it up at (a struct copy, or never initialised) is reported as
- * SK_VIOLATION_RING_CORRUPTION and refused before any slot is touched.
+ * SK_VIOLATION_RING_CORRUPTION and refused before any slot is touched:
+ * a ring cannot be moved after its init (memcpy(), realloc() of an array
+ * of them), not even before first use; initialise it where it will live.
  * The fast path pays two compares (the ring's address, the index) and one
  * test (NULL) over the unchecked algorithm.  Debug (-DSK_DEBUG): Valgrind
  * client requests (happens-before on publish and on release) so that
