@@ -302,6 +302,16 @@ static SK_COLD SK_NOINLINE void report_destroyed(const struct sk_lockdep_map *ma
 		      what, lock_name(map));
 }
 
+/* A lock of a destroyed mutex or spinlock: reported, refused, and its
+ * unlock to come absorbed (see refused_locks). */
+static SK_COLD SK_NOINLINE void lock_destroyed(const struct sk_lockdep_map *map, const void *lock,
+					       const char *what, const struct sk_callsite *cs,
+					       const void *ip)
+{
+	report_destroyed(map, lock, what, cs, ip);
+	note_refused_lock(lock, OWNER_DESTROYED);
+}
+
 static SK_COLD SK_NOINLINE void report_destroy_held(uintptr_t o, const struct sk_lockdep_map *map,
 						    const void *lock, const char *what,
 						    const struct sk_callsite *cs, const void *ip)
@@ -460,6 +470,16 @@ static SK_COLD SK_NOINLINE void mutex_refused(struct sk_mutex *m, int err, const
 		      err == EINVAL ? ", EINVAL: not an initialised mutex (destroyed?)" : "");
 }
 
+/* A lock pthread_mutex_lock() refused: as mutex_refused(), and its unlock
+ * to come absorbed (see refused_locks), as rdlock_refused() and
+ * wrlock_refused() do for an rwlock. */
+static SK_COLD SK_NOINLINE void mutex_lock_refused(struct sk_mutex *m, int err,
+						   const struct sk_callsite *cs, const void *ip)
+{
+	mutex_refused(m, err, "lock of mutex", cs, ip);
+	note_refused_lock(m, RD(m->owner));
+}
+
 /* A trylock that failed: busy, or destroyed (its word is left busy). */
 static inline int mutex_trylock_failed(struct sk_mutex *m, const struct sk_callsite *cs,
 				       const void *ip)
@@ -519,8 +539,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	}
 	/* Before the validator, which would judge the acquisition too. */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
-		report_destroyed(&m->dep_map, m, "lock of mutex", cs, ip);
-		note_refused_lock(m, RD(m->owner));
+		lock_destroyed(&m->dep_map, m, "lock of mutex", cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
@@ -530,8 +549,7 @@ static SK_NOINLINE void mutex_lock_core(struct sk_mutex *m, unsigned int subclas
 	if (sk_unlikely(err)) {
 		if (tracked)
 			(void)sk__lockdep_release(&m->dep_map, m, 0);
-		mutex_refused(m, err, "lock of mutex", cs, ip);
-		note_refused_lock(m, RD(m->owner));
+		mutex_lock_refused(m, err, cs, ip);
 		return;
 	}
 	WR(m->owner, self | tracked);
@@ -567,8 +585,7 @@ static SK_NOINLINE void mutex_lock_plain(struct sk_mutex *m, const struct sk_cal
 	 * refuses the kind its destroy set. */
 	err = mutex_word_lock(m);
 	if (sk_unlikely(err)) {
-		mutex_refused(m, err, "lock of mutex", cs, ip);
-		note_refused_lock(m, RD(m->owner));
+		mutex_lock_refused(m, err, cs, ip);
 		return;
 	}
 	WR(m->owner, self);
@@ -812,8 +829,7 @@ static SK_ALWAYS_INLINE void spin_lock_body(struct sk_spinlock *l, unsigned int 
 	/* Its word is busy for good: refused before the wait (and before the
 	 * validator, which would judge the acquisition too). */
 	if (sk_unlikely(o == OWNER_DESTROYED)) {
-		report_destroyed(&l->dep_map, l, "lock of spinlock", cs, ip);
-		note_refused_lock(l, RD(l->owner));
+		lock_destroyed(&l->dep_map, l, "lock of spinlock", cs, ip);
 		return;
 	}
 	if (RD(sk__lockdep_on) &&
